@@ -1,0 +1,111 @@
+/// A slash-command typed into a thread, parsed once at the edge. Nothing downstream reads the text again.
+public enum ChatCommand: Hashable, Sendable {
+    case help(topic: String?)
+    case status
+    case addMilestone(MilestoneDraft)
+    case requestMilestone(MilestoneDraft)
+    case editMilestone(MilestoneRef, MilestoneChanges)
+    case deleteMilestone(MilestoneRef)
+    case approve(MilestoneRef)
+    case fund(MilestoneRef)
+    case submit(MilestoneRef, note: String?)
+    case revise(MilestoneRef, feedback: String)
+    case release(MilestoneRef)
+    case cancel(MilestoneRef)
+    case dispute(MilestoneRef, reason: String)
+    case resolve(MilestoneRef, Resolution, note: String)
+    case endContract(reason: String?)
+    case answerEndRequest(accept: Bool)
+    /// Makes a proposal contract live (white-label).
+    case goLive
+    case stop
+    case complete
+    case review(stars: Int, text: String)
+
+    /// The command's name as typed, for messages: `/fund`, `/milestone add`.
+    public var name: String {
+        switch self {
+        case .help: "/help"
+        case .status: "/status"
+        case .addMilestone: "/milestone add"
+        case .requestMilestone: "/milestone request"
+        case .editMilestone: "/milestone edit"
+        case .deleteMilestone: "/milestone delete"
+        case .approve: "/approve"
+        case .fund: "/fund"
+        case .submit: "/submit"
+        case .revise: "/revise"
+        case .release: "/release"
+        case .cancel: "/cancel"
+        case .dispute: "/dispute"
+        case .resolve: "/resolve"
+        case .endContract, .answerEndRequest: "/endcontract"
+        case .goLive: "/golive"
+        case .stop: "/stop"
+        case .complete: "/complete"
+        case .review: "/review"
+        }
+    }
+
+    /// Whether the command only reads (answered privately, changes nothing).
+    public var isQuery: Bool {
+        switch self {
+        case .help, .status: true
+        default: false
+        }
+    }
+
+    /// Whether it can move money (a client should confirm before sending it).
+    public var movesMoney: Bool {
+        switch self {
+        case .fund, .release, .cancel, .resolve, .answerEndRequest: true
+        case .approve: true  // charges the buyer where the policy charges on approval
+        default: false
+        }
+    }
+}
+
+/// Which milestone a command names: `M2`, `m2` and `2` are `.number(2)`; left out, it is `.implied`
+/// and the state machine picks the only milestone that can take the command.
+public enum MilestoneRef: Hashable, Sendable {
+    case number(MilestoneNumber)
+    case implied
+}
+
+/// A new milestone's terms, as typed.
+public struct MilestoneDraft: Hashable, Sendable {
+    public var amount: Int64
+    public var description: String
+    public var dueDate: DueDate?
+
+    public init(amount: Int64, description: String, dueDate: DueDate? = nil) {
+        self.amount = amount
+        self.description = description
+        self.dueDate = dueDate
+    }
+}
+
+/// Changes to a milestone's terms; nil fields stay as they are.
+public struct MilestoneChanges: Hashable, Sendable {
+    public var amount: Int64?
+    public var description: String?
+    public var dueDate: DueDate?
+
+    public init(amount: Int64? = nil, description: String? = nil, dueDate: DueDate? = nil) {
+        self.amount = amount
+        self.description = description
+        self.dueDate = dueDate
+    }
+
+    public var isEmpty: Bool { amount == nil && description == nil && dueDate == nil }
+}
+
+/// A moderator's ruling on a disputed milestone.
+public enum Resolution: Hashable, Sendable, Codable {
+    /// Everything held goes to the freelancer.
+    case release
+    /// Everything held goes back to the buyer.
+    case refund
+    /// This many minor units go to the freelancer, the rest back to the buyer.
+    case split(toFreelancer: Int64)
+}

@@ -1,0 +1,164 @@
+extension CommandParser {
+    /// `/milestone add|request <amount> <description> [due <date>]`, `/milestone edit M2 ...`, `/milestone delete M2`.
+    func parseMilestone(_ words: inout Words) -> Result<ChatCommand, ParseError> {
+        let example = "/milestone add \(AmountParser.example(in: currency).plainText) Logo design due 2026-12-01"
+        guard let sub = words.next() else {
+            return .failure(ParseError(command: "/milestone", problem: "say add, edit, delete or request", example: example))
+        }
+        switch sub.lowercased() {
+        case "add", "new", "create":
+            return draft("/milestone add", &words).map(ChatCommand.addMilestone)
+        case "request":
+            return draft("/milestone request", &words).map(ChatCommand.requestMilestone)
+        case "delete", "remove":
+            let command = "/milestone delete"
+            let example = "/milestone delete M2"
+            return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
+                if let extra = words.rest() {
+                    return .failure(ParseError(command: command, problem: "unexpected `\(extra.prefix(40))` after the milestone", example: example))
+                }
+                return .success(.deleteMilestone(ref))
+            }
+        case "edit", "change":
+            return parseEdit(&words)
+        default:
+            return .failure(ParseError(
+                command: "/milestone \(sub.prefix(20))", problem: "say add, edit, delete or request", example: example))
+        }
+    }
+
+    private func requiredMilestoneRef(_ command: String, _ words: inout Words, example: String) -> Result<MilestoneRef, ParseError> {
+        guard let word = words.next() else {
+            return .failure(ParseError(command: command, problem: "the milestone is missing", example: example))
+        }
+        switch MilestoneName.parse(word) {
+        case .number(let number): return .success(.number(number))
+        case .invalid(let problem): return .failure(ParseError(command: command, problem: problem, example: example))
+        case .notAMilestone:
+            return .failure(ParseError(command: command, problem: "`\(word.prefix(40))` is not a milestone; name one like M2, m2 or 2", example: example))
+        }
+    }
+
+    /// `<amount> <description> [due <date>]`.
+    private func draft(_ command: String, _ words: inout Words) -> Result<MilestoneDraft, ParseError> {
+        let example = "\(command) \(AmountParser.example(in: currency).plainText) Logo design due 2026-12-01"
+        guard let amountWord = words.next() else {
+            return .failure(ParseError(command: command, problem: "the amount and a description are missing", example: example))
+        }
+        let amount: Int64
+        switch AmountParser.parse(amountWord, currency: currency) {
+        case .success(let value): amount = value
+        case .failure(let failure):
+            return .failure(ParseError(command: command, problem: failure.explanation(for: currency), example: example))
+        }
+        guard let rest = words.rest() else {
+            return .failure(ParseError(command: command, problem: "a description of the work is missing", example: example))
+        }
+        return splitDue(rest, command: command, example: example).flatMap { description, due in
+            guard !description.isEmpty else {
+                return .failure(ParseError(command: command, problem: "a description of the work is missing", example: example))
+            }
+            guard description.count <= 500 else {
+                return .failure(ParseError(command: command, problem: "the description is \(description.count) characters; keep it under 500", example: example))
+            }
+            return .success(MilestoneDraft(amount: amount, description: description, dueDate: due))
+        }
+    }
+
+    /// Splits `Logo design due 2026-12-01` into the description and the due date.
+    private func splitDue(_ text: Substring, command: String, example: String) -> Result<(String, DueDate?), ParseError> {
+        let words = text.split(whereSeparator: \.isWhitespace)
+        guard words.count >= 2, words[words.count - 2].lowercased() == "due" else {
+            if let last = words.last, last.lowercased() == "due" {
+                return .failure(ParseError(command: command, problem: "a date is missing after `due`", example: example))
+            }
+            return .success((String(text), nil))
+        }
+        let dateWord = words[words.count - 1]
+        guard let due = DueDate(iso: dateWord) else {
+            return .failure(ParseError(command: command, problem: "`\(dateWord.prefix(20))` is not a date; write it as YYYY-MM-DD", example: example))
+        }
+        let description = words.dropLast(2).joined(separator: " ")
+        return .success((description, due))
+    }
+
+    /// `/milestone edit M2 amount 300`, `... description New text`, `... due 2026-12-01`,
+    /// or the full terms like add: `/milestone edit M2 300 New text due 2026-12-01`.
+    private func parseEdit(_ words: inout Words) -> Result<ChatCommand, ParseError> {
+        let command = "/milestone edit"
+        let example = "/milestone edit M2 amount \(AmountParser.example(in: currency).plainText)"
+        return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
+            guard let key = words.peek() else {
+                return .failure(ParseError(command: command, problem: "say what to change: amount, description or due", example: example))
+            }
+            switch key.lowercased() {
+            case "amount", "price":
+                _ = words.next()
+                let value = words.rest()
+                guard let value else {
+                    return .failure(ParseError(command: command, problem: "the new amount is missing", example: example))
+                }
+                return AmountParser.parse(value, currency: currency)
+                    .mapError { ParseError(command: command, problem: $0.explanation(for: currency), example: example) }
+                    .map { .editMilestone(ref, MilestoneChanges(amount: $0)) }
+            case "description", "title":
+                _ = words.next()
+                guard let text = words.rest() else {
+                    return .failure(ParseError(command: command, problem: "the new description is missing", example: "/milestone edit M2 description Logo and favicon"))
+                }
+                return .success(.editMilestone(ref, MilestoneChanges(description: String(text))))
+            case "due":
+                _ = words.next()
+                let dateExample = "/milestone edit M2 due 2026-12-01"
+                guard let word = words.next() else {
+                    return .failure(ParseError(command: command, problem: "the new due date is missing", example: dateExample))
+                }
+                guard let due = DueDate(iso: word) else {
+                    return .failure(ParseError(command: command, problem: "`\(word.prefix(20))` is not a date; write it as YYYY-MM-DD", example: dateExample))
+                }
+                if let extra = words.rest() {
+                    return .failure(ParseError(command: command, problem: "unexpected `\(extra.prefix(40))` after the date", example: dateExample))
+                }
+                return .success(.editMilestone(ref, MilestoneChanges(dueDate: due)))
+            default:
+                return draft(command, &words).map {
+                    .editMilestone(ref, MilestoneChanges(amount: $0.amount, description: $0.description, dueDate: $0.dueDate))
+                }
+            }
+        }
+    }
+
+    /// `/resolve M<n> release|refund|split <amount> <note>`.
+    func parseResolve(_ words: inout Words) -> Result<ChatCommand, ParseError> {
+        let command = "/resolve"
+        let example = "/resolve M1 split \(AmountParser.example(in: currency).plainText) half the work was delivered"
+        var ref = MilestoneRef.implied
+        if let word = words.peek(), case .number(let number) = MilestoneName.parse(word) {
+            _ = words.next()
+            ref = .number(number)
+        }
+        guard let verb = words.next() else {
+            return .failure(ParseError(command: command, problem: "say release, refund or split", example: example))
+        }
+        let resolution: Resolution
+        switch verb.lowercased() {
+        case "release": resolution = .release
+        case "refund": resolution = .refund
+        case "split":
+            guard let amountWord = words.next() else {
+                return .failure(ParseError(command: command, problem: "a split needs the amount that goes to the freelancer", example: example))
+            }
+            switch AmountParser.parse(amountWord, currency: currency) {
+            case .success(let amount): resolution = .split(toFreelancer: amount)
+            case .failure(let failure):
+                return .failure(ParseError(command: command, problem: failure.explanation(for: currency), example: example))
+            }
+        default:
+            return .failure(ParseError(command: command, problem: "`\(verb.prefix(20))` is not a ruling; say release, refund or split", example: example))
+        }
+        guard let note = words.rest() else {
+            return .failure(ParseError(command: command, problem: "a note explaining the ruling is missing", example: example))
+        }
+        return .success(.resolve(ref, resolution, note: String(note)))
+    }
+}

@@ -1,0 +1,45 @@
+/// The commands users can type, with their syntax and an example: the source of `/help <command>`.
+public struct CommandReference: Hashable, Sendable {
+    public var name: String
+    public var syntax: String
+    public var summary: String
+    public var example: String
+
+    public static let all: [CommandReference] = [
+        .init(name: "help", syntax: "/help [command]", summary: "what you can do now, or how a command works", example: "/help fund"),
+        .init(name: "status", syntax: "/status", summary: "the contract, its milestones, money held and deadlines", example: "/status"),
+        .init(name: "milestone add", syntax: "/milestone add <amount> <description> [due YYYY-MM-DD]", summary: "propose a new milestone", example: "/milestone add 500 Logo design due 2026-12-01"),
+        .init(name: "milestone request", syntax: "/milestone request <amount> <description>", summary: "ask the buyer to create and fund a milestone", example: "/milestone request 250 Extra landing page"),
+        .init(name: "milestone edit", syntax: "/milestone edit M<n> amount|description|due <value>", summary: "change an unfunded milestone (the other side may need to approve again)", example: "/milestone edit M2 amount 300"),
+        .init(name: "milestone delete", syntax: "/milestone delete M<n>", summary: "remove a milestone before it is funded", example: "/milestone delete M2"),
+        .init(name: "approve", syntax: "/approve M<n>", summary: "accept a milestone's terms", example: "/approve M1"),
+        .init(name: "fund", syntax: "/fund M<n>", summary: "charge the buyer; the processor holds the money", example: "/fund M1"),
+        .init(name: "submit", syntax: "/submit M<n> [note]", summary: "deliver the work; the review clock starts", example: "/submit M1 final files are in the shared folder"),
+        .init(name: "revise", syntax: "/revise M<n> <feedback>", summary: "send submitted work back with feedback", example: "/revise M1 please use the brand colours"),
+        .init(name: "release", syntax: "/release M<n>", summary: "pay the freelancer the money held", example: "/release M1"),
+        .init(name: "cancel", syntax: "/cancel M<n>", summary: "return a funded milestone's money to the buyer", example: "/cancel M1"),
+        .init(name: "dispute", syntax: "/dispute M<n> <reason>", summary: "freeze the money for a moderator to decide", example: "/dispute M1 the files are empty"),
+        .init(name: "resolve", syntax: "/resolve M<n> release|refund|split <amount> <note>", summary: "moderators: settle a dispute", example: "/resolve M1 split 200 half of the work was delivered"),
+        .init(name: "endcontract", syntax: "/endcontract [reason] | /endcontract accept | /endcontract decline", summary: "the buyer asks to end early; the freelancer answers (accepting refunds funded milestones)", example: "/endcontract the project was cancelled"),
+        .init(name: "golive", syntax: "/golive", summary: "make a proposal contract live so milestones can be paid", example: "/golive"),
+        .init(name: "stop", syntax: "/stop", summary: "stop a sequential order after an accepted milestone; it cannot resume", example: "/stop"),
+        .init(name: "complete", syntax: "/complete", summary: "mark the contract complete once every milestone is settled", example: "/complete"),
+        .init(name: "review", syntax: "/review <1-5> <text>", summary: "rate the other side once the contract is complete", example: "/review 5 great communication"),
+    ]
+
+    public static func named(_ name: String) -> CommandReference? {
+        let wanted = name.lowercased().trimmingWhitespace()
+        return all.first { $0.name == wanted } ?? all.first { $0.name.hasPrefix(wanted) && !wanted.isEmpty }
+    }
+}
+
+/// A command this user can type right now, for `/help` and for clients' command completion and buttons.
+public struct CommandSuggestion: Hashable, Sendable, Codable {
+    /// What to send, with `<placeholders>` where the user must add text: `/revise M1 <feedback>`.
+    public var template: String
+    public var summary: String
+    /// The client should ask for confirmation before sending it.
+    public var movesMoney: Bool
+    /// True when the template can be sent as is (no placeholders): a one-click button.
+    public var isComplete: Bool { !template.contains("<") }
+}

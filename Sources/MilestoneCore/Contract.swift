@@ -1,0 +1,73 @@
+import Foundation
+
+/// A contract between a buyer and a freelancer, its milestones, and the policy it runs under.
+/// A value: `apply(_:by:at:)` returns the next value with what happened, or why not.
+public struct Contract: Hashable, Sendable, Codable {
+    public var id: ContractID
+    public var title: String
+    public var currency: Currency
+    public var buyer: UserID
+    public var freelancer: UserID
+    public var policy: Policy
+    public var phase: Phase
+    public var milestones: [Milestone]
+    /// The buyer's open request to end the contract, if any.
+    public var endRequest: EndRequest?
+    public var reviews: [Review]
+
+    public enum Phase: String, Hashable, Sendable, Codable {
+        /// Terms are being agreed; nothing can be paid yet (white-label proposals).
+        case proposal
+        case live
+        /// Finished normally; reviews are open.
+        case completed
+        /// Ended early by an accepted end request.
+        case ended
+    }
+
+    public struct EndRequest: Hashable, Sendable, Codable {
+        public var reason: String?
+        public var at: Date
+        public var answerBy: Date
+    }
+
+    public struct Review: Hashable, Sendable, Codable {
+        public var by: Role
+        public var stars: Int
+        public var text: String
+        public var at: Date
+    }
+
+    public init(
+        id: ContractID, title: String, currency: Currency, buyer: UserID, freelancer: UserID, policy: Policy
+    ) {
+        self.id = id
+        self.title = title
+        self.currency = currency
+        self.buyer = buyer
+        self.freelancer = freelancer
+        self.policy = policy
+        self.phase = policy.contractStartsLive ? .live : .proposal
+        self.milestones = []
+        self.endRequest = nil
+        self.reviews = []
+    }
+
+    /// The role a user has in this contract, if they are a party.
+    public func partyRole(of user: UserID) -> Role? {
+        if user == buyer { return .buyer }
+        if user == freelancer { return .freelancer }
+        return nil
+    }
+
+    public func milestone(_ number: MilestoneNumber) -> Milestone? {
+        milestones.first { $0.number == number }
+    }
+
+    public func money(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: currency) }
+
+    /// Total held by the processor for this contract now.
+    public var held: Int64 { milestones.reduce(0) { $0 + $1.held } }
+
+    public var isClosed: Bool { phase == .completed || phase == .ended }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+extension ContractEvent {
+    /// The system message the bot posts for this event: `Buyer funded M1: $500.00 is now held`.
+    public var text: String {
+        switch self {
+        case .milestoneAdded(let m, let by, let amount, let description, let due, let awaiting):
+            return "\(by.title) added \(m): \(description), \(amount)\(Self.dueText(due))."
+                + (awaiting.map { " Waiting for the \($0)'s approval: /approve \(m)" } ?? "")
+        case .milestoneRequested(let m, let amount, let description):
+            return "Freelancer requested \(m): \(description), \(amount). The buyer can /fund \(m) or /approve \(m), or decline with /milestone delete \(m)."
+        case .milestoneEdited(let m, let by, let amount, let description, let due, let awaiting):
+            return "\(by.title) changed \(m) to: \(description), \(amount)\(Self.dueText(due))."
+                + (awaiting.map { " The \($0) needs to approve it again: /approve \(m)" } ?? "")
+        case .milestoneDeleted(let m, let by):
+            return "\(by.title) deleted \(m)."
+        case .milestoneApproved(let m, let by):
+            return "\(by.title) approved \(m)."
+        case .milestoneFunded(let m, let amount, let automatic):
+            return automatic
+                ? "Buyer was charged for \(m): \(amount) is now held."
+                : "Buyer funded \(m): \(amount) is now held."
+        case .workSubmitted(let m, let note, let reviewEnds, let outcome):
+            var text = "Freelancer submitted \(m) for review" + (note.map { ": \($0)" } ?? ".")
+            if let reviewEnds, let outcome {
+                text += " If the buyer does not act by \(Self.timeText(reviewEnds)), \(m) is \(Self.outcomeText(outcome))."
+            }
+            return text
+        case .revisionRequested(let m, let feedback, let used, let allowance):
+            let count = allowance.map { " (revision \(used) of \($0))" } ?? ""
+            return "Buyer asked for a revision of \(m)\(count): \(feedback)"
+        case .milestoneReleased(let m, let amount, let automatic):
+            return automatic
+                ? "The review period for \(m) passed: \(amount) was released to the freelancer."
+                : "Buyer released \(m): \(amount) was paid to the freelancer."
+        case .milestoneCancelled(let m, let by, let refunded):
+            return "\(by.title) cancelled \(m): \(refunded) was returned to the buyer."
+        case .disputeOpened(let m, let by, let reason, let held):
+            return "\(by.title) opened a dispute on \(m): \(reason). \(held) stays held until a moderator decides; clocks are stopped."
+        case .disputeResolved(let m, let ruling, let released, let refunded, let note):
+            let outcome: String
+            switch ruling {
+            case .release: outcome = "\(released) released to the freelancer"
+            case .refund: outcome = "\(refunded) refunded to the buyer"
+            case .split: outcome = "\(released) released to the freelancer and \(refunded) refunded to the buyer"
+            }
+            return "Moderator resolved the dispute on \(m): \(outcome). Note: \(note)"
+        case .contractLive:
+            return "Buyer made the contract live. Approved milestones can now be paid."
+        case .orderStopped(let cancelled):
+            let list = cancelled.isEmpty ? "" : " \(Self.list(cancelled)) will not start."
+            return "Buyer stopped the order after the accepted milestones.\(list) It cannot be resumed."
+        case .endRequested(let reason, let answerBy):
+            return "Buyer asked to end the contract" + (reason.map { ": \($0)." } ?? ".")
+                + " The freelancer can /endcontract accept (funded milestones are refunded) or /endcontract decline by \(Self.timeText(answerBy))."
+        case .endAccepted(let refunded, let cancelled):
+            var text = "Freelancer accepted ending the contract: \(refunded) was refunded to the buyer."
+            if !cancelled.isEmpty { text += " \(Self.list(cancelled)) cancelled." }
+            return text
+        case .endDeclined:
+            return "Freelancer declined ending the contract. Try to settle it here; either party can /dispute a funded milestone."
+        case .endRequestLapsed:
+            return "The request to end the contract was not answered in time and lapsed. Either party can /dispute a funded milestone."
+        case .contractCompleted(let automatic):
+            return (automatic ? "The order is complete." : "Buyer marked the contract complete.")
+                + " Both sides can now leave a review: /review <1-5> <text>"
+        case .reviewPosted(let by, let stars, let text):
+            return "\(by.title) left a review: \(String(repeating: "★", count: stars))\(String(repeating: "☆", count: 5 - stars)) \(text)"
+        case .reviewReminder(let m, let endsAt, let outcome):
+            return "Reminder: the review period for \(m) ends \(Self.timeText(endsAt)); then \(m) is \(Self.outcomeText(outcome)). Buyer: /release \(m), /revise \(m) <feedback> or /dispute \(m) <reason>."
+        case .dueReminder(let m, let due):
+            return "Reminder: \(m) is due \(due)."
+        }
+    }
+
+    static func dueText(_ due: DueDate?) -> String { due.map { ", due \($0)" } ?? "" }
+
+    static func outcomeText(_ outcome: Policy.ReviewPeriod.Outcome) -> String {
+        switch outcome {
+        case .autoRelease: "released to the freelancer automatically"
+        case .autoComplete: "accepted and the order completes"
+        }
+    }
+
+    static func list(_ numbers: [MilestoneNumber]) -> String {
+        numbers.map(\.description).joined(separator: ", ")
+    }
+
+    /// `2026-12-01 14:00 UTC`.
+    static func timeText(_ date: Date) -> String {
+        let c = DueDate.utcCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d UTC", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Something that happened to a contract: the bot posts each one as a system message, and the platform is
+/// notified of it. Amounts carry their currency so an event renders on its own.
+public enum ContractEvent: Hashable, Sendable, Codable {
+    case milestoneAdded(MilestoneNumber, by: Role, amount: Money, description: String, due: DueDate?, awaiting: Role?)
+    case milestoneRequested(MilestoneNumber, amount: Money, description: String)
+    case milestoneEdited(MilestoneNumber, by: Role, amount: Money, description: String, due: DueDate?, awaiting: Role?)
+    case milestoneDeleted(MilestoneNumber, by: Role)
+    case milestoneApproved(MilestoneNumber, by: Role)
+    /// `automatic`: charged by the policy (on approval, or when the contract went live), not by `/fund`.
+    case milestoneFunded(MilestoneNumber, amount: Money, automatic: Bool)
+    case workSubmitted(MilestoneNumber, note: String?, reviewEnds: Date?, outcome: Policy.ReviewPeriod.Outcome?)
+    case revisionRequested(MilestoneNumber, feedback: String, used: Int, allowance: Int?)
+    /// `automatic`: the review period passed without the buyer acting.
+    case milestoneReleased(MilestoneNumber, amount: Money, automatic: Bool)
+    case milestoneCancelled(MilestoneNumber, by: Role, refunded: Money)
+    case disputeOpened(MilestoneNumber, by: Role, reason: String, held: Money)
+    case disputeResolved(MilestoneNumber, ruling: Resolution, released: Money, refunded: Money, note: String)
+    case contractLive
+    case orderStopped(cancelled: [MilestoneNumber])
+    case endRequested(reason: String?, answerBy: Date)
+    case endAccepted(refunded: Money, cancelled: [MilestoneNumber])
+    case endDeclined
+    case endRequestLapsed
+    case contractCompleted(automatic: Bool)
+    case reviewPosted(by: Role, stars: Int, text: String)
+    case reviewReminder(MilestoneNumber, endsAt: Date, outcome: Policy.ReviewPeriod.Outcome)
+    case dueReminder(MilestoneNumber, due: DueDate)
+
+    /// A short machine name for notifications and metrics: `milestone_funded`.
+    public var name: String {
+        switch self {
+        case .milestoneAdded: "milestone_added"
+        case .milestoneRequested: "milestone_requested"
+        case .milestoneEdited: "milestone_edited"
+        case .milestoneDeleted: "milestone_deleted"
+        case .milestoneApproved: "milestone_approved"
+        case .milestoneFunded: "milestone_funded"
+        case .workSubmitted: "work_submitted"
+        case .revisionRequested: "revision_requested"
+        case .milestoneReleased: "milestone_released"
+        case .milestoneCancelled: "milestone_cancelled"
+        case .disputeOpened: "dispute_opened"
+        case .disputeResolved: "dispute_resolved"
+        case .contractLive: "contract_live"
+        case .orderStopped: "order_stopped"
+        case .endRequested: "end_requested"
+        case .endAccepted: "end_accepted"
+        case .endDeclined: "end_declined"
+        case .endRequestLapsed: "end_request_lapsed"
+        case .contractCompleted: "contract_completed"
+        case .reviewPosted: "review_posted"
+        case .reviewReminder: "review_reminder"
+        case .dueReminder: "due_reminder"
+        }
+    }
+
+    /// The milestone the event is about, if any.
+    public var milestone: MilestoneNumber? {
+        switch self {
+        case .milestoneAdded(let m, _, _, _, _, _), .milestoneRequested(let m, _, _), .milestoneEdited(let m, _, _, _, _, _),
+            .milestoneDeleted(let m, _), .milestoneApproved(let m, _), .milestoneFunded(let m, _, _),
+            .workSubmitted(let m, _, _, _), .revisionRequested(let m, _, _, _), .milestoneReleased(let m, _, _),
+            .milestoneCancelled(let m, _, _), .disputeOpened(let m, _, _, _), .disputeResolved(let m, _, _, _, _),
+            .reviewReminder(let m, _, _), .dueReminder(let m, _):
+            m
+        case .contractLive, .orderStopped, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
+            .contractCompleted, .reviewPosted:
+            nil
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// A combination of policy fields that cannot work together, naming the fields involved.
+public struct PolicyProblem: Hashable, Sendable, CustomStringConvertible {
+    /// The configuration keys involved, as spelled in `bot-config/`.
+    public var keys: [String]
+    public var explanation: String
+
+    public var description: String { "\(keys.joined(separator: " + ")): \(explanation)" }
+}
+
+extension Policy {
+    /// Every impossible combination in this policy; empty when it is usable.
+    public var problems: [PolicyProblem] {
+        var found: [PolicyProblem] = []
+        func problem(_ keys: [String], _ text: String) { found.append(PolicyProblem(keys: keys, explanation: text)) }
+
+        if milestoneCreator == .moderator {
+            problem(["milestone_creator"], "must be buyer or freelancer; moderators do not create milestones")
+        }
+        if chargeOn == .approval && approval == .none {
+            problem(["charge_on", "approval"], "charge_on: approval needs approval: counterparty (nobody approves when approval is none)")
+        }
+        if chargeOn == .approval && milestoneCreator != .buyer {
+            problem(["charge_on", "milestone_creator"], "charge_on: approval charges the buyer when the freelancer approves, so milestone_creator must be buyer")
+        }
+        if freelancerMayRequest && milestoneCreator == .freelancer {
+            problem(["freelancer_may_request", "milestone_creator"], "the freelancer already creates milestones; set freelancer_may_request: false")
+        }
+        if stopAllowed && !sequential {
+            problem(["stop_allowed", "sequential"], "/stop ends a sequential order; set sequential: true or stop_allowed: false")
+        }
+        if let period = reviewPeriod, !(1...365).contains(period.days) {
+            problem(["review_period_days"], "must be between 1 and 365 days, or 0 for no review period")
+        }
+        if reviewPeriod == nil && !reviewReminderDays.isEmpty {
+            problem(["review_reminder_days", "review_period_days"], "reminders need a review period; use [] when review_period_days is 0")
+        }
+        if let period = reviewPeriod {
+            for day in reviewReminderDays where day <= 0 || day >= period.days {
+                problem(["review_reminder_days"], "\(day) is not between 1 and \(period.days - 1) (the review period is \(period.days) days)")
+            }
+        }
+        if reviewPeriod?.outcome == .autoComplete && !sequential {
+            problem(["review_period_outcome", "sequential"], "auto_complete stops and completes a sequential order; use auto_release for other contracts")
+        }
+        if case .counted(let allowance) = revisions, !(0...100).contains(allowance) {
+            problem(["revision_allowance"], "must be between 0 and 100")
+        }
+        if case .request(let days) = endContract, !(1...90).contains(days) {
+            problem(["end_request_answer_days"], "must be between 1 and 90")
+        }
+        return found
+    }
+}

@@ -1,0 +1,117 @@
+/// How one platform runs its milestones. A preset in `bot-config/presets/` is a named set of these fields;
+/// every field can be overridden by a deployment.
+public struct Policy: Hashable, Sendable, Codable {
+    /// The preset's name, e.g. `indeelancer`.
+    public var name: String
+    /// Who adds milestones with `/milestone add`: `buyer` or `freelancer`.
+    public var milestoneCreator: Role
+    /// Whether the freelancer may ask the buyer for a milestone with `/milestone request`.
+    public var freelancerMayRequest: Bool
+    /// Whether a new or edited milestone waits for the other side's `/approve`.
+    public var approval: Approval
+    /// False when a contract starts as a proposal that the buyer makes live with `/golive`.
+    public var contractStartsLive: Bool
+    /// When the buyer's money is charged and held.
+    public var chargeOn: ChargeMoment
+    /// A sequential order: a milestone can be funded only after every earlier one was released.
+    public var sequential: Bool
+    /// Whether `/release` needs the freelancer's `/submit` first.
+    public var releaseRequiresSubmission: Bool
+    /// What happens when the buyer does not act on a submission; nil: nothing, the money stays held.
+    public var reviewPeriod: ReviewPeriod?
+    /// Reminders to both parties this many days before the review period passes.
+    public var reviewReminderDays: [Int]
+    /// Whether and how often the buyer may ask for revisions.
+    public var revisions: RevisionRule
+    /// Who may `/cancel` a funded milestone, returning the money to the buyer.
+    public var cancelBy: CancelRule
+    /// True: the creator may delete any milestone before it is funded. False: only one not yet approved.
+    public var deleteBeforeFunding: Bool
+    /// How a contract ends early.
+    public var endContract: EndContractRule
+    /// Whether the buyer may `/stop` a sequential order after an accepted milestone.
+    public var stopAllowed: Bool
+    /// Whether the contract completes by itself once every milestone is settled (otherwise the buyer `/complete`s).
+    public var completeAutomatically: Bool
+
+    public enum Approval: String, Hashable, Sendable, Codable, CaseIterable {
+        /// Milestones are agreed when created.
+        case none
+        /// The side that did not create a milestone approves it, again after every edit.
+        case counterparty
+    }
+
+    public enum ChargeMoment: String, Hashable, Sendable, Codable, CaseIterable {
+        /// The buyer types `/fund`.
+        case fund
+        /// The freelancer's `/approve` charges the buyer (only once the contract is live).
+        case approval
+    }
+
+    public struct ReviewPeriod: Hashable, Sendable, Codable {
+        public var days: Int
+        public var outcome: Outcome
+
+        public init(days: Int, outcome: Outcome) {
+            self.days = days
+            self.outcome = outcome
+        }
+
+        public enum Outcome: String, Hashable, Sendable, Codable, CaseIterable {
+            /// The milestone is released to the freelancer.
+            case autoRelease = "auto_release"
+            /// The milestone is accepted (released) and the whole order completes.
+            case autoComplete = "auto_complete"
+        }
+    }
+
+    public enum RevisionRule: Hashable, Sendable, Codable {
+        case none
+        case unlimited
+        /// Each milestone has this many revisions unless it sets its own allowance.
+        case counted(perMilestone: Int)
+    }
+
+    public enum CancelRule: String, Hashable, Sendable, Codable, CaseIterable {
+        case nobody
+        case freelancer
+        case moderator
+    }
+
+    public enum EndContractRule: Hashable, Sendable, Codable {
+        /// There is no end request; a party raises a dispute instead.
+        case disputeOnly
+        /// The buyer asks; the freelancer accepts (funded milestones are refunded) or declines
+        /// (either party may then dispute) within this many days, after which the request lapses.
+        case request(answerDays: Int)
+    }
+
+    public init(
+        name: String, milestoneCreator: Role, freelancerMayRequest: Bool, approval: Approval,
+        contractStartsLive: Bool, chargeOn: ChargeMoment, sequential: Bool, releaseRequiresSubmission: Bool,
+        reviewPeriod: ReviewPeriod?, reviewReminderDays: [Int], revisions: RevisionRule, cancelBy: CancelRule,
+        deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool
+    ) {
+        self.name = name
+        self.milestoneCreator = milestoneCreator
+        self.freelancerMayRequest = freelancerMayRequest
+        self.approval = approval
+        self.contractStartsLive = contractStartsLive
+        self.chargeOn = chargeOn
+        self.sequential = sequential
+        self.releaseRequiresSubmission = releaseRequiresSubmission
+        self.reviewPeriod = reviewPeriod
+        self.reviewReminderDays = reviewReminderDays
+        self.revisions = revisions
+        self.cancelBy = cancelBy
+        self.deleteBeforeFunding = deleteBeforeFunding
+        self.endContract = endContract
+        self.stopAllowed = stopAllowed
+        self.completeAutomatically = completeAutomatically
+    }
+
+    /// The side that approves milestones created by `creator`, if the policy asks for approval.
+    func approver(ofMilestoneCreatedBy creator: Role) -> Role? {
+        approval == .counterparty ? creator.counterparty : nil
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// What the clock does when a deadline passes. A deadline that no longer applies does nothing.
+extension Step {
+    mutating func fire(_ kind: DeadlineKind) {
+        switch kind {
+        case .reviewEnds(let number):
+            guard let index = contract.milestones.firstIndex(where: { $0.number == number }),
+                case .submitted(let submission) = self[index].state,
+                let ends = submission.reviewEnds, ends <= now, let period = policy.reviewPeriod
+            else { return }
+            let amount = self[index].held
+            settle(index, toFreelancer: amount, state: .released)
+            events.append(.milestoneReleased(number, amount: money(amount), automatic: true))
+            if period.outcome == .autoComplete, contract.phase == .live {
+                let cancelled = cancelUnfunded()
+                if !cancelled.isEmpty { events.append(.orderStopped(cancelled: cancelled)) }
+                if contract.milestones.allSatisfy(\.state.isTerminal) {
+                    contract.phase = .completed
+                    events.append(.contractCompleted(automatic: true))
+                }
+            } else {
+                completeIfSettled()
+            }
+        case .reviewReminder(let number, _):
+            guard let milestone = contract.milestone(number), case .submitted(let submission) = milestone.state,
+                let ends = submission.reviewEnds, ends > now, let period = policy.reviewPeriod
+            else { return }
+            events.append(.reviewReminder(number, endsAt: ends, outcome: period.outcome))
+        case .dueReminder(let number):
+            guard let milestone = contract.milestone(number), let due = milestone.dueDate, !contract.isClosed else { return }
+            switch milestone.state {
+            case .funded, .revisionRequested: events.append(.dueReminder(number, due: due))
+            default: return
+            }
+        case .endRequestAnswer:
+            guard let request = contract.endRequest, request.answerBy <= now, !contract.isClosed else { return }
+            contract.endRequest = nil
+            events.append(.endRequestLapsed)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Ending a contract: stopping an order, end requests, completion and reviews.
+extension Step {
+    mutating func stop() throws(Rejection) {
+        try requireOpen()
+        try require(.buyer, "stop the order")
+        guard policy.stopAllowed else {
+            throw Rejection(.policyForbids, "this platform has no /stop", suggestion: endingSuggestion)
+        }
+        guard contract.milestones.contains(where: { $0.state == .released || $0.state == .split }) else {
+            throw Rejection(.wrongState, "an order can be stopped only after a milestone has been accepted")
+        }
+        if let running = contract.milestones.first(where: { $0.state.holdsMoney }) {
+            throw Rejection(.wrongState, "\(whereIs(running)); stop the order after it is accepted",
+                suggestion: "/release \(running.number) once you are happy with it.")
+        }
+        let cancelled = cancelUnfunded()
+        contract.phase = .completed
+        events.append(.orderStopped(cancelled: cancelled))
+        events.append(.contractCompleted(automatic: true))
+    }
+
+    /// Marks every milestone that was never funded as cancelled; returns their numbers.
+    mutating func cancelUnfunded() -> [MilestoneNumber] {
+        var cancelled: [MilestoneNumber] = []
+        for index in contract.milestones.indices where self[index].state.isUnfunded {
+            self[index].state = .cancelled
+            cancelled.append(self[index].number)
+        }
+        return cancelled
+    }
+
+    var endingSuggestion: String {
+        switch policy.endContract {
+        case .disputeOnly: "To end early, /dispute a funded milestone and a moderator decides."
+        case .request: "The buyer can ask to end the contract with /endcontract <reason>."
+        }
+    }
+
+    mutating func requestEnd(reason: String?) throws(Rejection) {
+        try requireOpen()
+        try require(.buyer, "ask to end the contract")
+        guard case .request(let answerDays) = policy.endContract else {
+            throw Rejection(.policyForbids, "this platform has no end-contract request", suggestion: endingSuggestion)
+        }
+        if let pending = contract.endRequest {
+            throw Rejection(.wrongState, "you already asked to end the contract; the freelancer has until \(ContractEvent.timeText(pending.answerBy)) to answer")
+        }
+        let answerBy = now.addingTimeInterval(TimeInterval(answerDays) * 86_400)
+        contract.endRequest = .init(reason: reason, at: now, answerBy: answerBy)
+        deadlines.append(.arm(Deadline(kind: .endRequestAnswer, at: answerBy)))
+        events.append(.endRequested(reason: reason, answerBy: answerBy))
+    }
+
+    mutating func answerEnd(accept: Bool) throws(Rejection) {
+        try requireOpen()
+        try require(.freelancer, "answer an end-contract request")
+        guard contract.endRequest != nil else {
+            throw Rejection(.wrongState, "there is no request to end the contract to answer")
+        }
+        contract.endRequest = nil
+        deadlines.append(.cancel(.endRequestAnswer))
+        guard accept else {
+            events.append(.endDeclined)
+            return
+        }
+        var refunded: Int64 = 0
+        for index in contract.milestones.indices where self[index].state.holdsMoney && !isDisputed(self[index]) {
+            refunded += self[index].held
+            settle(index, toFreelancer: 0, state: .refunded)
+        }
+        let cancelled = cancelUnfunded()
+        contract.phase = .ended
+        events.append(.endAccepted(refunded: money(refunded), cancelled: cancelled))
+    }
+
+    mutating func complete() throws(Rejection) {
+        try requireOpen()
+        try require(.buyer, "mark the contract complete")
+        guard !contract.milestones.isEmpty else {
+            throw Rejection(.wrongState, "there are no milestones yet, so there is nothing to complete")
+        }
+        if let open = contract.milestones.first(where: { !$0.state.isTerminal }) {
+            let suggestion = open.state.isUnfunded
+                ? "Fund it, or delete it with /milestone delete \(open.number)."
+                : "Settle it first."
+            throw Rejection(.wrongState, "\(whereIs(open)); every milestone must be settled first", suggestion: suggestion)
+        }
+        contract.phase = .completed
+        events.append(.contractCompleted(automatic: false))
+    }
+
+    mutating func review(stars: Int, text: String) throws(Rejection) {
+        try requireParty("leave a review")
+        guard contract.phase == .completed else {
+            throw Rejection(.wrongState, "reviews open once the contract is complete",
+                suggestion: contract.phase == .ended ? nil : "The buyer marks it complete with /complete once every milestone is settled.")
+        }
+        guard (1...5).contains(stars) else {
+            throw Rejection(.badValue, "a rating is from 1 to 5")
+        }
+        guard !contract.reviews.contains(where: { $0.by == role }) else {
+            throw Rejection(.wrongState, "you have already left a review for this contract")
+        }
+        contract.reviews.append(.init(by: role!, stars: stars, text: text, at: now))
+        events.append(.reviewPosted(by: role!, stars: stars, text: text))
+    }
+}

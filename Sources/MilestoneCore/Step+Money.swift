@@ -1,0 +1,148 @@
+/// Moving money: funding, releasing, cancelling (returning) and moderators' rulings.
+extension Step {
+    mutating func fund(_ ref: MilestoneRef) throws(Rejection) {
+        try requireOpen()
+        try require(.buyer, "fund milestones")
+        guard policy.chargeOn == .fund else {
+            throw Rejection(.policyForbids, "on this platform the buyer is charged automatically when the freelancer approves a milestone",
+                suggestion: "Wait for the freelancer's /approve.")
+        }
+        try requireLive("paid")
+        let index = try target(ref, "/fund", doing: "funded") { fundable($0) }
+        let milestone = self[index]
+        guard fundable(milestone) else {
+            throw Rejection(.wrongState, "\(whereIs(milestone)); it cannot be funded")
+        }
+        if policy.sequential {
+            if let blocking = contract.milestones.first(where: { $0.number < milestone.number && !$0.state.isTerminal }) {
+                throw Rejection(.wrongState, "this is a sequential order: \(blocking.number) must be accepted before \(milestone.number) starts")
+            }
+        }
+        if case .proposed = milestone.state {
+            events.append(.milestoneApproved(milestone.number, by: .buyer))
+        }
+        hold(index, automatic: false)
+    }
+
+    /// Agreed, or a freelancer's request the buyer accepts by funding it.
+    private func fundable(_ milestone: Milestone) -> Bool {
+        switch milestone.state {
+        case .agreed: true
+        case .proposed(let awaiting, _): awaiting == .buyer
+        default: false
+        }
+    }
+
+    mutating func release(_ ref: MilestoneRef) throws(Rejection) {
+        try requireOpen()
+        try require(.buyer, "release payments")
+        let index = try target(ref, "/release", doing: "released") { releasable($0) }
+        let milestone = self[index]
+        guard releasable(milestone) else {
+            if policy.releaseRequiresSubmission, milestone.state == .funded || isRevision(milestone) {
+                throw Rejection(.wrongState, "\(milestone.number) has not been submitted yet; it can be released once the freelancer submits the work",
+                    suggestion: "The freelancer submits with /submit \(milestone.number).")
+            }
+            if milestone.state.isUnfunded {
+                throw Rejection(.wrongState, "\(milestone.number) is not funded, so there is nothing to release", suggestion: "Fund it first with /fund \(milestone.number).")
+            }
+            throw Rejection(.wrongState, "\(whereIs(milestone)); it cannot be released")
+        }
+        let amount = milestone.held
+        settle(index, toFreelancer: amount, state: .released)
+        events.append(.milestoneReleased(milestone.number, amount: money(amount), automatic: false))
+        completeIfSettled()
+    }
+
+    private func isRevision(_ milestone: Milestone) -> Bool {
+        if case .revisionRequested = milestone.state { return true }
+        return false
+    }
+
+    private func releasable(_ milestone: Milestone) -> Bool {
+        switch milestone.state {
+        case .submitted: true
+        case .funded, .revisionRequested: !policy.releaseRequiresSubmission
+        default: false
+        }
+    }
+
+    mutating func cancel(_ ref: MilestoneRef) throws(Rejection) {
+        try requireOpen()
+        switch policy.cancelBy {
+        case .nobody:
+            throw Rejection(.policyForbids, "on this platform a funded milestone cannot be cancelled",
+                suggestion: role == .moderator ? nil : "If something is wrong, /dispute it and a moderator decides.")
+        case .freelancer, .moderator:
+            guard role == policy.cancelBy.role else {
+                throw Rejection(.notAllowedForRole, "only the \(policy.cancelBy.role!) can cancel a funded milestone here",
+                    suggestion: policy.cancelBy == .moderator ? "Ask a moderator, or /dispute it." : "Ask the freelancer to return it with /cancel.")
+            }
+        }
+        let index = try target(ref, "/cancel", doing: "cancelled") { cancellable($0) }
+        let milestone = self[index]
+        guard cancellable(milestone) else {
+            if milestone.state.isUnfunded {
+                throw Rejection(.wrongState, "\(milestone.number) is not funded, so there is nothing to return",
+                    suggestion: "Its creator can remove it with /milestone delete \(milestone.number).")
+            }
+            throw Rejection(.wrongState, "\(whereIs(milestone)); it cannot be cancelled")
+        }
+        let amount = milestone.held
+        settle(index, toFreelancer: 0, state: .refunded)
+        events.append(.milestoneCancelled(milestone.number, by: role ?? .moderator, refunded: money(amount)))
+        completeIfSettled()
+    }
+
+    private func cancellable(_ milestone: Milestone) -> Bool {
+        milestone.state.holdsMoney && !isDisputed(milestone)
+    }
+
+    func isDisputed(_ milestone: Milestone) -> Bool {
+        if case .disputed = milestone.state { return true }
+        return false
+    }
+
+    mutating func resolve(_ ref: MilestoneRef, _ ruling: Resolution, note: String) throws(Rejection) {
+        guard role == .moderator else {
+            throw Rejection(.notAllowedForRole, "only a moderator can resolve disputes")
+        }
+        let index = try target(ref, "/resolve", doing: "resolved") { isDisputed($0) }
+        let milestone = self[index]
+        guard isDisputed(milestone) else {
+            throw Rejection(.wrongState, "\(whereIs(milestone)); only a disputed milestone can be resolved")
+        }
+        let held = milestone.held
+        let toFreelancer: Int64
+        let state: MilestoneState
+        switch ruling {
+        case .release:
+            toFreelancer = held
+            state = .released
+        case .refund:
+            toFreelancer = 0
+            state = .refunded
+        case .split(let amount):
+            guard amount < held else {
+                throw Rejection(.badValue, "a split must give the freelancer less than the \(money(held)) held",
+                    suggestion: "Use /resolve \(milestone.number) release <note> to pay it all.")
+            }
+            toFreelancer = amount
+            state = .split
+        }
+        settle(index, toFreelancer: toFreelancer, state: state)
+        events.append(.disputeResolved(milestone.number, ruling: ruling, released: money(toFreelancer), refunded: money(held - toFreelancer), note: note))
+        completeIfSettled()
+    }
+}
+
+extension Policy.CancelRule {
+    /// The role that may cancel, if any.
+    var role: Role? {
+        switch self {
+        case .nobody: nil
+        case .freelancer: .freelancer
+        case .moderator: .moderator
+        }
+    }
+}
