@@ -21,13 +21,17 @@ let package = Package(
     targets: [
         /// The pure domain: money, commands, policies, the contract state machine, the ledger rules.
         .target(name: "MilestoneCore"),
+        /// `bot-config/` loading and validation: policy presets (and, later, server settings).
+        .target(
+            name: "BotConfig",
+            dependencies: ["MilestoneCore", .product(name: "Yams", package: "Yams")]
+        ),
         /// Durable storage on GRDB/SQLite: contracts, milestones, ledger, idempotency log, transcript.
         .target(
             name: "Storage",
             dependencies: [
                 "MilestoneCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -37,6 +41,10 @@ let package = Package(
                 "MilestoneCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "BotConfigTests",
+            dependencies: ["BotConfig", "MilestoneCore"]
         ),
         .testTarget(
             name: "StorageTests",

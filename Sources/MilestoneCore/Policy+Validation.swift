@@ -17,7 +17,7 @@ extension Policy {
             problem(["milestone_creator"], "must be buyer or freelancer; moderators do not create milestones")
         }
         if chargeOn == .approval && approval == .none {
-            problem(["charge_on", "approval"], "charge_on: approval needs approval: counterparty (nobody approves when approval is none)")
+            problem(["charge_on", "approval"], "charge_on: approval needs approval: freelancer or counterparty (nobody approves when approval is none)")
         }
         if chargeOn == .approval && milestoneCreator != .buyer {
             problem(["charge_on", "milestone_creator"], "charge_on: approval charges the buyer when the freelancer approves, so milestone_creator must be buyer")

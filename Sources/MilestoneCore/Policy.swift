@@ -37,6 +37,8 @@ public struct Policy: Hashable, Sendable, Codable {
     public enum Approval: String, Hashable, Sendable, Codable, CaseIterable {
         /// Milestones are agreed when created.
         case none
+        /// The freelancer approves milestones the buyer creates, again after every edit.
+        case freelancer
         /// The side that did not create a milestone approves it, again after every edit.
         case counterparty
     }
@@ -112,6 +114,10 @@ public struct Policy: Hashable, Sendable, Codable {
 
     /// The side that approves milestones created by `creator`, if the policy asks for approval.
     func approver(ofMilestoneCreatedBy creator: Role) -> Role? {
-        approval == .counterparty ? creator.counterparty : nil
+        switch approval {
+        case .none: nil
+        case .freelancer: creator == .buyer ? .freelancer : nil
+        case .counterparty: creator.counterparty
+        }
     }
 }

@@ -1,5 +1,5 @@
 /// Why a command changes nothing, in plain words, with what would work instead.
-public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
+public struct Rejection: Error, Hashable, Sendable, Codable, CustomStringConvertible {
     public enum Code: String, Hashable, Sendable, Codable {
         /// The line is not a well-formed command.
         case syntax

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+/// A contract the platform asks to create, with its first milestones.
+public struct NewContract: Hashable, Sendable {
+    public var id: ContractID
+    public var title: String
+    public var currency: Currency
+    public var buyer: UserID
+    public var freelancer: UserID
+    public var policy: Policy
+    /// Added by the policy's milestone creator, as if typed with `/milestone add`.
+    public var milestones: [MilestoneDraft]
+
+    public init(id: ContractID, title: String, currency: Currency, buyer: UserID, freelancer: UserID, policy: Policy, milestones: [MilestoneDraft] = []) {
+        self.id = id
+        self.title = title
+        self.currency = currency
+        self.buyer = buyer
+        self.freelancer = freelancer
+        self.policy = policy
+        self.milestones = milestones
+    }
+}
+
+/// A contract as listed for a user.
+public struct ContractSummary: Hashable, Sendable, Codable {
+    public var id: ContractID
+    public var title: String
+    public var preset: String
+    public var phase: String
+    public var buyer: UserID
+    public var freelancer: UserID
+    public var lastSeq: Int64
+}
+
+extension AppDatabase {
+    /// Creates a contract and its thread; the first milestones are added through the core, so they get
+    /// the same checks and system messages as typed ones. All or nothing.
+    @discardableResult
+    public func createContract(_ new: NewContract, at now: Date) throws -> (Contract, [StoredMessage]) {
+        let id = new.id.rawValue
+        guard !id.isEmpty, id.count <= 100, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw StorageError.invalid("a contract id is 1-100 letters, digits, '-', '_' or '.'")
+        }
+        let title = new.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty, title.count <= 200 else { throw StorageError.invalid("a title is 1-200 characters") }
+        guard !new.buyer.rawValue.isEmpty, !new.freelancer.rawValue.isEmpty else { throw StorageError.invalid("buyer and freelancer are required") }
+        guard new.buyer != new.freelancer else { throw StorageError.invalid("the buyer and the freelancer must be different users") }
+        if let problem = new.policy.problems.first { throw StorageError.invalid("the policy is unusable: \(problem)") }
+
+        return try writer.write { db in
+            guard try ContractRecord.fetchOne(db, key: id) == nil else { throw StorageError.contractExists(id) }
+            var contract = Contract(id: new.id, title: title, currency: new.currency, buyer: new.buyer, freelancer: new.freelancer, policy: new.policy)
+            try ContractRecord(contract, lastSeq: 0, headHash: TranscriptChain.genesis, createdAt: now).insert(db)
+            var transcript = TranscriptWriter(newThread: new.id)
+            let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
+            try transcript.append(db, kind: .system, body: "Contract \"\(title)\" between buyer \(new.buyer) and freelancer \(new.freelancer), under \(new.policy.name) rules, in \(new.currency.code).\(live) Type /help to see what you can do.", at: now)
+            let creator = Participant(user: new.policy.milestoneCreator == .buyer ? new.buyer : new.freelancer, role: new.policy.milestoneCreator)
+            for draft in new.milestones {
+                switch contract.apply(.addMilestone(draft), by: creator, at: now) {
+                case .failure(let rejection): throw StorageError.invalid("milestone \"\(draft.description)\": \(rejection)")
+                case .success(.answered): break
+                case .success(.applied(let transition)):
+                    try Self.persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
+                    contract = transition.contract
+                }
+            }
+            try transcript.saveHead(db)
+            return (contract, transcript.written)
+        }
+    }
+
+    public func contract(_ id: ContractID) throws -> Contract? {
+        try writer.read { db in try Self.loadContract(db, id) }
+    }
+
+    static func loadContract(_ db: Database, _ id: ContractID) throws -> Contract? {
+        guard let record = try ContractRecord.fetchOne(db, key: id.rawValue) else { return nil }
+        let milestones = try MilestoneRecord.filter(Column("contract_id") == id.rawValue).fetchAll(db)
+        return try record.contract(milestones: milestones)
+    }
+
+    /// The contracts a user is party to, newest first; moderators get every contract.
+    public func contracts(for user: UserID, role: Role) throws -> [ContractSummary] {
+        try writer.read { db in
+            var request = ContractRecord.order(Column("created_at").desc, Column("id"))
+            if role != .moderator {
+                request = request.filter(Column("buyer_id") == user.rawValue || Column("freelancer_id") == user.rawValue)
+            }
+            return try request.fetchAll(db).map {
+                ContractSummary(id: ContractID($0.id), title: $0.title, preset: $0.preset, phase: $0.phase,
+                    buyer: UserID($0.buyerId), freelancer: UserID($0.freelancerId), lastSeq: $0.lastSeq)
+            }
+        }
+    }
+
+    /// Writes a transition: the contract's new state, a system message per event, the ledger postings
+    /// (checked against the ledger's rules) pointing at the message that announced them, and deadlines.
+    static func persist(
+        _ db: Database, _ transition: Transition, previous: Contract, transcript: inout TranscriptWriter,
+        commandID: CommandID?, at now: Date
+    ) throws {
+        let contract = transition.contract
+        try db.execute(
+            sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ? WHERE id = ?",
+            arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try JSON.string(contract.reviews), contract.id.rawValue])
+        for milestone in contract.milestones where previous.milestone(milestone.number) != milestone {
+            try MilestoneRecord(milestone, contract: contract.id).save(db)
+        }
+        var announced: [MilestoneNumber: Int64] = [:]
+        var firstSeq: Int64?
+        for event in transition.events {
+            let message = try transcript.append(db, kind: .system, body: event.text, at: now)
+            firstSeq = firstSeq ?? message.seq
+            if let milestone = event.milestone { announced[milestone] = message.seq }
+        }
+        if !transition.postings.isEmpty {
+            var ledger = try ledger(db, contract.id)
+            do { try ledger.apply(transition.postings) } catch {
+                throw StorageError.ledgerViolation("\(contract.id): \(error)")
+            }
+            for posting in transition.postings {
+                guard let seq = announced[posting.milestone] ?? firstSeq else {
+                    throw StorageError.ledgerViolation("\(contract.id): a posting for \(posting.milestone) with no message announcing it")
+                }
+                var record = LedgerEntryRecord(
+                    id: nil, contractId: contract.id.rawValue, milestone: posting.milestone.rawValue, kind: posting.kind.rawValue,
+                    debit: posting.debit.description, credit: posting.credit.description, amount: posting.amount,
+                    currency: contract.currency.code, commandId: commandID?.rawValue, messageSeq: seq, createdAt: now.milliseconds)
+                try record.insert(db)
+            }
+        }
+        for change in transition.deadlines {
+            switch change {
+            case .arm(let deadline):
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO deadline (contract_id, kind, fires_at) VALUES (?, ?, ?)",
+                    arguments: [contract.id.rawValue, deadline.kind.key, deadline.at.milliseconds])
+            case .cancel(let kind):
+                try db.execute(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?", arguments: [contract.id.rawValue, kind.key])
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+extension AppDatabase {
+    /// The longest line a person may send, in characters.
+    public static let maximumLineLength = 4000
+
+    /// Stores a line and, when it is a command, runs it through the core, all in one transaction: the
+    /// line, the contract's new state, its ledger entries and the bot's answer commit together or not at all.
+    /// The same `commandID` again returns the first receipt and writes nothing.
+    public func handle(_ request: LineRequest) throws -> LineReceipt {
+        let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw StorageError.invalid("the message is empty") }
+        guard text.count <= Self.maximumLineLength else {
+            throw StorageError.invalid("the message is \(text.count) characters; the limit is \(Self.maximumLineLength)")
+        }
+        return try writer.write { db in
+            if let logged = try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) {
+                return try Self.replay(db, logged, request)
+            }
+            guard let contract = try Self.loadContract(db, request.thread) else {
+                throw StorageError.unknownContract(request.thread.rawValue)
+            }
+            let author = request.author
+            if author.role != .moderator, contract.partyRole(of: author.user) != author.role {
+                throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(contract.id)")
+            }
+            var transcript = try TranscriptWriter(db, thread: request.thread)
+            let now = request.receivedAt
+            let isCommand = CommandParser.isCommand(text)
+            let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
+            let line = try transcript.append(db, kind: kind, body: text, author: author, clientMessageID: request.clientMessageID, at: now)
+
+            var outcome = LineOutcome.chat
+            var transition: Transition?
+            if isCommand {
+                switch contract.apply(line: text, by: author, at: now) {
+                case .failure(let rejection):
+                    outcome = .rejected(rejection)
+                    try transcript.append(db, kind: .notice, body: "\(Self.echo(text)): \(rejection)", visibleTo: author.user, at: now)
+                case .success(.answered(let answer)):
+                    outcome = .answered
+                    try transcript.append(db, kind: .notice, body: answer, visibleTo: author.user, at: now)
+                case .success(.applied(let applied)):
+                    outcome = .applied(events: applied.events.map(\.name))
+                    transition = applied
+                    try Self.persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, at: now)
+                }
+            }
+            try transcript.saveHead(db)
+            try CommandLogRecord(
+                commandId: request.commandID.rawValue, contractId: request.thread.rawValue, userId: author.user.rawValue,
+                outcome: try JSON.string(outcome), firstSeq: line.seq, lastSeq: transcript.lastSeq, createdAt: now.milliseconds
+            ).insert(db)
+            return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
+        }
+    }
+
+    /// The line as typed, shortened for the start of a notice: `/fund M7`.
+    static func echo(_ text: Substring) -> String {
+        let firstLine = text.prefix { $0 != "\n" }
+        return firstLine.count > 60 ? firstLine.prefix(57) + "..." : String(firstLine)
+    }
+
+    static func echo(_ text: String) -> String { echo(text[...]) }
+
+    /// The first receipt of a command id handled before.
+    private static func replay(_ db: Database, _ logged: CommandLogRecord, _ request: LineRequest) throws -> LineReceipt {
+        guard logged.contractId == request.thread.rawValue, logged.userId == request.author.user.rawValue else {
+            throw StorageError.invalid("command id \(request.commandID) was already used for another thread or user")
+        }
+        let records = try MessageRecord
+            .filter(Column("thread_id") == logged.contractId && Column("seq") >= logged.firstSeq && Column("seq") <= logged.lastSeq)
+            .order(Column("seq"))
+            .fetchAll(db)
+        let messages = try records.map { try $0.message() }
+        guard let line = messages.first else { throw StorageError.corrupt("command \(logged.commandId): its messages are missing") }
+        return LineReceipt(
+            line: line, replies: Array(messages.dropFirst()), outcome: try JSON.decode(LineOutcome.self, logged.outcome),
+            transition: nil, isDuplicate: true)
+    }
+}
+
+/// A row of `command_log`: the idempotency log.
+struct CommandLogRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "command_log"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    var commandId: String
+    var contractId: String
+    var userId: String
+    var outcome: String
+    var firstSeq: Int64
+    var lastSeq: Int64
+    var createdAt: Int64
+}

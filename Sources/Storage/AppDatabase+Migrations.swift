@@ -1,0 +1,99 @@
+import GRDB
+
+extension AppDatabase {
+    /// Migrations are frozen once shipped: add new ones, never edit these.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: contracts, milestones, transcript, ledger, commands, deadlines") { db in
+            try db.execute(sql: """
+                CREATE TABLE contract (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    title TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    buyer_id TEXT NOT NULL,
+                    freelancer_id TEXT NOT NULL,
+                    preset TEXT NOT NULL,
+                    policy TEXT NOT NULL,           -- JSON: the rules the contract was made under
+                    phase TEXT NOT NULL CHECK (phase IN ('proposal', 'live', 'completed', 'ended')),
+                    end_request TEXT,               -- JSON, while the buyer's request to end is open
+                    reviews TEXT NOT NULL,          -- JSON array
+                    last_seq INTEGER NOT NULL,      -- the thread's newest message
+                    head_hash TEXT NOT NULL,        -- the transcript chain's newest hash
+                    created_at INTEGER NOT NULL     -- milliseconds since 1970
+                );
+                CREATE INDEX contract_buyer ON contract(buyer_id);
+                CREATE INDEX contract_freelancer ON contract(freelancer_id);
+
+                CREATE TABLE milestone (
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    number INTEGER NOT NULL CHECK (number > 0),
+                    description TEXT NOT NULL,
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    due_date TEXT,
+                    revision_allowance INTEGER,
+                    revisions_used INTEGER NOT NULL,
+                    created_by TEXT NOT NULL,
+                    state TEXT NOT NULL,            -- name, for queries
+                    state_detail TEXT NOT NULL,     -- JSON of the state and its data
+                    funded INTEGER NOT NULL CHECK (funded >= 0),
+                    released INTEGER NOT NULL CHECK (released >= 0),
+                    refunded INTEGER NOT NULL CHECK (refunded >= 0),
+                    CHECK (funded - released - refunded >= 0),
+                    PRIMARY KEY (contract_id, number)
+                );
+                CREATE INDEX milestone_state ON milestone(state);
+
+                CREATE TABLE message (
+                    thread_id TEXT NOT NULL REFERENCES contract(id),
+                    seq INTEGER NOT NULL CHECK (seq > 0),
+                    author_id TEXT,                 -- NULL: the bot
+                    author_role TEXT,
+                    kind TEXT NOT NULL CHECK (kind IN ('chat', 'command', 'system', 'notice', 'note')),
+                    visible_to TEXT,                -- NULL: everyone in the thread; else only this user (and moderators)
+                    body TEXT NOT NULL,
+                    client_message_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    PRIMARY KEY (thread_id, seq)
+                );
+                CREATE UNIQUE INDEX message_client_id ON message(thread_id, author_id, client_message_id)
+                    WHERE client_message_id IS NOT NULL;
+
+                CREATE TABLE ledger_entry (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    milestone INTEGER NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('hold', 'post', 'void')),
+                    debit TEXT NOT NULL,
+                    credit TEXT NOT NULL,
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    currency TEXT NOT NULL,
+                    command_id TEXT,                -- NULL when a deadline moved the money
+                    message_seq INTEGER NOT NULL,   -- the system message that announced it
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX ledger_entry_contract ON ledger_entry(contract_id, milestone);
+
+                CREATE TABLE command_log (
+                    command_id TEXT PRIMARY KEY NOT NULL,
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    user_id TEXT NOT NULL,
+                    outcome TEXT NOT NULL,          -- JSON: what happened the first time
+                    first_seq INTEGER NOT NULL,
+                    last_seq INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+
+                CREATE TABLE deadline (
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    kind TEXT NOT NULL,
+                    fires_at INTEGER NOT NULL,
+                    PRIMARY KEY (contract_id, kind)
+                );
+                CREATE INDEX deadline_fires_at ON deadline(fires_at);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+/// The one database of the product: contracts, milestones, the ledger, the idempotency log, the
+/// transcript and deadlines. Every write method is one transaction that keeps all of them consistent.
+public struct AppDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database file at `path`: WAL journal, `synchronous = FULL`, migrated.
+    public static func open(path: String) throws -> AppDatabase {
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool sets synchronous = NORMAL on its writer after setting up WAL. Every commit must
+        // survive a power loss, so set FULL afterwards on the one writer connection, where it stays.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return try AppDatabase(pool)
+    }
+
+    /// A private in-memory database, for tests and tools.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(configuration: configuration))
+    }
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var configuration: Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.label = "milestone-bot"
+        return configuration
+    }
+
+    /// The `synchronous` setting of the writer connection: 2 is FULL.
+    public func synchronousSetting() throws -> Int {
+        try writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    public func journalMode() throws -> String {
+        try writer.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+}

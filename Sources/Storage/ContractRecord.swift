@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+/// A row of `contract`.
+struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "contract"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    var id: String
+    var title: String
+    var currency: String
+    var buyerId: String
+    var freelancerId: String
+    var preset: String
+    var policy: String
+    var phase: String
+    var endRequest: String?
+    var reviews: String
+    var lastSeq: Int64
+    var headHash: String
+    var createdAt: Int64
+
+    init(_ contract: Contract, lastSeq: Int64, headHash: String, createdAt: Date) throws {
+        id = contract.id.rawValue
+        title = contract.title
+        currency = contract.currency.code
+        buyerId = contract.buyer.rawValue
+        freelancerId = contract.freelancer.rawValue
+        preset = contract.policy.name
+        policy = try JSON.string(contract.policy)
+        phase = contract.phase.rawValue
+        endRequest = try contract.endRequest.map(JSON.string)
+        reviews = try JSON.string(contract.reviews)
+        self.lastSeq = lastSeq
+        self.headHash = headHash
+        self.createdAt = createdAt.milliseconds
+    }
+
+    /// Rebuilds the domain value with its milestones.
+    func contract(milestones: [MilestoneRecord]) throws -> Contract {
+        guard let currency = Currency(code: currency) else { throw StorageError.corrupt("contract \(id): unknown currency \(self.currency)") }
+        var contract = Contract(
+            id: ContractID(id), title: title, currency: currency, buyer: UserID(buyerId), freelancer: UserID(freelancerId),
+            policy: try JSON.decode(Policy.self, policy))
+        guard let phase = Contract.Phase(rawValue: phase) else { throw StorageError.corrupt("contract \(id): unknown phase \(self.phase)") }
+        contract.phase = phase
+        contract.endRequest = try endRequest.map { try JSON.decode(Contract.EndRequest.self, $0) }
+        contract.reviews = try JSON.decode([Contract.Review].self, reviews)
+        contract.milestones = try milestones.sorted { $0.number < $1.number }.map { try $0.milestone() }
+        return contract
+    }
+}
+
+/// A row of `milestone`.
+struct MilestoneRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
+    static let databaseTableName = "milestone"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    var contractId: String
+    var number: Int
+    var description: String
+    var amount: Int64
+    var dueDate: String?
+    var revisionAllowance: Int?
+    var revisionsUsed: Int
+    var createdBy: String
+    var state: String
+    var stateDetail: String
+    var funded: Int64
+    var released: Int64
+    var refunded: Int64
+
+    init(_ milestone: Milestone, contract: ContractID) throws {
+        contractId = contract.rawValue
+        number = milestone.number.rawValue
+        description = milestone.description
+        amount = milestone.amount
+        dueDate = milestone.dueDate?.description
+        revisionAllowance = milestone.revisionAllowance
+        revisionsUsed = milestone.revisionsUsed
+        createdBy = milestone.createdBy.rawValue
+        state = milestone.state.name
+        stateDetail = try JSON.string(milestone.state)
+        funded = milestone.funded
+        released = milestone.released
+        refunded = milestone.refunded
+    }
+
+    func milestone() throws -> Milestone {
+        guard let role = Role(rawValue: createdBy) else { throw StorageError.corrupt("milestone \(contractId)/M\(number): bad role") }
+        var due: DueDate?
+        if let dueDate {
+            guard let parsed = DueDate(iso: Substring(dueDate)) else { throw StorageError.corrupt("milestone \(contractId)/M\(number): bad due date") }
+            due = parsed
+        }
+        var milestone = Milestone(
+            number: MilestoneNumber(number), description: description, amount: amount, dueDate: due,
+            revisionAllowance: revisionAllowance, createdBy: role, state: try JSON.decode(MilestoneState.self, stateDetail))
+        milestone.revisionsUsed = revisionsUsed
+        milestone.funded = funded
+        milestone.released = released
+        milestone.refunded = refunded
+        return milestone
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+/// One stored ledger posting, pointing at the transcript message that announced it.
+public struct LedgerEntry: Hashable, Sendable, Codable {
+    public var id: Int64
+    public var contract: ContractID
+    public var posting: LedgerPosting
+    public var currency: Currency
+    /// The command that moved the money; nil when a deadline did.
+    public var commandID: CommandID?
+    public var messageSeq: Int64
+    public var createdAt: Date
+
+    public var amount: Money { Money(minorUnits: posting.amount, currency: currency) }
+}
+
+/// A row of `ledger_entry`.
+struct LedgerEntryRecord: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "ledger_entry"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    var id: Int64?
+    var contractId: String
+    var milestone: Int
+    var kind: String
+    var debit: String
+    var credit: String
+    var amount: Int64
+    var currency: String
+    var commandId: String?
+    var messageSeq: Int64
+    var createdAt: Int64
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+
+    func entry() throws -> LedgerEntry {
+        guard let kind = LedgerPosting.Kind(rawValue: kind), let currency = Currency(code: currency), let id else {
+            throw StorageError.corrupt("ledger entry \(id ?? -1)")
+        }
+        let posting = LedgerPosting(kind: kind, milestone: MilestoneNumber(milestone), amount: amount)
+        guard posting.debit.description == debit, posting.credit.description == credit else {
+            throw StorageError.corrupt("ledger entry \(id): accounts do not match its kind")
+        }
+        return LedgerEntry(
+            id: id, contract: ContractID(contractId), posting: posting, currency: currency,
+            commandID: commandId.map { CommandID($0) }, messageSeq: messageSeq, createdAt: Date(milliseconds: createdAt))
+    }
+}
+
+extension AppDatabase {
+    /// Every ledger entry of a contract, oldest first.
+    public func ledgerEntries(of contract: ContractID) throws -> [LedgerEntry] {
+        try writer.read { db in try Self.ledgerEntries(db, contract) }
+    }
+
+    static func ledgerEntries(_ db: Database, _ contract: ContractID) throws -> [LedgerEntry] {
+        try LedgerEntryRecord
+            .filter(Column("contract_id") == contract.rawValue)
+            .order(Column("id"))
+            .fetchAll(db)
+            .map { try $0.entry() }
+    }
+
+    /// The contract's ledger rebuilt from its entries, each announcing message's postings as one step.
+    public func ledger(of contract: ContractID) throws -> Ledger {
+        try writer.read { db in try Self.ledger(db, contract) }
+    }
+
+    static func ledger(_ db: Database, _ contract: ContractID) throws -> Ledger {
+        let entries = try ledgerEntries(db, contract)
+        var steps: [[LedgerPosting]] = []
+        var lastSeq: Int64?
+        for entry in entries {
+            if entry.messageSeq == lastSeq { steps[steps.count - 1].append(entry.posting) } else { steps.append([entry.posting]) }
+            lastSeq = entry.messageSeq
+        }
+        do { return try Ledger(replaying: steps) } catch {
+            throw StorageError.ledgerViolation("stored entries of \(contract): \(error)")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import MilestoneCore
+
+/// A line a person sent into a thread: chat, or a slash-command.
+public struct LineRequest: Hashable, Sendable {
+    /// Unique per line; sending the same id again returns the first receipt and changes nothing.
+    public var commandID: CommandID
+    public var thread: ContractID
+    public var author: Participant
+    public var text: String
+    /// The id the client chose for the line, if any (stored with it).
+    public var clientMessageID: String?
+    public var receivedAt: Date
+
+    public init(commandID: CommandID, thread: ContractID, author: Participant, text: String, clientMessageID: String? = nil, receivedAt: Date) {
+        self.commandID = commandID
+        self.thread = thread
+        self.author = author
+        self.text = text
+        self.clientMessageID = clientMessageID
+        self.receivedAt = receivedAt
+    }
+}
+
+/// What happened to a line, the first time it was handled.
+public enum LineOutcome: Hashable, Sendable, Codable {
+    /// Stored and delivered; not a command.
+    case chat
+    /// A command that changed the contract; the events were posted as system messages.
+    case applied(events: [String])
+    /// `/help` or `/status`, answered privately.
+    case answered
+    /// Refused, with a private notice; nothing changed.
+    case rejected(Rejection)
+}
+
+/// The result of handling a line.
+public struct LineReceipt: Hashable, Sendable {
+    /// The line as stored; its `seq` is the acknowledgement.
+    public var line: StoredMessage
+    /// What the bot wrote in answer: system messages for everyone, or one private notice.
+    public var replies: [StoredMessage]
+    public var outcome: LineOutcome
+    /// The contract's change, only the first time (nil for duplicates, chat and rejections).
+    public var transition: Transition?
+    /// True when this command id had been handled before: nothing was written now.
+    public var isDuplicate: Bool
+}

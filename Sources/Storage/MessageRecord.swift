@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+/// A row of `message`.
+struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "message"
+    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    var threadId: String
+    var seq: Int64
+    var authorId: String?
+    var authorRole: String?
+    var kind: String
+    var visibleTo: String?
+    var body: String
+    var clientMessageId: String?
+    var createdAt: Int64
+    var prevHash: String
+    var hash: String
+
+    func message() throws -> StoredMessage {
+        guard let kind = MessageKind(rawValue: kind) else { throw StorageError.corrupt("message \(threadId)#\(seq): kind \(self.kind)") }
+        var role: Role?
+        if let authorRole {
+            guard let parsed = Role(rawValue: authorRole) else { throw StorageError.corrupt("message \(threadId)#\(seq): role \(authorRole)") }
+            role = parsed
+        }
+        return StoredMessage(
+            thread: ContractID(threadId), seq: seq, author: authorId.map { UserID($0) }, authorRole: role, kind: kind,
+            visibleTo: visibleTo.map { UserID($0) }, body: body, clientMessageID: clientMessageId,
+            createdAt: Date(milliseconds: createdAt), prevHash: prevHash, hash: hash)
+    }
+}
+
+/// Appends messages to one thread inside a write transaction, keeping `contract.last_seq` and the
+/// hash chain's head current.
+struct TranscriptWriter {
+    let thread: ContractID
+    private(set) var lastSeq: Int64
+    private(set) var headHash: String
+    private(set) var written: [StoredMessage] = []
+
+    init(_ db: Database, thread: ContractID) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT last_seq, head_hash FROM contract WHERE id = ?", arguments: [thread.rawValue]) else {
+            throw StorageError.unknownContract(thread.rawValue)
+        }
+        self.thread = thread
+        lastSeq = row["last_seq"]
+        headHash = row["head_hash"]
+    }
+
+    /// Starts the transcript of a contract created in this transaction.
+    init(newThread thread: ContractID) {
+        self.thread = thread
+        lastSeq = 0
+        headHash = TranscriptChain.genesis
+    }
+
+    @discardableResult
+    mutating func append(
+        _ db: Database, kind: MessageKind, body: String, author: Participant? = nil, visibleTo: UserID? = nil,
+        clientMessageID: String? = nil, at now: Date
+    ) throws -> StoredMessage {
+        let seq = lastSeq + 1
+        let createdAt = now.milliseconds
+        let canonical = TranscriptChain.canonical(
+            thread: thread, seq: seq, author: author?.user, authorRole: author?.role, kind: kind, visibleTo: visibleTo,
+            body: body, clientMessageID: clientMessageID, createdAt: createdAt)
+        let hash = TranscriptChain.hash(prev: headHash, canonical: canonical)
+        let record = MessageRecord(
+            threadId: thread.rawValue, seq: seq, authorId: author?.user.rawValue, authorRole: author?.role.rawValue,
+            kind: kind.rawValue, visibleTo: visibleTo?.rawValue, body: body, clientMessageId: clientMessageID,
+            createdAt: createdAt, prevHash: headHash, hash: hash)
+        try record.insert(db)
+        let message = try record.message()
+        written.append(message)
+        lastSeq = seq
+        headHash = hash
+        return message
+    }
+
+    /// Records the new head on the contract row. Call once, before the transaction commits.
+    func saveHead(_ db: Database) throws {
+        try db.execute(sql: "UPDATE contract SET last_seq = ?, head_hash = ? WHERE id = ?", arguments: [lastSeq, headHash, thread.rawValue])
+    }
+}

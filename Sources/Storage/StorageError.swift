@@ -1,0 +1,20 @@
+/// Failures of the storage layer that are not a user's mistake in a command.
+public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unknownContract(String)
+    case contractExists(String)
+    /// Stored data that cannot be read back: a bug or tampering.
+    case corrupt(String)
+    /// The core produced postings the ledger rules refuse: a bug; the transaction is rolled back.
+    case ledgerViolation(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .unknownContract(let id): "there is no contract \(id)"
+        case .contractExists(let id): "a contract \(id) already exists"
+        case .corrupt(let detail): "stored data is corrupt: \(detail)"
+        case .ledgerViolation(let detail): "ledger rule violated: \(detail)"
+        case .invalid(let detail): detail
+        }
+    }
+}

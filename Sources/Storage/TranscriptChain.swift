@@ -1,0 +1,53 @@
+import Crypto
+import Foundation
+import MilestoneCore
+
+/// The transcript's hash chain: each message's hash covers the previous hash and the message's own
+/// canonical encoding, so changing, removing or reordering any stored message is detectable.
+public enum TranscriptChain {
+    /// The `prev_hash` of a thread's first message.
+    public static let genesis = String(repeating: "0", count: 64)
+
+    /// A length-prefixed encoding of every stored field: unambiguous and independent of JSON formatting.
+    static func canonical(
+        thread: ContractID, seq: Int64, author: UserID?, authorRole: Role?, kind: MessageKind, visibleTo: UserID?,
+        body: String, clientMessageID: String?, createdAt: Int64
+    ) -> Data {
+        var out = Data()
+        func field(_ value: String?) {
+            guard let value else {
+                out.append(contentsOf: Array("-;".utf8))
+                return
+            }
+            let bytes = Array(value.utf8)
+            out.append(contentsOf: Array("\(bytes.count):".utf8))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: ";"))
+        }
+        field(thread.rawValue)
+        field(String(seq))
+        field(author?.rawValue)
+        field(authorRole?.rawValue)
+        field(kind.rawValue)
+        field(visibleTo?.rawValue)
+        field(body)
+        field(clientMessageID)
+        field(String(createdAt))
+        return out
+    }
+
+    public static func hash(prev: String, canonical: Data) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data(prev.utf8))
+        hasher.update(data: canonical)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The hash a stored message should carry, recomputed from its fields.
+    public static func expectedHash(of message: StoredMessage) -> String {
+        hash(prev: message.prevHash, canonical: canonical(
+            thread: message.thread, seq: message.seq, author: message.author, authorRole: message.authorRole,
+            kind: message.kind, visibleTo: message.visibleTo, body: message.body,
+            clientMessageID: message.clientMessageID, createdAt: message.createdAt.milliseconds))
+    }
+}
