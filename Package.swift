@@ -26,6 +26,9 @@ let package = Package(
             name: "BotConfig",
             dependencies: ["MilestoneCore", .product(name: "Yams", package: "Yams")]
         ),
+        /// Deterministic random command scripts and an in-memory reference contract, for property tests,
+        /// the crash test and benchmarks.
+        .target(name: "CommandScripts", dependencies: ["MilestoneCore"]),
         /// Durable storage on GRDB/SQLite: contracts, milestones, ledger, idempotency log, transcript.
         .target(
             name: "Storage",
@@ -38,9 +41,14 @@ let package = Package(
         .testTarget(
             name: "MilestoneCoreTests",
             dependencies: [
-                "MilestoneCore",
+                "MilestoneCore", "BotConfig", "CommandScripts",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        /// Each preset's flow end to end, driven by typed chat lines, with the real `bot-config/presets` loaded.
+        .testTarget(
+            name: "PresetScenarioTests",
+            dependencies: ["MilestoneCore", "BotConfig"]
         ),
         .testTarget(
             name: "BotConfigTests",
@@ -49,7 +57,7 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: [
-                "Storage", "MilestoneCore",
+                "Storage", "MilestoneCore", "BotConfig", "CommandScripts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]

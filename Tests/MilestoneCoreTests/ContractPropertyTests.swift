@@ -1,0 +1,103 @@
+import CommandScripts
+import Foundation
+import MilestoneCore
+import PropertyBased
+import Testing
+
+/// Thousands of random command sequences from random actors, against every preset: after each step money
+/// is conserved, nothing is paid out twice, terminal states stay terminal, and a rejection changes nothing.
+@Suite struct ContractPropertyTests {
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func invariantsHoldForRandomCommandSequences() async {
+        var seen: Set<String> = []
+        await propertyCheck(
+            count: 3000,
+            input: Gen.int(in: 0...(Presets.variants.count - 1)),
+            Gen.int(in: 0...Int(Int32.max)).array(of: 1...80)
+        ) { presetIndex, seeds in
+            let policy = Presets.variants[presetIndex]
+            var sim = SimulatedContract(
+                contract: Contract(id: "c-1", title: "Property", currency: .usd, buyer: CommandScript.buyer.user,
+                    freelancer: CommandScript.freelancer.user, policy: policy),
+                now: Self.start)
+            for seed in seeds {
+                let step = CommandScript.step(seed)
+                let before = sim
+                let result: SimulatedContract.StepResult
+                do { result = try sim.run(step) } catch {
+                    Issue.record("\(policy.name): ledger refused the core's postings at \(step): \(error)")
+                    return
+                }
+                switch result {
+                case .rejected(let rejection):
+                    #expect(sim.contract == before.contract, "\(policy.name): rejected \(step) changed the contract")
+                    #expect(sim.ledger == before.ledger, "\(policy.name): rejected \(step) changed the ledger")
+                    #expect(sim.record == before.record, "\(policy.name): rejected \(step) posted to the transcript")
+                    #expect(!rejection.reason.isEmpty)
+                case .answered, .chat:
+                    #expect(sim.contract == before.contract && sim.ledger == before.ledger && sim.record == before.record)
+                case .applied(let transition):
+                    seen.formUnion(transition.events.map(\.name))
+                case .advanced(let transitions):
+                    seen.formUnion(transitions.flatMap(\.events).map(\.name))
+                }
+                if !Self.check(sim, after: before, policy: policy.name, step: step) { return }
+            }
+        }
+        // The scripts must reach the interesting paths, or the invariants above prove little.
+        let expected: Set<String> = [
+            "milestone_added", "milestone_requested", "milestone_edited", "milestone_deleted", "milestone_approved",
+            "milestone_funded", "work_submitted", "revision_requested", "milestone_released", "milestone_cancelled",
+            "dispute_opened", "dispute_resolved", "contract_live", "order_stopped", "end_requested", "end_accepted",
+            "end_declined", "contract_completed", "review_posted",
+        ]
+        #expect(expected.subtracting(seen).isEmpty, "never reached: \(expected.subtracting(seen).sorted())")
+    }
+
+    /// The invariants; records issues and returns false on the first broken one.
+    static func check(_ sim: SimulatedContract, after before: SimulatedContract, policy: String, step: ScriptStep) -> Bool {
+        let ledger = sim.ledger
+        let contract = sim.contract
+        var ok = true
+        func expect(_ condition: Bool, _ message: String) {
+            if !condition {
+                Issue.record("\(policy) after \(step): \(message)")
+                ok = false
+            }
+        }
+        expect(ledger.total == 0, "ledger does not balance: \(ledger.total)")
+        var released: Int64 = 0
+        var refunded: Int64 = 0
+        var funded: Int64 = 0
+        for milestone in contract.milestones {
+            let m = milestone.number
+            expect(milestone.held >= 0, "\(m) holds \(milestone.held)")
+            expect(milestone.held == milestone.funded - milestone.released - milestone.refunded, "\(m) held != funded - released - refunded")
+            expect(ledger.balance(.held(m)) == milestone.held, "\(m): ledger holds \(ledger.balance(.held(m))), milestone \(milestone.held)")
+            expect(milestone.funded == 0 || milestone.funded == milestone.amount, "\(m) funded \(milestone.funded) of \(milestone.amount)")
+            expect(milestone.released + milestone.refunded <= milestone.funded, "\(m) paid out more than funded")
+            expect(milestone.state.holdsMoney == (milestone.held > 0), "\(m) is \(milestone.state.name) but holds \(milestone.held)")
+            let holds = ledger.postings.filter { $0.milestone == m && $0.kind == .hold }.count
+            expect(holds <= 1, "\(m) was funded \(holds) times")
+            if milestone.state.isTerminal, milestone.funded > 0 {
+                expect(ledger.resolvedHolds.contains(m), "\(m) is \(milestone.state.name) but its hold is open")
+            }
+            if let previous = before.contract.milestone(m), previous.state.isTerminal {
+                expect(milestone == previous, "\(m) left terminal state \(previous.state.name) for \(milestone.state.name)")
+            }
+            released += milestone.released
+            refunded += milestone.refunded
+            funded += milestone.funded
+        }
+        for previous in before.contract.milestones {
+            expect(contract.milestone(previous.number) != nil, "\(previous.number) disappeared")
+        }
+        expect(ledger.balance(.freelancer) == released, "freelancer received \(ledger.balance(.freelancer)), milestones say \(released)")
+        expect(ledger.balance(.buyer) == refunded - funded, "buyer balance \(ledger.balance(.buyer)) != refunded - funded")
+        if before.contract.isClosed {
+            expect(contract.phase == before.contract.phase, "closed contract went from \(before.contract.phase) to \(contract.phase)")
+        }
+        return ok
+    }
+}
