@@ -68,12 +68,17 @@ extension AppDatabase {
                 }
             }
             try transcript.saveHead(db)
+            announce(db, transcript.written)
             return (contract, transcript.written)
         }
     }
 
     public func contract(_ id: ContractID) throws -> Contract? {
         try writer.read { db in try Self.loadContract(db, id) }
+    }
+
+    public func contract(_ id: ContractID) async throws -> Contract? {
+        try await writer.read { db in try Self.loadContract(db, id) }
     }
 
     static func loadContract(_ db: Database, _ id: ContractID) throws -> Contract? {

@@ -40,18 +40,27 @@ extension AppDatabase {
     /// it fires exactly once even across restarts. Returns the messages it wrote (empty if it no longer applied).
     @discardableResult
     public func fire(_ due: DueDeadline, at now: Date) throws -> (Transition, [StoredMessage])? {
-        try writer.write { db in
-            guard let firesAt = try Int64.fetchOne(db, sql: "SELECT fires_at FROM deadline WHERE contract_id = ? AND kind = ?",
-                arguments: [due.contract.rawValue, due.kind.key]), firesAt <= now.milliseconds
-            else { return nil }
-            try db.execute(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?", arguments: [due.contract.rawValue, due.kind.key])
-            guard let contract = try Self.loadContract(db, due.contract) else { return nil }
-            let transition = contract.fire(due.kind, at: now)
-            var transcript = try TranscriptWriter(db, thread: due.contract)
-            try Self.persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
-            try transcript.saveHead(db)
-            return (transition, transcript.written)
-        }
+        try writer.write { db in try fire(db, due, at: now) }
+    }
+
+    /// The same as `fire(_:at:)`, waiting for the writer without blocking a thread.
+    @discardableResult
+    public func fire(_ due: DueDeadline, at now: Date) async throws -> (Transition, [StoredMessage])? {
+        try await writer.write { db in try fire(db, due, at: now) }
+    }
+
+    private func fire(_ db: Database, _ due: DueDeadline, at now: Date) throws -> (Transition, [StoredMessage])? {
+        guard let firesAt = try Int64.fetchOne(db, sql: "SELECT fires_at FROM deadline WHERE contract_id = ? AND kind = ?",
+            arguments: [due.contract.rawValue, due.kind.key]), firesAt <= now.milliseconds
+        else { return nil }
+        try db.execute(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?", arguments: [due.contract.rawValue, due.kind.key])
+        guard let contract = try Self.loadContract(db, due.contract) else { return nil }
+        let transition = contract.fire(due.kind, at: now)
+        var transcript = try TranscriptWriter(db, thread: due.contract)
+        try Self.persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
+        try transcript.saveHead(db)
+        announce(db, transcript.written)
+        return (transition, transcript.written)
     }
 
     /// Fires every deadline due at `now`; returns how many wrote something.

@@ -10,51 +10,65 @@ extension AppDatabase {
     /// line, the contract's new state, its ledger entries and the bot's answer commit together or not at all.
     /// The same `commandID` again returns the first receipt and writes nothing.
     public func handle(_ request: LineRequest) throws -> LineReceipt {
+        let text = try Self.checkedText(request)
+        return try writer.write { db in try handle(db, request, text: text) }
+    }
+
+    /// The same as `handle(_:)`, waiting for the writer without blocking a thread.
+    public func handle(_ request: LineRequest) async throws -> LineReceipt {
+        let text = try Self.checkedText(request)
+        return try await writer.write { db in try handle(db, request, text: text) }
+    }
+
+    private static func checkedText(_ request: LineRequest) throws -> String {
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw StorageError.invalid("the message is empty") }
         guard text.count <= Self.maximumLineLength else {
             throw StorageError.invalid("the message is \(text.count) characters; the limit is \(Self.maximumLineLength)")
         }
-        return try writer.write { db in
-            if let logged = try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) {
-                return try Self.replay(db, logged, request)
-            }
-            guard let contract = try Self.loadContract(db, request.thread) else {
-                throw StorageError.unknownContract(request.thread.rawValue)
-            }
-            let author = request.author
-            if author.role != .moderator, contract.partyRole(of: author.user) != author.role {
-                throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(contract.id)")
-            }
-            var transcript = try TranscriptWriter(db, thread: request.thread)
-            let now = request.receivedAt
-            let isCommand = CommandParser.isCommand(text)
-            let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
-            let line = try transcript.append(db, kind: kind, body: text, author: author, clientMessageID: request.clientMessageID, at: now)
+        return text
+    }
 
-            var outcome = LineOutcome.chat
-            var transition: Transition?
-            if isCommand {
-                switch contract.apply(line: text, by: author, at: now) {
-                case .failure(let rejection):
-                    outcome = .rejected(rejection)
-                    try transcript.append(db, kind: .notice, body: "\(Self.echo(text)): \(rejection)", visibleTo: author.user, at: now)
-                case .success(.answered(let answer)):
-                    outcome = .answered
-                    try transcript.append(db, kind: .notice, body: answer, visibleTo: author.user, at: now)
-                case .success(.applied(let applied)):
-                    outcome = .applied(events: applied.events.map(\.name))
-                    transition = applied
-                    try Self.persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, at: now)
-                }
-            }
-            try transcript.saveHead(db)
-            try CommandLogRecord(
-                commandId: request.commandID.rawValue, contractId: request.thread.rawValue, userId: author.user.rawValue,
-                outcome: try JSON.string(outcome), firstSeq: line.seq, lastSeq: transcript.lastSeq, createdAt: now.milliseconds
-            ).insert(db)
-            return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
+    private func handle(_ db: Database, _ request: LineRequest, text: String) throws -> LineReceipt {
+        if let logged = try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) {
+            return try Self.replay(db, logged, request)
         }
+        guard let contract = try Self.loadContract(db, request.thread) else {
+            throw StorageError.unknownContract(request.thread.rawValue)
+        }
+        let author = request.author
+        if author.role != .moderator, contract.partyRole(of: author.user) != author.role {
+            throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(contract.id)")
+        }
+        var transcript = try TranscriptWriter(db, thread: request.thread)
+        let now = request.receivedAt
+        let isCommand = CommandParser.isCommand(text)
+        let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
+        let line = try transcript.append(db, kind: kind, body: text, author: author, clientMessageID: request.clientMessageID, at: now)
+
+        var outcome = LineOutcome.chat
+        var transition: Transition?
+        if isCommand {
+            switch contract.apply(line: text, by: author, at: now) {
+            case .failure(let rejection):
+                outcome = .rejected(rejection)
+                try transcript.append(db, kind: .notice, body: "\(Self.echo(text)): \(rejection)", visibleTo: author.user, at: now)
+            case .success(.answered(let answer)):
+                outcome = .answered
+                try transcript.append(db, kind: .notice, body: answer, visibleTo: author.user, at: now)
+            case .success(.applied(let applied)):
+                outcome = .applied(events: applied.events.map(\.name))
+                transition = applied
+                try Self.persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, at: now)
+            }
+        }
+        try transcript.saveHead(db)
+        announce(db, transcript.written)
+        try CommandLogRecord(
+            commandId: request.commandID.rawValue, contractId: request.thread.rawValue, userId: author.user.rawValue,
+            outcome: try JSON.string(outcome), firstSeq: line.seq, lastSeq: transcript.lastSeq, createdAt: now.milliseconds
+        ).insert(db)
+        return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
     }
 
     /// The line as typed, shortened for the start of a notice: `/fund M7`.

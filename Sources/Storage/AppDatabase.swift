@@ -5,6 +5,22 @@ import GRDB
 /// transcript and deadlines. Every write method is one transaction that keeps all of them consistent.
 public struct AppDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// Called with every batch of messages right after its transaction commits, on the writer's queue, in
+    /// commit order: the chat server's live feed. Never called for a rolled-back transaction.
+    public private(set) var onCommit: (@Sendable ([StoredMessage]) -> Void)?
+
+    /// A copy of this database handle that reports committed messages to `callback`.
+    public func reportingCommits(to callback: @escaping @Sendable ([StoredMessage]) -> Void) -> AppDatabase {
+        var copy = self
+        copy.onCommit = callback
+        return copy
+    }
+
+    /// Arranges for `messages` to be reported once the current transaction commits.
+    func announce(_ db: Database, _ messages: [StoredMessage]) {
+        guard let onCommit, !messages.isEmpty else { return }
+        db.afterNextTransaction { _ in onCommit(messages) }
+    }
 
     /// Opens (creating if needed) the database file at `path`: WAL journal, `synchronous = FULL`, migrated.
     public static func open(path: String) throws -> AppDatabase {

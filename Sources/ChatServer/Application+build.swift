@@ -1,0 +1,131 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import MilestoneCore
+import NIOCore
+import ServiceLifecycle
+import Storage
+
+/// The running pieces of a chat server: the HTTP/WebSocket application plus the services beside it.
+public struct ChatServerApp: Sendable {
+    public let context: ServerContext
+    public let application: Application<RouterResponder<ChatRequestContext>>
+    public let feed: CommitFeed
+    /// Services to run in one group, the application first; shutdown runs in reverse order, so the
+    /// hub closes sockets with "going away" before the application stops.
+    public var services: [any Service] {
+        [application, FeedService(feed: feed, hub: context.hub), DeadlineService(context: context), GoingAwayService(hub: context.hub)]
+    }
+}
+
+/// Builds the server from settings. `onServerRunning` receives the bound port (useful with port 0).
+public func buildChatServer(
+    settings: ServerSettings, database: AppDatabase, clock: @escaping @Sendable () -> Date = Date.init,
+    logger: Logger = Logger(label: "milestone-bot"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> ChatServerApp {
+    let feed = CommitFeed()
+    let database = database.reportingCommits { feed.send($0) }
+    let context = ServerContext(
+        settings: settings, database: database, hub: ThreadHub(),
+        verifier: await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime, now: clock),
+        tickets: TicketBook(now: clock), metrics: ServerMetrics(), clock: clock, logger: logger)
+
+    let router = Router(context: ChatRequestContext.self)
+    router.get("/health") { _, _ in
+        let connections = await context.hub.connectionCount
+        return Health(status: "ok", connections: connections, testMoney: context.testMoney)
+    }
+    router.get("/metrics") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: context.metrics.render())))
+    }
+    ContractsAPI.addRoutes(to: router, server: context)
+
+    let webSocketRouter = Router(context: ChatRequestContext.self)
+    webSocketRouter.add(middleware: AuthMiddleware(server: context, checkOrigin: true))
+    webSocketRouter.ws("/ws") { _, context in
+        context.identity == nil ? .dontUpgrade : .upgrade([:])
+    } onUpgrade: { inbound, outbound, webSocketContext in
+        guard let identity = webSocketContext.requestContext.identity else { return }
+        var connection = ChatConnection(context: context, identity: identity, logger: webSocketContext.logger)
+        try await connection.run(inbound: inbound, outbound: outbound)
+    }
+
+    let limits = settings.limits
+    let application = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(
+                http1: .init(idleTimeout: .seconds(Int64(limits.idleTimeout))),
+                ws: WebSocketServerConfiguration(
+                    maxFrameSize: limits.maxFrameBytes,
+                    autoPing: .enabled(timePeriod: .seconds(Int64(limits.pingInterval))),
+                    validateUTF8: true))),
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "milestone-bot"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        logger: logger)
+    return ChatServerApp(context: context, application: application, feed: feed)
+}
+
+struct Health: ResponseEncodable {
+    var status: String
+    var connections: Int
+    var testMoney: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case status, connections, testMoney = "test_money"
+    }
+}
+
+/// Moves committed messages from the database to the hub.
+struct FeedService: Service {
+    let feed: CommitFeed
+    let hub: ThreadHub
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await feed.run(into: hub)
+        } onGracefulShutdown: {
+            feed.finish()
+        }
+    }
+}
+
+/// On shutdown, closes every WebSocket with 1001 "going away" before the application stops.
+struct GoingAwayService: Service {
+    let hub: ThreadHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await hub.closeAll()
+    }
+}
+
+/// Fires due deadlines (review periods, reminders, end-request time limits) through the core, once each.
+struct DeadlineService: Service {
+    let context: ServerContext
+    var interval: Duration = .seconds(1)
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await fireDue()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    func fireDue() async {
+        do {
+            let now = context.clock()
+            for due in try context.database.dueDeadlines(at: now) {
+                if let (transition, _) = try await context.database.fire(due, at: now), !transition.isEmpty {
+                    context.metrics.deadlineFired()
+                    await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: now)
+                }
+            }
+        } catch {
+            context.logger.error("firing deadlines failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

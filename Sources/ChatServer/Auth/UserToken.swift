@@ -1,0 +1,40 @@
+import Foundation
+import JWTKit
+import MilestoneCore
+
+/// The claims of a user token the platform signs (HS256): who the user is and whether they are a moderator.
+/// A party's role in a thread comes from the contract, not from the token.
+public struct UserToken: JWTPayload, Equatable {
+    public var sub: SubjectClaim
+    /// `moderator` for the platform's dispute team; `buyer`, `freelancer` or `user` otherwise.
+    public var role: String
+    public var aud: AudienceClaim
+    public var exp: ExpirationClaim
+    public var iat: IssuedAtClaim?
+
+    public init(user: UserID, role: String, audience: String, issuedAt: Date, expiresAt: Date) {
+        sub = SubjectClaim(value: user.rawValue)
+        self.role = role
+        aud = AudienceClaim(value: audience)
+        exp = ExpirationClaim(value: expiresAt)
+        iat = IssuedAtClaim(value: issuedAt)
+    }
+
+    public var user: UserID { UserID(sub.value) }
+    public var isModerator: Bool { role == "moderator" }
+
+    /// Signature checks happen before this; the `TokenVerifier` checks the claims with its own clock.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// Who is on the other end of a connection or request, once their token checked out.
+public struct Identity: Sendable, Hashable {
+    public var user: UserID
+    public var isModerator: Bool
+}
+
+/// Why a token was refused. The token itself is never part of the message.
+public struct AuthFailure: Error, Hashable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}

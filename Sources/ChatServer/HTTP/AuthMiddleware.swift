@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Authenticates API requests and WebSocket handshakes: `Authorization: Bearer <token>`, or for browsers a
+/// one-time `ticket` query parameter. Neither is ever logged. For WebSockets it also enforces the
+/// allow-list of browser origins.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = ChatRequestContext
+    let server: ServerContext
+    let checkOrigin: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if checkOrigin, !server.settings.limits.allows(origin: request.headers[.origin]) {
+            throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; ask the operator to add it to limits.allowed_origins")
+        }
+        var context = context
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer ") else {
+                throw APIError(.unauthorized, "unauthenticated", "use Authorization: Bearer <token>")
+            }
+            do {
+                context.identity = try await server.verifier.verify(String(header.dropFirst(7)))
+            } catch {
+                throw APIError(.unauthorized, "bad_token", "\(error)")
+            }
+        } else if let ticket = request.uri.queryParameters["ticket"] {
+            guard let identity = await server.tickets.redeem(String(ticket)) else {
+                throw APIError(.unauthorized, "bad_ticket", "the ticket is unknown, used or expired; get a new one from POST /api/ws-ticket")
+            }
+            context.identity = identity
+        } else {
+            throw APIError(.unauthorized, "unauthenticated", "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// An HTTP error with a JSON body: `{"error": {"code": "...", "message": "..."}}`.
+struct APIError: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let text = Wire.text(APIErrorBody(error: .init(code: code, message: message)))
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// The JSON body of every API error.
+struct APIErrorBody: Codable {
+    struct Detail: Codable {
+        let code: String
+        let message: String
+    }
+    let error: Detail
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+import HummingbirdWebSocket
+
+/// The request context of every route: the caller's identity once authenticated.
+public struct ChatRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<ChatRequestContext>
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        identity = nil
+    }
+
+    public var maxUploadSize: Int { 1 << 20 }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Hummingbird
+import MilestoneCore
+import Storage
+
+/// `POST /api/contracts`: the platform creates a contract and its thread (guarded by `X-Api-Key`).
+struct CreateContractRequest: Decodable {
+    var id: String?
+    var title: String
+    var buyer: String
+    var freelancer: String
+    var currency: String
+    var preset: String
+    var milestones: [Draft]?
+
+    struct Draft: Decodable {
+        /// As a person types it: `500`, `1,250.50`, `$500`.
+        var amount: String
+        var description: String
+        /// `YYYY-MM-DD`
+        var due: String?
+    }
+}
+
+struct ContractCreated: ResponseEncodable {
+    var thread: String
+    var title: String
+    var preset: String
+    var phase: String
+    var websocket: String
+    var milestones: [String]
+}
+
+struct ThreadList: ResponseEncodable {
+    var threads: [ThreadEntry]
+
+    struct ThreadEntry: Encodable {
+        var thread: String
+        var title: String
+        var preset: String
+        var phase: String
+        var role: String
+        var buyer: String
+        var freelancer: String
+        var lastSeq: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case thread, title, preset, phase, role, buyer, freelancer, lastSeq = "last_seq"
+        }
+    }
+}
+
+struct MessagePage: ResponseEncodable {
+    var thread: String
+    var messages: [WireMessage]
+    var lastSeq: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case thread, messages, lastSeq = "last_seq"
+    }
+}
+
+struct Ticket: ResponseEncodable {
+    var ticket: String
+    var expiresIn: Int
+
+    enum CodingKeys: String, CodingKey {
+        case ticket, expiresIn = "expires_in"
+    }
+}
+
+extension ContractView: ResponseEncodable {}
+
+enum ContractsAPI {
+    static func addRoutes(to router: Router<ChatRequestContext>, server: ServerContext) {
+        router.post("/api/contracts") { request, context -> EditedResponse<ContractCreated> in
+            guard !server.settings.apiKey.isEmpty else {
+                throw APIError(.notFound, "api_disabled", "the platform API is off: set auth.api_key")
+            }
+            guard let key = request.headers[.init("X-Api-Key")!], constantTimeEquals(key, server.settings.apiKey) else {
+                throw APIError(.unauthorized, "bad_api_key", "send the platform's key as X-Api-Key")
+            }
+            let body: CreateContractRequest
+            do { body = try await request.decode(as: CreateContractRequest.self, context: context) } catch {
+                throw APIError(.badRequest, "bad_request", "the body must be JSON with title, buyer, freelancer, currency and preset: \(error)")
+            }
+            let created = try await create(body, server: server)
+            return EditedResponse(status: .created, response: created)
+        }
+
+        let authenticated = router.group("/api").add(middleware: AuthMiddleware(server: server, checkOrigin: false))
+        authenticated.get("threads") { _, context -> ThreadList in
+            let identity = context.identity!
+            let role: Role = identity.isModerator ? .moderator : .buyer
+            let contracts = try server.database.contracts(for: identity.user, role: role)
+            return ThreadList(threads: contracts.map { summary in
+                let role = identity.isModerator ? "moderator" : (summary.buyer == identity.user ? "buyer" : "freelancer")
+                return .init(thread: summary.id.rawValue, title: summary.title, preset: summary.preset, phase: summary.phase, role: role,
+                    buyer: summary.buyer.rawValue, freelancer: summary.freelancer.rawValue, lastSeq: summary.lastSeq)
+            })
+        }
+        authenticated.get("contracts/:id") { _, context -> ContractView in
+            let (contract, viewer) = try await access(context, server: server)
+            return ContractView(contract, viewer: viewer, testMoney: server.testMoney, now: server.clock())
+        }
+        authenticated.get("contracts/:id/messages") { request, context -> MessagePage in
+            let (contract, viewer) = try await access(context, server: server)
+            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 1000)
+            let caughtUp = try await server.database.catchUp(in: contract.id, after: max(after, 0), visibleTo: viewer)
+            return MessagePage(thread: contract.id.rawValue, messages: caughtUp.messages.prefix(limit).map(WireMessage.init), lastSeq: caughtUp.lastSeq)
+        }
+        authenticated.post("ws-ticket") { _, context -> Ticket in
+            let (ticket, expiresIn) = await server.tickets.issue(for: context.identity!)
+            return Ticket(ticket: ticket, expiresIn: expiresIn)
+        }
+    }
+
+    /// The contract named in the path, and the caller's role in it; 404 or 403 otherwise.
+    static func access(_ context: ChatRequestContext, server: ServerContext) async throws -> (Contract, Participant) {
+        let id = ContractID(try context.parameters.require("id"))
+        guard let contract = try await server.database.contract(id) else {
+            throw APIError(.notFound, "unknown_thread", "there is no contract \(id.rawValue.prefix(100))")
+        }
+        guard let viewer = server.viewer(context.identity!, of: contract) else {
+            throw APIError(.forbidden, "not_member", "you are not a party to contract \(id)")
+        }
+        return (contract, viewer)
+    }
+
+    static func create(_ body: CreateContractRequest, server: ServerContext) async throws -> ContractCreated {
+        guard let currency = Currency(code: body.currency) else {
+            throw APIError(.badRequest, "bad_currency", "currency \(body.currency.prefix(10)) is not supported; use one of \(Currency.supportedCodes)")
+        }
+        guard let policy = server.settings.presets[body.preset] else {
+            throw APIError(.badRequest, "bad_preset", "preset \(body.preset.prefix(40)) does not exist; use one of \(server.settings.presets.names.joined(separator: ", "))")
+        }
+        var drafts: [MilestoneDraft] = []
+        for (index, draft) in (body.milestones ?? []).enumerated() {
+            let amount: Int64
+            switch AmountParser.parse(Substring(draft.amount), currency: currency) {
+            case .success(let value): amount = value
+            case .failure(let failure):
+                throw APIError(.badRequest, "bad_milestone", "milestones[\(index)].amount: \(failure.explanation(for: currency))")
+            }
+            var due: DueDate?
+            if let text = draft.due {
+                guard let parsed = DueDate(iso: Substring(text)) else {
+                    throw APIError(.badRequest, "bad_milestone", "milestones[\(index)].due: write it as YYYY-MM-DD")
+                }
+                due = parsed
+            }
+            drafts.append(MilestoneDraft(amount: amount, description: draft.description, dueDate: due))
+        }
+        let id = ContractID(body.id ?? "c-\(UUID().uuidString.lowercased().prefix(12))")
+        let new = NewContract(id: id, title: body.title, currency: currency, buyer: UserID(body.buyer), freelancer: UserID(body.freelancer), policy: policy, milestones: drafts)
+        let contract: Contract
+        do {
+            contract = try server.database.createContract(new, at: server.clock()).0
+        } catch let error as StorageError {
+            switch error {
+            case .contractExists: throw APIError(.conflict, "contract_exists", "\(error)")
+            default: throw APIError(.badRequest, "bad_contract", "\(error)")
+            }
+        }
+        let websocket = server.settings.baseURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/ws"
+        return ContractCreated(thread: contract.id.rawValue, title: contract.title, preset: contract.policy.name, phase: contract.phase.rawValue,
+            websocket: websocket, milestones: contract.milestones.map(\.number.description))
+    }
+}
+
+/// Compares secrets without leaking where they differ through timing.
+func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8)
+    let y = Array(b.utf8)
+    var difference = UInt8(x.count == y.count ? 0 : 1)
+    for index in 0..<max(x.count, y.count) {
+        difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
+    }
+    return difference == 0
+}

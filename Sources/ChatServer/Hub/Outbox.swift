@@ -1,0 +1,49 @@
+import Foundation
+import Synchronization
+
+/// The frames waiting to be written to one connection. A client that stops reading fills it; past the
+/// limit the connection is marked overflowing and closed, so it cannot hold the server's memory hostage.
+final class Outbox: Sendable {
+    let frames: AsyncStream<String>
+    private let continuation: AsyncStream<String>.Continuation
+    private let queued = Mutex(0)
+    let limit: Int
+
+    init(limit: Int) {
+        (frames, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        self.limit = limit
+    }
+
+    /// Queues a frame; false when the client is too far behind (the frame is dropped and the
+    /// connection must close).
+    @discardableResult
+    func push(_ frame: String) -> Bool {
+        let accepted = queued.withLock { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        if accepted {
+            continuation.yield(frame)
+        } else {
+            overflowed.withLock { $0 = true }
+            continuation.finish()
+        }
+        return accepted
+    }
+
+    func push(_ message: ServerMessage) {
+        push(Wire.text(message))
+    }
+
+    /// Called by the writer after each frame went out.
+    func didWrite() {
+        queued.withLock { $0 -= 1 }
+    }
+
+    let overflowed = Mutex(false)
+
+    func finish() {
+        continuation.finish()
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import MilestoneCore
+import Storage
+
+/// One WebSocket connection's identity within the hub.
+public struct ConnectionID: Hashable, Sendable {
+    let value: UInt64
+}
+
+/// Who is connected to which thread, and delivery to them. Committed messages arrive through `publish`
+/// in commit order (from the database's commit hook), so every connection sees its threads in sequence
+/// order. A connection that is joining buffers live messages while it catches up from the database.
+public actor ThreadHub {
+    private struct Subscription {
+        let outbox: Outbox
+        let viewer: Participant
+        var phase: Phase
+    }
+
+    private enum Phase {
+        /// Reading the backlog; live messages wait here.
+        case catchingUp([StoredMessage])
+        /// Everything up to `lastSeq` was delivered (or was not for this viewer's eyes).
+        case live(lastSeq: Int64)
+    }
+
+    private var threads: [ContractID: [ConnectionID: Subscription]] = [:]
+    private var connections: [ConnectionID: Outbox] = [:]
+    private var nextID: UInt64 = 0
+
+    public init() {}
+
+    public var connectionCount: Int { connections.count }
+
+    func connect(_ outbox: Outbox) -> ConnectionID {
+        nextID += 1
+        let id = ConnectionID(value: nextID)
+        connections[id] = outbox
+        return id
+    }
+
+    func disconnect(_ id: ConnectionID) {
+        connections[id] = nil
+        for thread in Array(threads.keys) {
+            threads[thread]?[id] = nil
+            if threads[thread]?.isEmpty == true { threads[thread] = nil }
+        }
+    }
+
+    func isJoined(_ id: ConnectionID, _ thread: ContractID) -> Bool {
+        threads[thread]?[id] != nil
+    }
+
+    /// Starts a join: live messages for the thread are held for this connection from now on.
+    func beginJoin(_ id: ConnectionID, thread: ContractID, viewer: Participant) {
+        guard let outbox = connections[id] else { return }
+        threads[thread, default: [:]][id] = Subscription(outbox: outbox, viewer: viewer, phase: .catchingUp([]))
+    }
+
+    /// Finishes a join: sends what the database had (`backlog` frames, covering up to `lastSeq`), then the
+    /// live messages held meanwhile that are newer, then switches the connection to live delivery.
+    func finishJoin(_ id: ConnectionID, thread: ContractID, backlog: [ServerMessage], lastSeq: Int64, then trailer: [ServerMessage]) {
+        guard var subscription = threads[thread]?[id], case .catchingUp(let held) = subscription.phase else { return }
+        for frame in backlog { subscription.outbox.push(frame) }
+        var cursor = lastSeq
+        for message in held where message.seq > cursor {
+            if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
+                subscription.outbox.push(.stored(message))
+            }
+            cursor = message.seq
+        }
+        for frame in trailer { subscription.outbox.push(frame) }
+        subscription.phase = .live(lastSeq: cursor)
+        threads[thread]?[id] = subscription
+    }
+
+    func leave(_ id: ConnectionID, thread: ContractID) {
+        threads[thread]?[id] = nil
+        if threads[thread]?.isEmpty == true { threads[thread] = nil }
+    }
+
+    /// Delivers committed messages, in commit order, to every connection of their thread allowed to see them.
+    public func publish(_ messages: [StoredMessage]) {
+        for message in messages {
+            guard var subscribers = threads[message.thread] else { continue }
+            var publicFrame: String?
+            for (id, var subscription) in subscribers {
+                switch subscription.phase {
+                case .catchingUp(var held):
+                    held.append(message)
+                    subscription.phase = .catchingUp(held)
+                case .live(let lastSeq):
+                    guard message.seq > lastSeq else { continue }
+                    if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
+                        if message.isPrivate {
+                            subscription.outbox.push(.stored(message))
+                        } else {
+                            let frame = publicFrame ?? Wire.text(ServerMessage.stored(message))
+                            publicFrame = frame
+                            subscription.outbox.push(frame)
+                        }
+                    }
+                    subscription.phase = .live(lastSeq: message.seq)
+                }
+                subscribers[id] = subscription
+            }
+            threads[message.thread] = subscribers
+        }
+    }
+
+    /// Sends each connection in the thread the contract as it now is, seen from its viewer's role.
+    public func contractChanged(_ contract: Contract, testMoney: Bool, now: Date) {
+        guard let subscribers = threads[contract.id] else { return }
+        var views: [Participant: String] = [:]
+        for subscription in subscribers.values {
+            let viewer = subscription.viewer
+            let frame = views[viewer] ?? Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))
+            views[viewer] = frame
+            subscription.outbox.push(frame)
+        }
+    }
+
+    /// Ends every connection's outbox, so their writers close the sockets ("going away").
+    public func closeAll() {
+        for outbox in connections.values { outbox.finish() }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Metrics
+import Prometheus
+
+/// The server's Prometheus metrics. Each server instance has its own registry (so tests can run many in one
+/// process); `/metrics` renders it.
+public struct ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1),
+        ]
+        self.factory = factory
+    }
+
+    func connectionOpened() { Meter(label: "ws_connections", factory: factory).increment() }
+    func connectionClosed() { Meter(label: "ws_connections", factory: factory).decrement() }
+
+    func messageStored(kind: String) {
+        Counter(label: "messages_stored_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    /// A command's outcome (`applied`, `answered`, `rejected`, `duplicate`) and how long it took to be durable.
+    func command(_ name: String, outcome: String, duration: Duration) {
+        Counter(label: "commands_total", dimensions: [("command", name), ("outcome", outcome)], factory: factory).increment()
+        Metrics.Timer(label: "command_duration_seconds", dimensions: [("command", name)], factory: factory).record(duration: duration)
+    }
+
+    func lineStored(duration: Duration) {
+        Metrics.Timer(label: "line_store_duration_seconds", factory: factory).record(duration: duration)
+    }
+
+    func protocolError(_ code: String) {
+        Counter(label: "protocol_errors_total", dimensions: [("code", code)], factory: factory).increment()
+    }
+
+    func deadlineFired() { Counter(label: "deadlines_fired_total", factory: factory).increment() }
+
+    public func render() -> String { registry.emitToString() }
+}

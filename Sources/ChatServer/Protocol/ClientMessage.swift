@@ -1,0 +1,110 @@
+import Foundation
+import MilestoneCore
+
+/// What a client sends over the WebSocket: JSON objects with a `type` field (docs/PROTOCOL.md).
+public enum ClientMessage: Hashable, Sendable {
+    /// Start receiving a thread. With `after`, every message after that sequence number is sent first
+    /// (resume after a reconnect); without it, the latest page of history.
+    case join(thread: ContractID, after: Int64?)
+    case leave(thread: ContractID)
+    /// A line for the thread; `id` is chosen by the client and makes resending safe.
+    case send(thread: ContractID, id: String, text: String)
+    /// An older page: messages before `before` (default: the newest), at most `limit` (default 100, max 500).
+    case history(thread: ContractID, before: Int64?, limit: Int?)
+
+    public var thread: ContractID {
+        switch self {
+        case .join(let thread, _), .leave(let thread), .send(let thread, _, _), .history(let thread, _, _): thread
+        }
+    }
+}
+
+/// Why a frame could not be read as a client message: becomes an `error` envelope with code `bad_request`.
+public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension ClientMessage: Codable {
+    enum CodingKeys: String, CodingKey {
+        case type, thread, after, id, text, before, limit
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        let thread = ContractID(try container.decode(String.self, forKey: .thread))
+        switch type {
+        case "join": self = .join(thread: thread, after: try container.decodeIfPresent(Int64.self, forKey: .after))
+        case "leave": self = .leave(thread: thread)
+        case "send":
+            self = .send(thread: thread, id: try container.decode(String.self, forKey: .id), text: try container.decode(String.self, forKey: .text))
+        case "history":
+            self = .history(thread: thread, before: try container.decodeIfPresent(Int64.self, forKey: .before),
+                limit: try container.decodeIfPresent(Int.self, forKey: .limit))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: container,
+                debugDescription: "unknown type \"\(type.prefix(40))\"; expected join, leave, send or history")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(thread.rawValue, forKey: .thread)
+        switch self {
+        case .join(_, let after):
+            try container.encode("join", forKey: .type)
+            try container.encodeIfPresent(after, forKey: .after)
+        case .leave:
+            try container.encode("leave", forKey: .type)
+        case .send(_, let id, let text):
+            try container.encode("send", forKey: .type)
+            try container.encode(id, forKey: .id)
+            try container.encode(text, forKey: .text)
+        case .history(_, let before, let limit):
+            try container.encode("history", forKey: .type)
+            try container.encodeIfPresent(before, forKey: .before)
+            try container.encodeIfPresent(limit, forKey: .limit)
+        }
+    }
+
+    /// Decodes one text frame, explaining in plain words what is wrong with it.
+    public static func decode(_ text: String) -> Result<ClientMessage, EnvelopeError> {
+        do {
+            return .success(try Wire.decoder.decode(ClientMessage.self, from: Data(text.utf8)))
+        } catch let DecodingError.keyNotFound(key, _) {
+            return .failure(EnvelopeError(description: "the field \"\(key.stringValue)\" is missing"))
+        } catch let DecodingError.typeMismatch(_, context) {
+            let field = context.codingPath.last?.stringValue ?? "message"
+            return .failure(EnvelopeError(description: "the field \"\(field)\" has the wrong type"))
+        } catch let DecodingError.dataCorrupted(context) {
+            if context.codingPath.isEmpty { return .failure(EnvelopeError(description: "the frame is not a JSON object")) }
+            return .failure(EnvelopeError(description: context.debugDescription))
+        } catch let DecodingError.valueNotFound(_, context) {
+            return .failure(EnvelopeError(description: "the field \"\(context.codingPath.last?.stringValue ?? "?")\" is null"))
+        } catch {
+            return .failure(EnvelopeError(description: "the frame is not a valid message"))
+        }
+    }
+}
+
+enum Wire {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static let decoder = JSONDecoder()
+
+    static func text(_ value: some Encodable) -> String {
+        // Encoding our own value types cannot fail; a failure here is a bug worth a loud message.
+        do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
+            return #"{"type":"error","code":"internal","message":"could not encode a reply"}"#
+        }
+    }
+
+    /// ISO 8601 with milliseconds, UTC.
+    static func time(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}

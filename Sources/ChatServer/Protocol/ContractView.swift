@@ -1,0 +1,80 @@
+import Foundation
+import MilestoneCore
+
+/// A contract as a client shows it: milestones, money, deadlines, and what this viewer can do now.
+public struct ContractView: Codable, Hashable, Sendable {
+    public var thread: String
+    public var title: String
+    public var preset: String
+    public var currency: String
+    public var phase: String
+    public var buyer: String
+    public var freelancer: String
+    /// The viewer's role here.
+    public var role: String
+    /// Minor units held by the processor for this contract now, and the same as text.
+    public var held: Int64
+    public var heldText: String
+    /// True while payments are simulated: every amount is test money.
+    public var testMoney: Bool
+    public var milestones: [MilestoneView]
+    public var endRequest: String?
+    /// Commands this viewer can use now; `moves_money` ones deserve a confirmation.
+    public var commands: [CommandSuggestion]
+
+    public struct MilestoneView: Codable, Hashable, Sendable {
+        public var number: String
+        public var description: String
+        public var amount: Int64
+        public var amountText: String
+        public var state: String
+        public var held: Int64
+        public var released: Int64
+        public var refunded: Int64
+        public var due: String?
+        public var revisionsUsed: Int
+        public var revisionAllowance: Int?
+        /// When the review period ends, and what happens then.
+        public var reviewEnds: String?
+        public var reviewOutcome: String?
+
+        enum CodingKeys: String, CodingKey {
+            case number, description, amount, amountText = "amount_text", state, held, released, refunded, due,
+                revisionsUsed = "revisions_used", revisionAllowance = "revision_allowance", reviewEnds = "review_ends",
+                reviewOutcome = "review_outcome"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case thread, title, preset, currency, phase, buyer, freelancer, role, held, heldText = "held_text",
+            testMoney = "test_money", milestones, endRequest = "end_request", commands
+    }
+
+    public init(_ contract: Contract, viewer: Participant, testMoney: Bool, now: Date) {
+        thread = contract.id.rawValue
+        title = contract.title
+        preset = contract.policy.name
+        currency = contract.currency.code
+        phase = contract.phase.rawValue
+        buyer = contract.buyer.rawValue
+        freelancer = contract.freelancer.rawValue
+        role = viewer.role.rawValue
+        held = contract.held
+        heldText = contract.money(contract.held).description
+        self.testMoney = testMoney
+        milestones = contract.milestones.map { milestone in
+            var reviewEnds: String?
+            if case .submitted(let submission) = milestone.state, let ends = submission.reviewEnds {
+                reviewEnds = Wire.time(ends)
+            }
+            return MilestoneView(
+                number: milestone.number.description, description: milestone.description, amount: milestone.amount,
+                amountText: contract.money(milestone.amount).description, state: milestone.state.name, held: milestone.held,
+                released: milestone.released, refunded: milestone.refunded, due: milestone.dueDate?.description,
+                revisionsUsed: milestone.revisionsUsed, revisionAllowance: milestone.revisionAllowance, reviewEnds: reviewEnds,
+                reviewOutcome: reviewEnds == nil ? nil : contract.policy.reviewPeriod?.outcome.rawValue)
+        }
+        endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Wire.time($0.answerBy))" }
+        commands = contract.availableCommands(for: viewer, at: now)
+    }
+}

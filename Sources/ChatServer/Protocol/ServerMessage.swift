@@ -1,0 +1,186 @@
+import Foundation
+import MilestoneCore
+import Storage
+
+/// A transcript message as sent to clients.
+public struct WireMessage: Codable, Hashable, Sendable {
+    public var thread: String
+    public var seq: Int64
+    /// Nil for the bot.
+    public var author: String?
+    public var role: String?
+    /// chat, command, system, notice, note
+    public var kind: String
+    public var text: String
+    /// Only the sender (and moderators) can see it.
+    public var `private`: Bool
+    public var clientID: String?
+    public var at: String
+    public var hash: String
+
+    enum CodingKeys: String, CodingKey {
+        case thread, seq, author, role, kind, text, `private`, clientID = "client_id", at, hash
+    }
+
+    public init(_ message: StoredMessage) {
+        thread = message.thread.rawValue
+        seq = message.seq
+        author = message.author?.rawValue
+        role = message.authorRole?.rawValue
+        kind = message.kind.rawValue
+        text = message.body
+        self.private = message.isPrivate
+        clientID = message.clientMessageID
+        at = Wire.time(message.createdAt)
+        hash = message.hash
+    }
+}
+
+/// What the server sends over the WebSocket: JSON objects with a `type` field (docs/PROTOCOL.md).
+public enum ServerMessage: Hashable, Sendable {
+    /// First frame on a connection: who the server thinks you are, and the limits that apply.
+    case hello(Hello)
+    /// A stored message everyone in the thread may see, in sequence order.
+    case message(WireMessage)
+    /// A stored message only you (and moderators) may see: the bot's private answer to your command.
+    case notice(WireMessage)
+    /// Your line is stored (durably) as `seq`.
+    case ack(Ack)
+    case error(WireError)
+    /// A page of older messages, oldest first.
+    case history(History)
+    /// You receive the thread live from now on; `last_seq` is the newest message when you joined.
+    case joined(Joined)
+    /// The contract as it is now, and the commands you can use.
+    case state(ContractView)
+
+    public struct Hello: Codable, Hashable, Sendable {
+        public var user: String
+        public var moderator: Bool
+        public var maxFrameBytes: Int
+        public var maxTextLength: Int
+        public var messagesPerSecond: Double
+        public var testMoney: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case user, moderator, maxFrameBytes = "max_frame_bytes", maxTextLength = "max_text_length",
+                messagesPerSecond = "messages_per_second", testMoney = "test_money"
+        }
+    }
+
+    public struct Ack: Codable, Hashable, Sendable {
+        public var thread: String
+        public var id: String
+        public var seq: Int64
+        /// True when this id had been sent before: the first outcome is repeated, nothing ran again.
+        public var duplicate: Bool
+        /// chat, applied, answered or rejected
+        public var outcome: String
+    }
+
+    public struct WireError: Codable, Hashable, Sendable {
+        /// A stable, machine-readable code (docs/PROTOCOL.md lists them).
+        public var code: String
+        public var message: String
+        public var thread: String?
+        /// The client's message id the error is about, if any.
+        public var id: String?
+    }
+
+    public struct History: Codable, Hashable, Sendable {
+        public var thread: String
+        public var messages: [WireMessage]
+        /// More older messages exist before the first one here.
+        public var hasMore: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case thread, messages, hasMore = "has_more"
+        }
+    }
+
+    public struct Joined: Codable, Hashable, Sendable {
+        public var thread: String
+        public var lastSeq: Int64
+        /// Your role in this thread: buyer, freelancer or moderator.
+        public var role: String
+
+        enum CodingKeys: String, CodingKey {
+            case thread, lastSeq = "last_seq", role
+        }
+    }
+
+    public var type: String {
+        switch self {
+        case .hello: "hello"
+        case .message: "message"
+        case .notice: "notice"
+        case .ack: "ack"
+        case .error: "error"
+        case .history: "history"
+        case .joined: "joined"
+        case .state: "state"
+        }
+    }
+
+    public static func stored(_ message: StoredMessage) -> ServerMessage {
+        message.isPrivate ? .notice(WireMessage(message)) : .message(WireMessage(message))
+    }
+
+    static func error(_ code: ErrorCode, _ message: String, thread: ContractID? = nil, id: String? = nil) -> ServerMessage {
+        .error(WireError(code: code.rawValue, message: message, thread: thread?.rawValue, id: id))
+    }
+}
+
+/// The `code` of an `error` envelope.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    /// The frame is not a valid client message (not JSON, unknown type, missing field).
+    case badRequest = "bad_request"
+    /// No such contract/thread.
+    case unknownThread = "unknown_thread"
+    /// You are not a party to this contract (and not a moderator).
+    case notMember = "not_member"
+    /// Send `join` for the thread first.
+    case notJoined = "not_joined"
+    /// Empty, too long, or otherwise unusable text.
+    case invalidMessage = "invalid_message"
+    /// The message id is empty, too long, or was used for another thread.
+    case invalidID = "invalid_id"
+    /// Slow down: over the per-connection rate; the message was not stored.
+    case rateLimited = "rate_limited"
+    /// Something failed on our side; the message was not stored. Resend it with the same id.
+    case internalError = "internal"
+}
+
+extension ServerMessage: Codable {
+    enum TypeKey: String, CodingKey { case type }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: TypeKey.self)
+        try container.encode(type, forKey: .type)
+        switch self {
+        case .hello(let value): try value.encode(to: encoder)
+        case .message(let value), .notice(let value): try value.encode(to: encoder)
+        case .ack(let value): try value.encode(to: encoder)
+        case .error(let value): try value.encode(to: encoder)
+        case .history(let value): try value.encode(to: encoder)
+        case .joined(let value): try value.encode(to: encoder)
+        case .state(let value): try value.encode(to: encoder)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let type = try decoder.container(keyedBy: TypeKey.self).decode(String.self, forKey: .type)
+        switch type {
+        case "hello": self = .hello(try Hello(from: decoder))
+        case "message": self = .message(try WireMessage(from: decoder))
+        case "notice": self = .notice(try WireMessage(from: decoder))
+        case "ack": self = .ack(try Ack(from: decoder))
+        case "error": self = .error(try WireError(from: decoder))
+        case "history": self = .history(try History(from: decoder))
+        case "joined": self = .joined(try Joined(from: decoder))
+        case "state": self = .state(try ContractView(from: decoder))
+        default:
+            throw DecodingError.dataCorrupted(.init(codingPath: [TypeKey.type], debugDescription: "unknown type \(type)"))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import BotConfig
+import Configuration
+import Foundation
+import Yams
+
+extension ServerSettings {
+    /// Reads `file` (YAML), then environment variables, then `flags` (highest priority), each keyed like
+    /// `server.port`. Policy presets are loaded from `policies.presets_dir` with `policies.overrides` applied.
+    public static func load(file: String, flags: [String: String] = [:], environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ServerSettings {
+        let fileProvider: FileProvider<YAMLSnapshot>
+        do {
+            fileProvider = try await FileProvider<YAMLSnapshot>(filePath: .init(file), allowMissing: false)
+        } catch {
+            throw ConfigError(file: file, "cannot be read as YAML: \(error)")
+        }
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags { flagValues[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: key.contains("secret") || key.contains("key")) }
+        let config = ConfigReader(providers: [
+            InMemoryProvider(name: "flags", values: flagValues),
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["AUTH_SIGNING_SECRET", "AUTH_API_KEY"])),
+            fileProvider,
+        ])
+        let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        func path(_ value: String) -> URL {
+            value.hasPrefix("/") ? URL(fileURLWithPath: value) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(value)
+        }
+        var presetsDirectory = path(config.string(forKey: "policies.presets_dir", default: "bot-config/presets"))
+        if !FileManager.default.fileExists(atPath: presetsDirectory.path) {
+            // Relative to the repository that holds the settings file, when started from elsewhere.
+            presetsDirectory = root.appendingPathComponent(config.string(forKey: "policies.presets_dir", default: "bot-config/presets"))
+        }
+        let overrides = try policyOverrides(file: file)
+        let catalog = try PolicyCatalog.load(directory: presetsDirectory, overrides: overrides, overridesFile: "\(file) policies.overrides")
+
+        var settings = ServerSettings(presets: catalog)
+        func int(_ key: ConfigKey, _ current: Int) throws -> Int {
+            guard let text = config.string(forKey: key) else { return current }
+            guard let value = Int(text) else { throw ConfigError(file: file, key: key.description, "expected a whole number, got \"\(text)\"") }
+            return value
+        }
+        func double(_ key: ConfigKey, _ current: Double) throws -> Double {
+            guard let text = config.string(forKey: key) else { return current }
+            guard let value = Double(text) else { throw ConfigError(file: file, key: key.description, "expected a number, got \"\(text)\"") }
+            return value
+        }
+        settings.host = config.string(forKey: "server.host", default: settings.host)
+        settings.port = try int("server.port", settings.port)
+        let publicURL = config.string(forKey: "server.public_url", default: "")
+        settings.publicURL = publicURL.isEmpty ? nil : publicURL
+        settings.databasePath = config.string(forKey: "database.path", default: settings.databasePath)
+        settings.signingSecret = config.string(forKey: "auth.signing_secret", isSecret: true, default: "")
+        settings.audience = config.string(forKey: "auth.audience", default: settings.audience)
+        settings.maxTokenLifetime = try double("auth.max_token_lifetime_seconds", settings.maxTokenLifetime)
+        settings.apiKey = config.string(forKey: "auth.api_key", isSecret: true, default: "")
+        settings.limits.maxFrameBytes = try int("limits.max_frame_bytes", settings.limits.maxFrameBytes)
+        settings.limits.messagesPerSecond = try double("limits.messages_per_second", settings.limits.messagesPerSecond)
+        settings.limits.messageBurst = try double("limits.message_burst", settings.limits.messageBurst)
+        settings.limits.floodStrikesBeforeClose = try int("limits.flood_strikes_before_close", settings.limits.floodStrikesBeforeClose)
+        settings.limits.pingInterval = try double("limits.ping_interval_seconds", settings.limits.pingInterval)
+        settings.limits.idleTimeout = try double("limits.idle_timeout_seconds", settings.limits.idleTimeout)
+        settings.limits.maxQueuedMessages = try int("limits.max_queued_messages", settings.limits.maxQueuedMessages)
+        let origins = config.string(forKey: "limits.allowed_origins", default: settings.limits.allowedOrigins.sorted().joined(separator: ","))
+        settings.limits.allowedOrigins = Set(origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        settings.processor = config.string(forKey: "payments.processor", default: settings.processor)
+        return settings
+    }
+
+    /// `policies.overrides` is a nested mapping, read straight from the YAML file.
+    static func policyOverrides(file: String) throws -> [String: [String: Any]] {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        guard let root = (try? Yams.load(yaml: text)) as? [String: Any],
+            let policies = root["policies"] as? [String: Any], let overrides = policies["overrides"]
+        else { return [:] }
+        guard let mapping = overrides as? [String: Any] else {
+            throw ConfigError(file: file, key: "policies.overrides", "expected a mapping of preset names to keys and values")
+        }
+        var result: [String: [String: Any]] = [:]
+        for (preset, fields) in mapping {
+            guard let fields = fields as? [String: Any] else {
+                throw ConfigError(file: file, key: "policies.overrides.\(preset)", "expected a mapping of policy keys to values")
+            }
+            result[preset] = fields
+        }
+        return result
+    }
+}

@@ -1,0 +1,64 @@
+import BotConfig
+import Foundation
+import MilestoneCore
+
+/// Everything the server needs to run, read from `bot-config/server.yaml` with environment variables and
+/// flags on top. Values are checked when loaded; a bad one stops start-up with a message naming it.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Base URL printed in links; defaults to `http://host:port`.
+    public var publicURL: String?
+    public var databasePath = "milestone-bot.sqlite"
+    /// HS256 secret of user tokens, at least 32 bytes.
+    public var signingSecret = ""
+    public var audience = "milestone-bot"
+    public var maxTokenLifetime: TimeInterval = 86_400
+    /// The platform backend's key for the contracts API; empty turns that API off.
+    public var apiKey = ""
+    public var limits = Limits()
+    public var presets: PolicyCatalog
+    public var processor = "simulated"
+
+    public struct Limits: Sendable {
+        public var maxFrameBytes = 16_384
+        public var messagesPerSecond = 20.0
+        public var messageBurst = 40.0
+        public var floodStrikesBeforeClose = 100
+        public var pingInterval: TimeInterval = 30
+        public var idleTimeout: TimeInterval = 30
+        public var maxQueuedMessages = 5_000
+        /// Browser origins allowed to open a WebSocket; `*` allows any.
+        public var allowedOrigins: Set<String> = ["http://127.0.0.1:8080", "http://localhost:8080"]
+
+        public init() {}
+
+        public func allows(origin: String?) -> Bool {
+            guard let origin else { return true }
+            return allowedOrigins.contains("*") || allowedOrigins.contains(origin)
+        }
+    }
+
+    public init(presets: PolicyCatalog) {
+        self.presets = presets
+    }
+
+    /// The URL people reach the server at.
+    public var baseURL: String { publicURL ?? "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)" }
+
+    /// Problems that stop start-up.
+    public func problems(requireSecret: Bool) -> [String] {
+        var found: [String] = []
+        if requireSecret && signingSecret.utf8.count < 32 {
+            found.append("auth.signing_secret must be at least 32 bytes (set AUTH_SIGNING_SECRET); it has \(signingSecret.utf8.count)")
+        }
+        if !(0...65_535).contains(port) { found.append("server.port must be 0-65535, not \(port)") }
+        if limits.maxFrameBytes < 256 || limits.maxFrameBytes > 16 << 20 { found.append("limits.max_frame_bytes must be 256 B - 16 MiB") }
+        if limits.messagesPerSecond <= 0 || limits.messageBurst < 1 { found.append("limits.messages_per_second and limits.message_burst must be positive") }
+        if limits.pingInterval < 1 { found.append("limits.ping_interval_seconds must be at least 1") }
+        if limits.idleTimeout < 1 { found.append("limits.idle_timeout_seconds must be at least 1") }
+        if processor != "simulated" { found.append("payments.processor: \(processor) is not available; use simulated") }
+        if !apiKey.isEmpty && apiKey.utf8.count < 16 { found.append("auth.api_key must be at least 16 characters") }
+        return found
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import MilestoneCore
+import Storage
+
+/// One client's WebSocket: reads its envelopes, runs them, and writes what the hub and the commands send it.
+struct ChatConnection {
+    let context: ServerContext
+    let identity: Identity
+    let logger: Logger
+
+    /// Threads this connection joined, with the role it has in each.
+    private var joined: [ContractID: Participant] = [:]
+    private var limiter: RateLimiter
+    private var strikes = 0
+
+    init(context: ServerContext, identity: Identity, logger: Logger) {
+        self.context = context
+        self.identity = identity
+        self.logger = logger
+        limiter = RateLimiter(rate: context.settings.limits.messagesPerSecond, burst: context.settings.limits.messageBurst)
+    }
+
+    /// Runs the connection until the client leaves, the server shuts down, or the client falls too far behind.
+    mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let outbox = Outbox(limit: context.settings.limits.maxQueuedMessages)
+        let id = await context.hub.connect(outbox)
+        context.metrics.connectionOpened()
+        defer { context.metrics.connectionClosed() }
+        let limits = context.settings.limits
+        outbox.push(.hello(.init(
+            user: identity.user.rawValue, moderator: identity.isModerator, maxFrameBytes: limits.maxFrameBytes,
+            maxTextLength: AppDatabase.maximumLineLength, messagesPerSecond: limits.messagesPerSecond, testMoney: context.testMoney)))
+
+        let writer = Task {
+            for await frame in outbox.frames {
+                try await outbound.write(.text(frame))
+                outbox.didWrite()
+            }
+            if outbox.overflowed.withLock({ $0 }) {
+                try await outbound.close(.policyViolation, reason: "too many messages queued; the client is not reading")
+            } else {
+                try await outbound.close(.goingAway, reason: "server shutting down")
+            }
+        }
+        do {
+            var messages = inbound.messages(maxSize: limits.maxFrameBytes).makeAsyncIterator()
+            while let message = try await messages.next() {
+                guard case .text(let text) = message else {
+                    reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
+                    continue
+                }
+                if try await !handle(text, id: id, outbox: outbox, outbound: outbound) { break }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+        await context.hub.disconnect(id)
+        outbox.finish()
+        _ = await writer.result
+    }
+
+    private func reply(_ outbox: Outbox, _ message: ServerMessage) {
+        if case .error(let error) = message { context.metrics.protocolError(error.code) }
+        outbox.push(message)
+    }
+
+    /// Handles one envelope; false when the connection must close.
+    private mutating func handle(_ text: String, id: ConnectionID, outbox: Outbox, outbound: WebSocketOutboundWriter) async throws -> Bool {
+        let message: ClientMessage
+        switch ClientMessage.decode(text) {
+        case .failure(let error):
+            reply(outbox, .error(.badRequest, "\(error); see docs/PROTOCOL.md"))
+            return true
+        case .success(let decoded):
+            message = decoded
+        }
+        switch message {
+        case .join(let thread, let after):
+            await join(thread, after: after, id: id, outbox: outbox)
+        case .leave(let thread):
+            joined[thread] = nil
+            await context.hub.leave(id, thread: thread)
+        case .history(let thread, let before, let limit):
+            guard let viewer = joined[thread] else {
+                reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
+                return true
+            }
+            let size = min(max(limit ?? 100, 1), 500)
+            do {
+                let (messages, hasMore, _) = try await context.database.page(in: thread, before: before, limit: size, visibleTo: viewer)
+                reply(outbox, .history(.init(thread: thread.rawValue, messages: messages.map(WireMessage.init), hasMore: hasMore)))
+            } catch {
+                reply(outbox, .error(.internalError, "could not read the history; try again", thread: thread))
+            }
+        case .send(let thread, let clientID, let body):
+            guard limiter.allow() else {
+                strikes += 1
+                if strikes >= context.settings.limits.floodStrikesBeforeClose {
+                    try await outbound.close(.policyViolation, reason: "flooding: too many messages over the rate limit")
+                    return false
+                }
+                reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second; this one was not stored, send it again later", thread: thread, id: clientID))
+                return true
+            }
+            await send(body, id: clientID, in: thread, outbox: outbox)
+        }
+        return true
+    }
+
+    private mutating func join(_ thread: ContractID, after: Int64?, id: ConnectionID, outbox: Outbox) async {
+        let contract: Contract?
+        do { contract = try await context.database.contract(thread) } catch {
+            reply(outbox, .error(.internalError, "could not open the thread; try again", thread: thread))
+            return
+        }
+        guard let contract else {
+            reply(outbox, .error(.unknownThread, "there is no thread \(thread.rawValue.prefix(100))", thread: thread))
+            return
+        }
+        guard let viewer = context.viewer(identity, of: contract) else {
+            reply(outbox, .error(.notMember, "you are not a party to contract \(thread); only its buyer, its freelancer and moderators can join", thread: thread))
+            return
+        }
+        await context.hub.beginJoin(id, thread: thread, viewer: viewer)
+        do {
+            var backlog: [ServerMessage]
+            let lastSeq: Int64
+            if let after {
+                let caughtUp = try await context.database.catchUp(in: thread, after: max(after, 0), visibleTo: viewer)
+                backlog = caughtUp.messages.map(ServerMessage.stored)
+                lastSeq = caughtUp.lastSeq
+            } else {
+                let page = try await context.database.page(in: thread, before: nil, limit: 100, visibleTo: viewer)
+                backlog = [.history(.init(thread: thread.rawValue, messages: page.messages.map(WireMessage.init), hasMore: page.hasMore))]
+                lastSeq = page.lastSeq
+            }
+            let fresh = try await context.database.contract(thread) ?? contract
+            let state = ServerMessage.state(ContractView(fresh, viewer: viewer, testMoney: context.testMoney, now: context.clock()))
+            backlog.append(.joined(.init(thread: thread.rawValue, lastSeq: lastSeq, role: viewer.role.rawValue)))
+            await context.hub.finishJoin(id, thread: thread, backlog: backlog, lastSeq: lastSeq, then: [state])
+            joined[thread] = viewer
+        } catch {
+            await context.hub.leave(id, thread: thread)
+            reply(outbox, .error(.internalError, "could not read the thread; try again", thread: thread))
+        }
+    }
+
+    private func send(_ body: String, id clientID: String, in thread: ContractID, outbox: Outbox) async {
+        guard let author = joined[thread] else {
+            reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
+            return
+        }
+        guard !clientID.isEmpty, clientID.count <= 100 else {
+            reply(outbox, .error(.invalidID, "a message id is 1-100 characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
+            return
+        }
+        let started = ContinuousClock.now
+        let request = LineRequest(
+            commandID: CommandID("\(identity.user.rawValue)/\(clientID)"), thread: thread, author: author, text: body,
+            clientMessageID: clientID, receivedAt: context.clock())
+        let receipt: LineReceipt
+        do {
+            receipt = try await context.database.handle(request)
+        } catch let error as StorageError {
+            switch error {
+            case .invalid(let detail) where detail.contains("already used"):
+                reply(outbox, .error(.invalidID, "message id \(clientID) was already used for another thread", thread: thread, id: clientID))
+            case .invalid(let detail):
+                reply(outbox, .error(.invalidMessage, detail, thread: thread, id: clientID))
+            case .unknownContract:
+                reply(outbox, .error(.unknownThread, "the thread no longer exists", thread: thread, id: clientID))
+            default:
+                logger.error("storing a message failed", metadata: ["thread": "\(thread)", "error": "\(error)"])
+                reply(outbox, .error(.internalError, "the message was not stored; send it again with the same id", thread: thread, id: clientID))
+            }
+            return
+        } catch {
+            logger.error("storing a message failed", metadata: ["thread": "\(thread)", "error": "\(error)"])
+            reply(outbox, .error(.internalError, "the message was not stored; send it again with the same id", thread: thread, id: clientID))
+            return
+        }
+        let duration = ContinuousClock.now - started
+        let outcome: String
+        switch receipt.outcome {
+        case .chat: outcome = "chat"
+        case .applied: outcome = "applied"
+        case .answered: outcome = "answered"
+        case .rejected: outcome = "rejected"
+        }
+        context.metrics.lineStored(duration: duration)
+        if !receipt.isDuplicate { context.metrics.messageStored(kind: receipt.line.kind.rawValue) }
+        if receipt.line.kind == .command {
+            let name = body.split(separator: " ").first.map(String.init) ?? "/"
+            context.metrics.command(CommandReference.named(String(name.dropFirst())).map { "/" + $0.name } ?? "other",
+                outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
+        }
+        outbox.push(.ack(.init(thread: thread.rawValue, id: clientID, seq: receipt.line.seq, duplicate: receipt.isDuplicate, outcome: outcome)))
+        if let transition = receipt.transition {
+            await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: context.clock())
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import MilestoneCore
+import Testing
+
+/// seeds/fiverr-milestone-faq.txt, with bot-config/presets/fiverr.yaml.
+@Suite struct FiverrScenarioTests {
+    /// The seller's offer with three milestones, accepted by the buyer (the order is live).
+    func order() throws -> Scenario {
+        let policy = try PresetFiles.policy("fiverr")
+        #expect(policy.reviewPeriod == .init(days: 8, outcome: .autoComplete))
+        #expect(policy.revisions == .counted(perMilestone: 2))
+        var s = Scenario(policy: policy, title: "Logo design")
+        // The seller's offer lists the milestones; the buyer does not add them.
+        s.reject("/milestone add 100 Sketches", by: s.buyer, .notAllowedForRole, reason: "on this platform only the freelancer adds milestones")
+        try s.run("/milestone add 100 Logo sketches", by: s.freelancer)
+        try s.run("/milestone add 200 Final logo", by: s.freelancer)
+        try s.run("/milestone add 150 Brand guide", by: s.freelancer)
+        #expect(s.contract.milestones.map(\.state) == [.agreed, .agreed, .agreed])
+        #expect(s.contract.milestones.map(\.revisionAllowance) == [2, 2, 2])
+        return s
+    }
+
+    @Test("\"Once each milestone is completed, you'll get paid\" - milestone by milestone, in order")
+    func milestoneByMilestone() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+
+        // "Buyers will be charged for the first milestone when they place an order."
+        try s.run("/fund M1", by: buyer)
+        #expect(s.ledger.balance(.held(M1)) == 10_000)
+        // "Once a milestone is approved by the buyer, and the buyer initiates the next milestone, the associated
+        // payment will be made." - not before.
+        s.reject("/fund M2", by: buyer, .wrongState, reason: "this is a sequential order: M1 must be accepted before M2 starts")
+        s.reject("/fund M3", by: buyer, .wrongState, reason: "this is a sequential order: M1 must be accepted before M3 starts")
+
+        try s.run("/submit M1 three directions attached", by: seller)
+        s.reject("/fund M2", by: buyer, .wrongState, reason: "this is a sequential order: M1 must be accepted before M2 starts")
+        // "1. When will I get paid? Once each milestone is completed, you'll get paid."
+        try s.run("/release M1", by: buyer)
+        #expect(s.ledger.balance(.freelancer) == 10_000)
+        #expect(s.contract.phase == .live)
+
+        // "... and the buyer initiates the next milestone, the associated payment will be made."
+        try s.run("/fund M2", by: buyer)
+        #expect(s.ledger.balance(.held(M2)) == 20_000)
+        s.reject("/fund M3", by: buyer, .wrongState, reason: "this is a sequential order: M2 must be accepted before M3 starts")
+        try s.run("/submit M2", by: seller)
+        try s.run("/release M2", by: buyer)
+        try s.run("/fund M3", by: buyer)
+        try s.run("/submit M3", by: seller)
+        let last = try s.run("/release M3", by: buyer)
+        // complete_automatically: the order completes when its last milestone is accepted.
+        #expect(last.eventNames == ["milestone_released", "contract_completed"])
+        #expect(s.contract.phase == .completed)
+        #expect(s.ledger.balance(.freelancer) == 45_000)
+        #expect(s.ledger.balance(.buyer) == -45_000)
+
+        try s.run("/review 5 exactly what we needed", by: buyer)
+        try s.run("/review 5 great buyer", by: seller)
+    }
+
+    @Test("\"Revisions are defined per milestone and can be used in each step of the order.\"")
+    func countedRevisionsPerMilestone() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+        try s.run("/fund M1", by: buyer)
+        try s.run("/submit M1", by: seller)
+
+        // "Buyers will have 8 days from the delivery of each milestone to request a revision or accept a milestone"
+        let first = try s.run("/revise M1 try a serif font", by: buyer)
+        #expect(first.events == [.revisionRequested(M1, feedback: "try a serif font", used: 1, allowance: 2)])
+        try s.run("/submit M1 serif version", by: seller)
+        let second = try s.run("/revise M1 darker blue", by: buyer)
+        #expect(second.events == [.revisionRequested(M1, feedback: "darker blue", used: 2, allowance: 2)])
+        try s.run("/submit M1 darker", by: seller)
+        // The allowance is used up for M1.
+        let refused = s.reject("/revise M1 one more thing", by: buyer, .wrongState, reason: "M1 has used all 2 of its revisions")
+        #expect(refused?.suggestion == "/release M1 to accept it, or /dispute M1 <reason>.")
+        try s.run("/release M1", by: buyer)
+
+        // "... can be used in each step of the order": M2 has its own two.
+        try s.run("/fund M2", by: buyer)
+        try s.run("/submit M2", by: seller)
+        #expect(try s.milestone(M2).revisionsUsed == 0)
+        try s.run("/revise M2 bigger wordmark", by: buyer)
+        #expect(try s.milestone(M2).revisionsUsed == 1)
+        #expect(try s.milestone(M1).revisionsUsed == 2)
+    }
+
+    @Test("\"Buyers will have 8 days from the delivery of each milestone ... If they don't, the order will stop, and be marked as completed.\"")
+    func autoCompleteAfterEightDays() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+        try s.run("/fund M1", by: buyer)
+        try s.run("/submit M1", by: seller)
+        try s.run("/release M1", by: buyer)
+        try s.run("/fund M2", by: buyer)
+        let delivered = try s.run("/submit M2 final files", by: seller)
+        let ends = s.now.addingTimeInterval(8 * Scenario.day)
+        #expect(delivered.arms(.reviewEnds(M2), at: ends))
+        #expect(delivered.events == [.workSubmitted(M2, note: "final files", reviewEnds: ends, outcome: .autoComplete)])
+
+        // Reminders before the 8 days pass.
+        s.now = ends.addingTimeInterval(-1 * Scenario.day)
+        #expect(try s.fire(.reviewReminder(M2, daysBefore: 1)).events == [.reviewReminder(M2, endsAt: ends, outcome: .autoComplete)])
+        s.now = ends.addingTimeInterval(-60)
+        #expect(try s.fire(.reviewEnds(M2)).isEmpty)
+
+        // "If they don't, the order will stop, and be marked as completed."
+        s.now = ends
+        let stopped = try s.fire(.reviewEnds(M2))
+        #expect(stopped.events == [
+            .milestoneReleased(M2, amount: s.contract.money(20_000), automatic: true),
+            .orderStopped(cancelled: [M3]),
+            .contractCompleted(automatic: true),
+        ])
+        #expect(s.state(M2) == .released)
+        #expect(s.state(M3) == .cancelled)
+        #expect(s.contract.phase == .completed)
+        #expect(s.ledger.balance(.freelancer) == 30_000)
+        #expect(s.ledger.balance(.held(M3)) == 0)
+        // The order does not continue.
+        s.reject("/fund M3", by: buyer, .contractClosed)
+        #expect(try s.fire(.reviewEnds(M2)).isEmpty)
+        try s.run("/review 4 good, a bit slow", by: buyer)
+    }
+
+    @Test("A revision request within the 8 days restarts them from the next delivery")
+    func revisionRestartsTheEightDays() throws {
+        var s = try order()
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/submit M1", by: s.freelancer)
+        let firstEnds = s.now.addingTimeInterval(8 * Scenario.day)
+        s.advance(days: 7)
+        // "... to request a revision or accept a milestone and continue to the next one."
+        let revised = try s.run("/revise M1 swap the colours", by: s.buyer)
+        #expect(revised.cancels(.reviewEnds(M1)))
+        #expect(revised.cancels(.reviewReminder(M1, daysBefore: 3)))
+        s.advance(days: 2)
+        try s.run("/submit M1 swapped", by: s.freelancer)
+        // The first delivery's deadline no longer completes anything.
+        #expect(s.now > firstEnds)
+        #expect(try s.fire(.reviewEnds(M1)).isEmpty)
+        #expect(s.contract.phase == .live)
+        s.advance(days: 8)
+        #expect(try s.fire(.reviewEnds(M1)).eventNames == ["milestone_released", "order_stopped", "contract_completed"])
+        #expect(s.ledger.balance(.freelancer) == 10_000)
+    }
+
+    @Test("\"Buyers can choose to stop a milestone order after each milestone is accepted\" ... \"they won't be able to resume it\"")
+    func buyerStopsTheOrder() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+        // Not before a milestone has been accepted.
+        s.reject("/stop", by: buyer, .wrongState, reason: "an order can be stopped only after a milestone has been accepted")
+        try s.run("/fund M1", by: buyer)
+        try s.run("/submit M1", by: seller)
+        s.reject("/stop", by: buyer, .wrongState, reason: "an order can be stopped only after a milestone has been accepted")
+        try s.run("/release M1", by: buyer)
+        try s.run("/fund M2", by: buyer)
+        // "after each milestone is accepted": not while the next one is running.
+        s.reject("/stop", by: buyer, .wrongState, reason: "M2 is funded ($200.00 held) and in progress; stop the order after it is accepted")
+        try s.run("/submit M2", by: seller)
+        try s.run("/release M2", by: buyer)
+
+        // "Buyers can choose to stop a milestone order after each milestone is accepted"
+        s.reject("/stop", by: seller, .notAllowedForRole, reason: "only the buyer can stop the order")
+        s.reject("/stop now", by: buyer, .syntax)
+        let stopped = try s.run("/stop", by: buyer)
+        // "it doesn't cancel the previous delivery. It does stop the order from continuing to the next milestone."
+        #expect(stopped.events == [.orderStopped(cancelled: [M3]), .contractCompleted(automatic: true)])
+        #expect(stopped.postings.isEmpty)
+        #expect(s.state(M1) == .released)
+        #expect(s.state(M2) == .released)
+        #expect(s.state(M3) == .cancelled)
+        // "You'll be paid for the completed milestones after the order is marked as completed."
+        #expect(s.contract.phase == .completed)
+        #expect(s.ledger.balance(.freelancer) == 30_000)
+
+        // "Once a buyer stops an order, they won't be able to resume it."
+        s.reject("/fund M3", by: buyer, .contractClosed, reason: "this contract is complete")
+        s.reject("/stop", by: buyer, .contractClosed)
+        s.reject("/milestone add 150 Brand guide again", by: seller, .contractClosed)
+        try s.run("/review 5 fair buyer", by: seller)
+    }
+
+    @Test("\"a milestone within an order, or the whole order, can be canceled through the Resolution Center or through Customer Support\"")
+    func cancelViaSupport() throws {
+        var s = try order()
+        let (buyer, seller, support) = (s.buyer, s.freelancer, s.moderator)
+        try s.run("/fund M1", by: buyer)
+        try s.run("/submit M1", by: seller)
+        try s.run("/release M1", by: buyer)
+        try s.run("/fund M2", by: buyer)
+
+        // "... can be canceled through the Resolution Center or through Customer Support, for valid reasons."
+        s.reject("/cancel M2", by: seller, .notAllowedForRole, reason: "only the moderator can cancel a funded milestone here")
+        let refused = s.reject("/cancel M2", by: buyer, .notAllowedForRole, reason: "only the moderator can cancel a funded milestone here")
+        #expect(refused?.suggestion == "Ask a moderator, or /dispute it.")
+        let cancelled = try s.run("/cancel M2", by: support)
+        #expect(cancelled.events == [.milestoneCancelled(M2, by: .moderator, refunded: s.contract.money(20_000))])
+        #expect(s.state(M2) == .refunded)
+        #expect(s.ledger.balance(.buyer) == -10_000)
+        #expect(s.ledger.balance(.freelancer) == 10_000)
+
+        // "Even if a milestone order has been canceled but at least one milestone was completed in the order, the order
+        // will still be considered as completed." The seller withdraws the unstarted M3; M1 was completed.
+        try s.run("/milestone delete M3", by: seller)
+        #expect(s.contract.phase == .completed)
+        try s.run("/review 4 good work on the sketches", by: buyer)
+    }
+
+    @Test("A dispute in the Resolution Center freezes the 8-day clock; support decides", arguments: ["release", "refund", "split 50"])
+    func disputeResolution(ruling: String) throws {
+        var s = try order()
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/submit M1", by: s.freelancer)
+        let ends = s.now.addingTimeInterval(8 * Scenario.day)
+        s.advance(days: 1)
+        try s.run("/dispute M1 the files are not vector", by: s.buyer)
+        s.now = ends
+        #expect(try s.fire(.reviewEnds(M1)).isEmpty)
+        #expect(s.contract.phase == .live)
+        s.reject("/stop", by: s.buyer, .wrongState)
+        try s.run("/resolve M1 \(ruling) ruling from the Resolution Center", by: s.moderator)
+        let expected: Int64 = switch ruling {
+        case "release": 10_000
+        case "refund": 0
+        default: 5_000
+        }
+        #expect(s.ledger.balance(.freelancer) == expected)
+        #expect(s.ledger.balance(.buyer) == -expected)
+        #expect(s.ledger.balance(.held(M1)) == 0)
+    }
+
+    @Test("The seller may withdraw an unstarted milestone from the offer before it is paid")
+    func deleteBeforeFunding() throws {
+        var s = try order()
+        s.reject("/milestone delete M3", by: s.buyer, .notAllowedForRole, reason: "only the freelancer, who created M3, can delete it")
+        try s.run("/milestone delete M3", by: s.freelancer)
+        #expect(s.state(M3) == .cancelled)
+        try s.run("/fund M1", by: s.buyer)
+        s.reject("/milestone delete M1", by: s.freelancer, .wrongState)
+        #expect(s.ledger.balance(.held(M1)) == 10_000)
+    }
+}
