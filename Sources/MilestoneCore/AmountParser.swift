@@ -101,6 +101,8 @@ public enum AmountParser {
             text = text.dropLast(3)
             return nil
         }
+        // Without a digit it is no amount at all (`Logo`, `Audit`), not an amount in another currency.
+        guard text.contains(where: \.isASCIIDigit) else { return nil }
         let symbols = Currency.supported.values.compactMap(\.symbol).sorted { $0.count > $1.count }
         for symbol in symbols where text.hasPrefix(symbol) {
             return .wrongCurrency(typed: symbol, expected: expected)

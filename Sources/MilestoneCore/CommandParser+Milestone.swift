@@ -133,9 +133,16 @@ extension CommandParser {
         let command = "/resolve"
         let example = "/resolve M1 split \(AmountParser.example(in: currency).plainText) half the work was delivered"
         var ref = MilestoneRef.implied
-        if let word = words.peek(), case .number(let number) = MilestoneName.parse(word) {
-            _ = words.next()
-            ref = .number(number)
+        if let word = words.peek() {
+            switch MilestoneName.parse(word) {
+            case .number(let number):
+                _ = words.next()
+                ref = .number(number)
+            case .invalid(let problem):
+                return .failure(ParseError(command: command, problem: problem, example: example))
+            case .notAMilestone:
+                break
+            }
         }
         guard let verb = words.next() else {
             return .failure(ParseError(command: command, problem: "say release, refund or split", example: example))

@@ -123,6 +123,10 @@ extension Step {
             toFreelancer = 0
             state = .refunded
         case .split(let amount):
+            guard amount > 0 else {
+                throw Rejection(.badValue, "a split must give the freelancer more than nothing",
+                    suggestion: "Use /resolve \(milestone.number) refund <note> to return it all.")
+            }
             guard amount < held else {
                 throw Rejection(.badValue, "a split must give the freelancer less than the \(money(held)) held",
                     suggestion: "Use /resolve \(milestone.number) release <note> to pay it all.")

@@ -37,7 +37,19 @@ extension Step {
         guard contract.milestones.count < Step.maximumMilestones else {
             throw Rejection(.badValue, "a contract can have at most \(Step.maximumMilestones) milestones")
         }
+        try checkTerms(amount: draft.amount, description: draft.description)
         try checkDue(draft.dueDate)
+    }
+
+    /// The parser's limits, for commands that do not come through it (a platform's first milestones).
+    func checkTerms(amount: Int64?, description: String?) throws(Rejection) {
+        if let amount, !(1...Money.maximumMinorUnits).contains(amount) {
+            throw Rejection(.badValue, amount < 1 ? "an amount must be more than zero" : "the largest amount allowed is \(money(Money.maximumMinorUnits))")
+        }
+        if let description {
+            if description.trimmingWhitespace().isEmpty { throw Rejection(.badValue, "a description of the work is missing") }
+            if description.count > 500 { throw Rejection(.badValue, "the description is \(description.count) characters; keep it under 500") }
+        }
     }
 
     func checkDue(_ due: DueDate?) throws(Rejection) {
@@ -68,6 +80,7 @@ extension Step {
         guard !changes.isEmpty else {
             throw Rejection(.badValue, "nothing to change", suggestion: "Example: /milestone edit \(milestone.number) amount 300")
         }
+        try checkTerms(amount: changes.amount, description: changes.description)
         try checkDue(changes.dueDate)
         var edited = milestone
         if let amount = changes.amount { edited.amount = amount }

@@ -44,12 +44,19 @@ extension AppDatabase {
         let now = request.receivedAt
         let isCommand = CommandParser.isCommand(text)
         let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
-        let line = try transcript.append(db, kind: kind, body: text, author: author, clientMessageID: request.clientMessageID, at: now)
+        let result = isCommand ? contract.apply(line: text, by: author, at: now) : nil
+        // A command that changes nothing (refused, or a question) stays between its sender and the bot.
+        var lineVisibleTo: UserID?
+        switch result {
+        case .failure, .success(.answered): lineVisibleTo = author.user
+        case .success(.applied), nil: lineVisibleTo = nil
+        }
+        let line = try transcript.append(db, kind: kind, body: text, author: author, visibleTo: lineVisibleTo, clientMessageID: request.clientMessageID, at: now)
 
         var outcome = LineOutcome.chat
         var transition: Transition?
-        if isCommand {
-            switch contract.apply(line: text, by: author, at: now) {
+        if let result {
+            switch result {
             case .failure(let rejection):
                 outcome = .rejected(rejection)
                 try transcript.append(db, kind: .notice, body: "\(Self.echo(text)): \(rejection)", visibleTo: author.user, at: now)

@@ -1,0 +1,73 @@
+import ArgumentParser
+import ChatServer
+import MilestoneCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Storage
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the chat server.")
+
+    @Option(help: "The server settings file.") var config = "bot-config/server.yaml"
+    @Option(help: "Address to listen on (server.host).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (server.port).") var port: Int?
+    @Option(help: "SQLite database file (database.path).") var database: String?
+    @Flag(help: "Create a demo contract and print how each demo user connects.") var demo = false
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        if let host { flags["server.host"] = host }
+        if let port { flags["server.port"] = String(port) }
+        if let database { flags["database.path"] = database }
+        var settings = try await ServerSettings.load(file: config, flags: flags)
+        if demo {
+            if settings.signingSecret.isEmpty { settings.signingSecret = Self.randomSecret() }
+            if settings.apiKey.isEmpty { settings.apiKey = Self.randomSecret() }
+        }
+        let problems = settings.problems(requireSecret: true)
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "milestone-bot")
+        let store = try AppDatabase.open(path: settings.databasePath)
+        if demo { try Demo.ensure(in: store, settings: settings, now: Date()) }
+        let announced = settings
+        let server = try await buildChatServer(settings: settings, database: store, logger: logger) { port in
+            var live = announced
+            live.port = port
+            Self.say("milestone-bot serving on \(live.baseURL) (database \(announced.databasePath), payments: \(announced.processor), test money)")
+            if demo {
+                let tokens = await Self.demoTokens(settings: live)
+                Self.say(Demo.instructions(baseURL: live.baseURL, tokens: tokens, apiKey: live.apiKey))
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: server.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Writes a line to stdout unbuffered, so whoever started us sees the address at once.
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func randomSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(generator.next(), radix: 16) }.joined()
+    }
+
+    static func demoTokens(settings: ServerSettings) async -> [(UserID, String, String)] {
+        let verifier = await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime)
+        var tokens: [(UserID, String, String)] = []
+        for (user, role) in [(Demo.buyer, "buyer"), (Demo.freelancer, "freelancer"), (Demo.moderator, "moderator")] {
+            let token = (try? await verifier.mint(user: user, role: role, lifetime: min(settings.maxTokenLifetime, 12 * 3600))) ?? "?"
+            tokens.append((user, role, token))
+        }
+        return tokens
+    }
+}

@@ -1,0 +1,96 @@
+import BotConfig
+import ChatServer
+import Foundation
+import Logging
+import MilestoneCore
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    var now: Date { current.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// The real server on an ephemeral loopback port, over a real SQLite file in a temporary folder.
+struct TestServer: Sendable {
+    static let secret = "test-signing-secret-that-is-long-enough-0123456789"
+    static let apiKey = "test-platform-api-key-0123456789"
+
+    let port: Int
+    let context: ServerContext
+    let clock: TestClock
+    let folder: URL
+
+    var database: AppDatabase { context.database }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var webSocketURL: String { "ws://127.0.0.1:\(port)/ws" }
+
+    static let presets: PolicyCatalog = {
+        let directory = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bot-config/presets")
+        do { return try PolicyCatalog.load(directory: directory) } catch { fatalError("bot-config/presets: \(error)") }
+    }()
+
+    static func settings(_ adjust: (inout ServerSettings) -> Void = { _ in }) -> ServerSettings {
+        var settings = ServerSettings(presets: presets)
+        settings.host = "127.0.0.1"
+        settings.port = 0
+        settings.signingSecret = secret
+        settings.apiKey = apiKey
+        // The test client sends `Origin: ws://127.0.0.1`; connecting through `localhost` gives a foreign origin.
+        settings.limits.allowedOrigins = ["ws://127.0.0.1"]
+        adjust(&settings)
+        return settings
+    }
+
+    /// Runs `body` against a fresh server, then shuts it down gracefully.
+    static func with<T: Sendable>(
+        settings: ServerSettings = settings(), folder: URL? = nil,
+        _ body: @Sendable (TestServer) async throws -> T
+    ) async throws -> T {
+        let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let clock = TestClock()
+        let database = try AppDatabase.open(path: folder.appendingPathComponent("bot.sqlite").path)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .warning
+        let app = try await buildChatServer(settings: settings, database: database, clock: { clock.now }, logger: logger) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(services: app.services, gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            let server = TestServer(port: port, context: app.context, clock: clock, folder: folder)
+            do {
+                let result = try await body(server)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    func token(_ user: String, role: String = "user", lifetime: TimeInterval = 3600) async throws -> String {
+        try await context.verifier.mint(user: UserID(user), role: role, lifetime: lifetime)
+    }
+
+    /// Creates a contract directly in the database (the HTTP API has its own tests).
+    @discardableResult
+    func contract(_ id: String = "c-1", preset: String = "indeelancer", buyer: String = "alice", freelancer: String = "bob", milestones: [MilestoneDraft] = []) throws -> Contract {
+        try database.createContract(NewContract(
+            id: ContractID(id), title: "Test contract", currency: .usd, buyer: UserID(buyer), freelancer: UserID(freelancer),
+            policy: TestServer.presets[preset]!, milestones: milestones), at: clock.now).0
+    }
+}
