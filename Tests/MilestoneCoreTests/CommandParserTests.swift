@@ -185,6 +185,8 @@ fileprivate struct StepNotApplied: Error {}
         #expect(parseError?.command == "/milestone add")
         #expect(parseError?.problem == "`Logo` is not an amount; write it like 1250.50 or $1,250.50")
         #expect(AmountParser.parse("abc", currency: .usd) == .failure(.notANumber("abc")))
+        // A word that merely starts with another currency's code (`AUD`) is not an amount either.
+        #expect(error("/milestone add Audit report")?.problem == "`Audit` is not an amount; write it like 1250.50 or $1,250.50")
         // A letters-only prefix before digits is still an unknown currency.
         #expect(AmountParser.parse("XYZ250", currency: .usd) == .failure(.wrongCurrency(typed: "XYZ", expected: .usd)))
     }
@@ -228,6 +230,8 @@ fileprivate struct StepNotApplied: Error {}
         ("/fund Mx", "/fund", "unexpected `Mx` after the milestone"),
         ("/fund M1 M2", "/fund", "unexpected `M2` after the milestone"),
         ("/dispute M0 late", "/dispute", "`M0` is not a milestone; milestones are numbered from M1"),
+        ("/resolve M0 release paid", "/resolve", "`M0` is not a milestone; milestones are numbered from M1"),
+        ("/submit M0 files", "/submit", "`M0` is not a milestone; milestones are numbered from M1"),
         ("/milestone delete", "/milestone delete", "the milestone is missing"),
         ("/milestone delete M0", "/milestone delete", "`M0` is not a milestone; milestones are numbered from M1"),
         ("/milestone delete logo", "/milestone delete", "`logo` is not a milestone; name one like M2, m2 or 2"),

@@ -233,6 +233,30 @@ import Testing
         #expect(s.ledger.balance(.held(M1)) == 0)
     }
 
+    @Test("\"Once a milestone is approved by the buyer, and the buyer initiates the next milestone\" - a bare /fund means the next milestone")
+    func impliedFundIsTheNextMilestone() throws {
+        var s = try order()
+        // In a sequential order only M1 can be funded now, but the implied milestone is chosen among every agreed one.
+        withKnownIssue("implied /fund ignores the sequential order: `more than one milestone can be funded: M1, M2, M3`") {
+            try s.run("/fund", by: s.buyer)
+            #expect(s.state(M1) == .funded)
+        }
+    }
+
+    @Test("\"Even if a milestone order has been canceled but at least one milestone was completed in the order, the order will still be considered as completed.\"")
+    func cancelledOrderWithNothingCompleted() throws {
+        var s = try order()
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/cancel M1", by: s.moderator)
+        try s.run("/milestone delete M2", by: s.freelancer)
+        try s.run("/milestone delete M3", by: s.freelancer)
+        #expect(s.ledger.balance(.buyer) == 0)
+        // No milestone was completed, so by the seed the order is cancelled rather than completed.
+        withKnownIssue("an order whose every milestone was cancelled or deleted is marked completed (reviews open)") {
+            #expect(s.contract.phase != .completed)
+        }
+    }
+
     @Test("The seller may withdraw an unstarted milestone from the offer before it is paid")
     func deleteBeforeFunding() throws {
         var s = try order()

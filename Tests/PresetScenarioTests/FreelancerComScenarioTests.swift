@@ -91,6 +91,20 @@ import Testing
         #expect(s.ledger.balance(.held(M2)) == 0)
     }
 
+    @Test("\"It is the employer who will decide on whether to create the requested Milestone Payment or not.\" - on the terms the employer saw")
+    func editedRequestNeedsTheEmployerAgain() throws {
+        var s = try start()
+        try s.run("/milestone request 250 Extra landing page", by: s.freelancer)
+        try s.run("/approve M1", by: s.buyer)
+        #expect(s.state(M1) == .agreed)
+        // The freelancer raises the amount of the request the employer approved at $250.
+        try s.run("/milestone edit M1 amount 2500", by: s.freelancer)
+        #expect(try s.milestone(M1).amount == 250_000)
+        withKnownIssue("a freelancer's edit of an approved request keeps it agreed (approval: none), so the employer's approval carries over to new terms") {
+            #expect(s.state(M1) != .agreed)
+        }
+    }
+
     @Test("\"only the freelancer can cancel and return the Milestone Payment\"")
     func freelancerCancelsAndReturns() throws {
         var s = try start()

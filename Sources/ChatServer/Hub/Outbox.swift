@@ -26,8 +26,7 @@ final class Outbox: Sendable {
         if accepted {
             continuation.yield(frame)
         } else {
-            overflowed.withLock { $0 = true }
-            continuation.finish()
+            finish(.overflow)
         }
         return accepted
     }
@@ -41,9 +40,23 @@ final class Outbox: Sendable {
         queued.withLock { $0 -= 1 }
     }
 
-    let overflowed = Mutex(false)
+    /// Why the outbox stopped: the writer closes the socket accordingly.
+    enum Ending: Sendable {
+        /// The client left or broke the protocol; the WebSocket layer closes with its own code.
+        case clientGone
+        /// The client is not reading: close with 1008.
+        case overflow
+        /// The server is stopping: close with 1001 "going away".
+        case shutdown
+    }
 
-    func finish() {
+    private let ending = Mutex<Ending?>(nil)
+
+    var endedBecause: Ending? { ending.withLock { $0 } }
+
+    /// Stops the outbox; the first reason given wins.
+    func finish(_ reason: Ending) {
+        ending.withLock { if $0 == nil { $0 = reason } }
         continuation.finish()
     }
 }

@@ -122,6 +122,6 @@ public actor ThreadHub {
 
     /// Ends every connection's outbox, so their writers close the sockets ("going away").
     public func closeAll() {
-        for outbox in connections.values { outbox.finish() }
+        for outbox in connections.values { outbox.finish(.shutdown) }
     }
 }

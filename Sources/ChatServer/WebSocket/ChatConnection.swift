@@ -38,12 +38,13 @@ struct ChatConnection {
                 try await outbound.write(.text(frame))
                 outbox.didWrite()
             }
-            if outbox.overflowed.withLock({ $0 }) {
-                try await outbound.close(.policyViolation, reason: "too many messages queued; the client is not reading")
-            } else {
-                try await outbound.close(.goingAway, reason: "server shutting down")
+            switch outbox.endedBecause {
+            case .overflow: try await outbound.close(.policyViolation, reason: "too many messages queued; the client is not reading")
+            case .shutdown: try await outbound.close(.goingAway, reason: "server shutting down")
+            case .clientGone, nil: break
             }
         }
+        var failure: (any Error)?
         do {
             var messages = inbound.messages(maxSize: limits.maxFrameBytes).makeAsyncIterator()
             while let message = try await messages.next() {
@@ -54,11 +55,14 @@ struct ChatConnection {
                 if try await !handle(text, id: id, outbox: outbox, outbound: outbound) { break }
             }
         } catch {
-            logger.debug("connection ended", metadata: ["error": "\(error)"])
+            // A protocol violation (invalid UTF-8, an oversized message): rethrown below so the WebSocket
+            // layer closes with its specific code (1007, 1009).
+            failure = error
         }
         await context.hub.disconnect(id)
-        outbox.finish()
+        outbox.finish(.clientGone)
         _ = await writer.result
+        if let failure { throw failure }
     }
 
     private func reply(_ outbox: Outbox, _ message: ServerMessage) {

@@ -1,0 +1,117 @@
+import ChatServer
+import Foundation
+import FoundationNetworking
+import HummingbirdWSClient
+import MilestoneCore
+import Storage
+import Testing
+
+/// Who may connect, join and read: tokens, membership, origins.
+@Suite struct AccessTests {
+    @Test func aUserWhoIsNotPartyCannotJoinTheThread() async throws {
+        try await TestServer.with { server in
+            try server.contract()
+            let eve = try await TestClient.connect(server, token: try await server.token("eve"))
+            try await eve.send(.join(thread: "c-1", after: nil))
+            let refusal = try await eve.next { if case .error = $0 { true } else { false } }
+            guard case .error(let error) = refusal else { return }
+            #expect(error.code == "not_member")
+            #expect(error.message.contains("you are not a party to contract c-1"))
+            // Not joined, so sending is refused too, and nothing is stored.
+            let before = try server.database.fullTranscript(of: "c-1").count
+            guard case .error(let sendError) = try await eve.say("/release M1") else { Issue.record("expected an error"); return }
+            #expect(sendError.code == "not_joined")
+            #expect(try server.database.fullTranscript(of: "c-1").count == before)
+            // An unknown thread is its own error.
+            try await eve.send(.join(thread: "nope", after: nil))
+            let unknown = try await eve.next { if case .error = $0 { true } else { false } }
+            guard case .error(let unknownError) = unknown else { return }
+            #expect(unknownError.code == "unknown_thread")
+            await eve.close()
+        }
+    }
+
+    @Test func moderatorsJoinAnyThreadAndSeePrivateNotices() async throws {
+        try await TestServer.with { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 10_000, description: "Copy")])
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await bob.join("c-1")
+            guard case .ack(let ack) = try await bob.say("/release M1") else { Issue.record("no ack"); return }
+            let mia = try await TestClient.connect(server, token: try await server.token("mia", role: "moderator"))
+            let joined = try await mia.join("c-1", after: 0)
+            #expect(joined.role == "moderator")
+            try await mia.waitFor(seq: ack.seq + 1)
+            #expect(mia.transcript().contains { $0.private && $0.text.hasPrefix("/release M1: only the buyer") })
+            await bob.close()
+            await mia.close()
+        }
+    }
+
+    @Test func badExpiredAndForeignTokensAreRefusedAtTheHandshake() async throws {
+        try await TestServer.with { server in
+            #expect(await TestClient.refused(server, token: nil) != nil, "no token")
+            #expect(await TestClient.refused(server, token: "not-a-jwt") != nil, "garbage")
+            let expired = try await server.token("alice", lifetime: 60)
+            server.clock.advance(by: 120)
+            #expect(await TestClient.refused(server, token: expired) != nil, "expired")
+            let other = await TokenVerifier(secret: "another-platform-secret-0123456789abcdef", audience: "milestone-bot", maxLifetime: 3600)
+            #expect(await TestClient.refused(server, token: try await other.mint(user: "alice", role: "buyer", lifetime: 600)) != nil, "wrong signature")
+            let wrongAudience = await TokenVerifier(secret: TestServer.secret, audience: "another-app", maxLifetime: 3600, now: { server.clock.now })
+            #expect(await TestClient.refused(server, token: try await wrongAudience.mint(user: "alice", role: "buyer", lifetime: 600)) != nil, "wrong audience")
+            // The refusal says why, in JSON, without echoing the token.
+            let (body, status) = try await Self.get("\(server.baseURL)/api/threads", token: expired)
+            #expect(status == 401)
+            #expect(body.contains("bad_token") && body.contains("expired"))
+            #expect(!body.contains(expired))
+            // A good token still works.
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            await alice.close()
+        }
+    }
+
+    @Test func aForeignBrowserOriginIsRefused() async throws {
+        try await TestServer.with { server in
+            // The test client sends `Origin: ws://<host>`; only ws://127.0.0.1 is allowed in tests.
+            let token = try await server.token("alice")
+            var configuration = WebSocketClientConfiguration()
+            configuration.additionalHeaders[.authorization] = "Bearer \(token)"
+            await #expect(throws: (any Error).self) {
+                try await WebSocketClient.connect(url: "ws://localhost:\(server.port)/ws", configuration: configuration, logger: .init(label: "t")) { _, _, _ in }
+            }
+        }
+    }
+
+    @Test func browsersUseAOneTimeTicket() async throws {
+        try await TestServer.with { server in
+            try server.contract()
+            let token = try await server.token("alice")
+            let (body, status) = try await Self.post("\(server.baseURL)/api/ws-ticket", token: token)
+            #expect(status == 200)
+            let ticket = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])["ticket"] as? String
+            let alice = try await TestClient.connect(server, token: nil, query: "?ticket=\(ticket!)")
+            _ = try await alice.join("c-1")
+            await alice.close()
+            // Spent: the same ticket does not open a second connection.
+            #expect(await TestClient.refused(server, token: nil, query: "?ticket=\(ticket!)") != nil)
+        }
+    }
+
+    static func get(_ url: String, token: String? = nil, headers: [String: String] = [:]) async throws -> (String, Int) {
+        var request = URLRequest(url: URL(string: url)!)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return (String(decoding: data, as: UTF8.self), (response as! HTTPURLResponse).statusCode)
+    }
+
+    static func post(_ url: String, token: String? = nil, headers: [String: String] = [:], json: String = "{}") async throws -> (String, Int) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(json.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return (String(decoding: data, as: UTF8.self), (response as! HTTPURLResponse).statusCode)
+    }
+}
