@@ -5,6 +5,10 @@ extension Step {
     mutating func fire(_ kind: DeadlineKind) {
         switch kind {
         case .reviewEnds(let number):
+            if let milestone = contract.milestone(number), milestone.state == .released {
+                stopIdleOrder()
+                return
+            }
             guard let index = contract.milestones.firstIndex(where: { $0.number == number }),
                 case .submitted(let submission) = self[index].state,
                 let ends = submission.reviewEnds, ends <= now, let period = policy.reviewPeriod
@@ -12,13 +16,8 @@ extension Step {
             let amount = self[index].held
             settle(index, toFreelancer: amount, state: .released)
             events.append(.milestoneReleased(number, amount: money(amount), automatic: true))
-            if period.outcome == .autoComplete, contract.phase == .live {
-                let cancelled = cancelUnfunded()
-                if !cancelled.isEmpty { events.append(.orderStopped(cancelled: cancelled)) }
-                if contract.milestones.allSatisfy(\.state.isTerminal) {
-                    contract.phase = .completed
-                    events.append(.contractCompleted(automatic: true))
-                }
+            if period.outcome == .autoComplete {
+                stopIdleOrder()
             } else {
                 completeIfSettled()
             }
@@ -38,5 +37,17 @@ extension Step {
             contract.endRequest = nil
             events.append(.endRequestLapsed)
         }
+    }
+
+    /// A sequential order whose buyer accepted a delivery but did not start the next milestone in time:
+    /// it stops and completes, as if the buyer had typed `/stop`.
+    private mutating func stopIdleOrder() {
+        guard policy.sequential, policy.reviewPeriod?.outcome == .autoComplete, contract.phase == .live,
+            !contract.milestones.contains(where: { $0.state.holdsMoney })
+        else { return }
+        let cancelled = cancelUnfunded()
+        if !cancelled.isEmpty { events.append(.orderStopped(cancelled: cancelled)) }
+        contract.phase = .completed
+        events.append(.contractCompleted(automatic: true))
     }
 }

@@ -87,6 +87,10 @@ extension Step {
                 : "Settle it first."
             throw Rejection(.wrongState, "\(whereIs(open)); every milestone must be settled first", suggestion: suggestion)
         }
+        if contract.endRequest != nil {
+            contract.endRequest = nil
+            deadlines.append(.cancel(.endRequestAnswer))
+        }
         contract.phase = .completed
         events.append(.contractCompleted(automatic: false))
     }

@@ -8,20 +8,23 @@ extension Step {
                 suggestion: "Wait for the freelancer's /approve.")
         }
         try requireLive("paid")
-        let index = try target(ref, "/fund", doing: "funded") { fundable($0) }
+        let index = try target(ref, "/fund", doing: "funded") { fundable($0) && startable($0) }
         let milestone = self[index]
         guard fundable(milestone) else {
             throw Rejection(.wrongState, "\(whereIs(milestone)); it cannot be funded")
         }
-        if policy.sequential {
-            if let blocking = contract.milestones.first(where: { $0.number < milestone.number && !$0.state.isTerminal }) {
-                throw Rejection(.wrongState, "this is a sequential order: \(blocking.number) must be accepted before \(milestone.number) starts")
-            }
+        if !startable(milestone), let blocking = contract.milestones.first(where: { $0.number < milestone.number && !$0.state.isTerminal }) {
+            throw Rejection(.wrongState, "this is a sequential order: \(blocking.number) must be accepted before \(milestone.number) starts")
         }
         if case .proposed = milestone.state {
             events.append(.milestoneApproved(milestone.number, by: .buyer))
         }
         hold(index, automatic: false)
+    }
+
+    /// In a sequential order, only once every earlier milestone is settled.
+    private func startable(_ milestone: Milestone) -> Bool {
+        !policy.sequential || contract.milestones.allSatisfy { $0.number >= milestone.number || $0.state.isTerminal }
     }
 
     /// Agreed, or a freelancer's request the buyer accepts by funding it.
@@ -51,6 +54,13 @@ extension Step {
         let amount = milestone.held
         settle(index, toFreelancer: amount, state: .released)
         events.append(.milestoneReleased(milestone.number, amount: money(amount), automatic: false))
+        // An auto-completing sequential order keeps the delivery's clock: if the next milestone has not
+        // started when it runs out, the order stops and completes.
+        if policy.sequential, policy.reviewPeriod?.outcome == .autoComplete,
+            case .submitted(let submission) = milestone.state, let ends = submission.reviewEnds, ends > now
+        {
+            deadlines.append(.arm(Deadline(kind: .reviewEnds(milestone.number), at: ends)))
+        }
         completeIfSettled()
     }
 

@@ -96,6 +96,10 @@ extension Step {
         } else if let approver = policy.approver(ofMilestoneCreatedBy: milestone.createdBy) {
             awaiting = approver
             edited.state = .proposed(awaiting: approver, requested: false)
+        } else if milestone.createdBy != policy.milestoneCreator {
+            // A request the buyer accepted: new terms are a new request.
+            awaiting = .buyer
+            edited.state = .proposed(awaiting: .buyer, requested: true)
         }
         self[index] = edited
         events.append(.milestoneEdited(edited.number, by: milestone.createdBy, amount: money(edited.amount),
@@ -108,7 +112,8 @@ extension Step {
         let milestone = self[index]
         var requestDeclined = false
         if case .proposed(_, true) = milestone.state, role == .buyer { requestDeclined = true }
-        guard role == milestone.createdBy || requestDeclined else {
+        let moderatorCancels = role == .moderator && policy.cancelBy == .moderator
+        guard role == milestone.createdBy || requestDeclined || moderatorCancels else {
             throw Rejection(.notAllowedForRole, "only the \(milestone.createdBy), who created \(milestone.number), can delete it")
         }
         guard milestone.state.isUnfunded else {

@@ -119,8 +119,9 @@ struct Step {
 
     /// Completes the contract when the policy completes by itself and nothing is left to do.
     mutating func completeIfSettled() {
-        guard policy.completeAutomatically, contract.phase == .live, !contract.milestones.isEmpty,
-            contract.milestones.allSatisfy(\.state.isTerminal)
+        guard policy.completeAutomatically, contract.phase == .live,
+            contract.milestones.allSatisfy(\.state.isTerminal),
+            contract.milestones.contains(where: { $0.state == .released || $0.state == .split })
         else { return }
         contract.phase = .completed
         events.append(.contractCompleted(automatic: true))

@@ -12,9 +12,9 @@ import Testing
     @Test func invariantsHoldForRandomCommandSequences() async {
         var seen: Set<String> = []
         await propertyCheck(
-            count: 3000,
+            count: 4000,
             input: Gen.int(in: 0...(Presets.variants.count - 1)),
-            Gen.int(in: 0...Int(Int32.max)).array(of: 1...80)
+            Gen.int(in: 0...Int(Int32.max)).array(of: 1...150)
         ) { presetIndex, seeds in
             let policy = Presets.variants[presetIndex]
             var sim = SimulatedContract(

@@ -236,11 +236,9 @@ import Testing
     @Test("\"Once a milestone is approved by the buyer, and the buyer initiates the next milestone\" - a bare /fund means the next milestone")
     func impliedFundIsTheNextMilestone() throws {
         var s = try order()
-        // In a sequential order only M1 can be funded now, but the implied milestone is chosen among every agreed one.
-        withKnownIssue("implied /fund ignores the sequential order: `more than one milestone can be funded: M1, M2, M3`") {
-            try s.run("/fund", by: s.buyer)
-            #expect(s.state(M1) == .funded)
-        }
+        // In a sequential order only M1 can be funded now, so a bare /fund means M1.
+        try s.run("/fund", by: s.buyer)
+        #expect(s.state(M1) == .funded)
     }
 
     @Test("\"Even if a milestone order has been canceled but at least one milestone was completed in the order, the order will still be considered as completed.\"")
@@ -252,9 +250,7 @@ import Testing
         try s.run("/milestone delete M3", by: s.freelancer)
         #expect(s.ledger.balance(.buyer) == 0)
         // No milestone was completed, so by the seed the order is cancelled rather than completed.
-        withKnownIssue("an order whose every milestone was cancelled or deleted is marked completed (reviews open)") {
-            #expect(s.contract.phase != .completed)
-        }
+        #expect(s.contract.phase != .completed)
     }
 
     @Test("The seller may withdraw an unstarted milestone from the offer before it is paid")
@@ -266,5 +262,53 @@ import Testing
         try s.run("/fund M1", by: s.buyer)
         s.reject("/milestone delete M1", by: s.freelancer, .wrongState)
         #expect(s.ledger.balance(.held(M1)) == 10_000)
+    }
+
+    @Test("\"8 days from the delivery of each milestone to ... accept a milestone and continue to the next one. If they don't, the order will stop\"")
+    func acceptedButNotContinued() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+        try s.run("/fund M1", by: buyer)
+        let delivered = try s.run("/submit M1", by: seller)
+        let ends = s.now.addingTimeInterval(8 * Scenario.day)
+        #expect(delivered.arms(.reviewEnds(M1), at: ends))
+        // Accepted on day 2, but the next milestone is never started: the delivery's clock keeps running.
+        s.advance(days: 2)
+        let accepted = try s.run("/release M1", by: buyer)
+        #expect(accepted.arms(.reviewEnds(M1), at: ends))
+        s.now = ends
+        let stopped = try s.fire(.reviewEnds(M1))
+        #expect(stopped.events == [.orderStopped(cancelled: [M2, M3]), .contractCompleted(automatic: true)])
+        #expect(s.contract.phase == .completed)
+        #expect(s.ledger.balance(.freelancer) == 10_000)
+    }
+
+    @Test("\"... and the buyer initiates the next milestone\" in time: the order goes on")
+    func acceptedAndContinued() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+        try s.run("/fund M1", by: buyer)
+        try s.run("/submit M1", by: seller)
+        let ends = s.now.addingTimeInterval(8 * Scenario.day)
+        try s.run("/release M1", by: buyer)
+        try s.run("/fund M2", by: buyer)
+        s.now = ends
+        #expect(try s.fire(.reviewEnds(M1)).isEmpty)
+        #expect(s.contract.phase == .live)
+        #expect(s.state(M2) == .funded)
+    }
+
+    @Test("\"the whole order, can be canceled through the Resolution Center or through Customer Support\"")
+    func supportCancelsTheWholeOrder() throws {
+        var s = try order()
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/cancel M1", by: s.moderator)
+        try s.run("/milestone delete M2", by: s.moderator)
+        try s.run("/milestone delete M3", by: s.moderator)
+        #expect(s.contract.milestones.map(\.state) == [.refunded, .cancelled, .cancelled])
+        #expect(s.ledger.balance(.buyer) == 0)
+        // Nothing was completed, so the order is not "considered as completed".
+        #expect(s.contract.phase == .live)
+        s.reject("/milestone delete M2", by: s.freelancer, .wrongState)
     }
 }

@@ -100,9 +100,8 @@ import Testing
         // The freelancer raises the amount of the request the employer approved at $250.
         try s.run("/milestone edit M1 amount 2500", by: s.freelancer)
         #expect(try s.milestone(M1).amount == 250_000)
-        withKnownIssue("a freelancer's edit of an approved request keeps it agreed (approval: none), so the employer's approval carries over to new terms") {
-            #expect(s.state(M1) != .agreed)
-        }
+        // New terms are a new request: the employer decides again.
+        #expect(s.state(M1) == .proposed(awaiting: .buyer, requested: true))
     }
 
     @Test("\"only the freelancer can cancel and return the Milestone Payment\"")
