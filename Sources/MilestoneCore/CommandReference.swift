@@ -42,4 +42,8 @@ public struct CommandSuggestion: Hashable, Sendable, Codable {
     public var movesMoney: Bool
     /// True when the template can be sent as is (no placeholders): a one-click button.
     public var isComplete: Bool { !template.contains("<") }
+
+    enum CodingKeys: String, CodingKey {
+        case template, summary, movesMoney = "moves_money"
+    }
 }
