@@ -21,7 +21,7 @@ extension ContractEvent {
                 ? "Buyer was charged for \(m): \(amount) is now held."
                 : "Buyer funded \(m): \(amount) is now held."
         case .workSubmitted(let m, let note, let reviewEnds, let outcome):
-            var text = "Freelancer submitted \(m) for review" + (note.map { ": \($0)" } ?? ".")
+            var text = "Freelancer submitted \(m) for review" + (note.map { ": \($0.hasSuffix(".") ? String($0.dropLast()) : $0)." } ?? ".")
             if let reviewEnds, let outcome {
                 text += " If the buyer does not act by \(Self.timeText(reviewEnds)), \(m) is \(Self.outcomeText(outcome))."
             }

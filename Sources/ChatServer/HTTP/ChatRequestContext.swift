@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 
@@ -14,4 +15,7 @@ public struct ChatRequestContext: RequestContext, WebSocketRequestContext {
     }
 
     public var maxUploadSize: Int { 1 << 20 }
+
+    /// JSON the same way as on the WebSocket (no escaped slashes: `/fund M1`).
+    public var responseEncoder: JSONEncoder { Wire.encoder }
 }

@@ -1,0 +1,104 @@
+import ChatServer
+import Foundation
+import FoundationNetworking
+import MilestoneCore
+import Storage
+import Testing
+
+/// The platform's HTTP API, health and metrics, over real HTTP.
+@Suite struct HTTPAPITests {
+    static let createBody = #"""
+        {"id": "c-42", "title": "Logo and site", "buyer": "alice", "freelancer": "bob", "currency": "USD",
+         "preset": "skillscoop", "milestones": [{"amount": "$1,250.50", "description": "Landing page", "due": "2099-12-01"}]}
+        """#
+
+    @Test func thePlatformCreatesAContractAndItsPartiesFindTheThread() async throws {
+        try await TestServer.with { server in
+            let (created, status) = try await AccessTests.post("\(server.baseURL)/api/contracts", headers: ["X-Api-Key": TestServer.apiKey], json: Self.createBody)
+            #expect(status == 201, "\(created)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
+            #expect(json["thread"] as? String == "c-42")
+            #expect(json["milestones"] as? [String] == ["M1"])
+            // SkillScoop: the buyer's milestone waits for the freelancer's approval.
+            let contract = try #require(try await server.database.contract("c-42"))
+            #expect(contract.milestones[0].amount == 125_050)
+            #expect(contract.milestones[0].state == .proposed(awaiting: .freelancer, requested: false))
+
+            let (again, conflict) = try await AccessTests.post("\(server.baseURL)/api/contracts", headers: ["X-Api-Key": TestServer.apiKey], json: Self.createBody)
+            #expect(conflict == 409 && again.contains("contract_exists"))
+
+            let (threads, ok) = try await AccessTests.get("\(server.baseURL)/api/threads", token: try await server.token("bob"))
+            #expect(ok == 200 && threads.contains(#""thread":"c-42""#) && threads.contains(#""role":"freelancer""#))
+            let (none, _) = try await AccessTests.get("\(server.baseURL)/api/threads", token: try await server.token("eve"))
+            #expect(!none.contains("c-42"))
+
+            let (state, stateStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-42", token: try await server.token("bob"))
+            #expect(stateStatus == 200 && state.contains(#""template":"/approve M1""#) && state.contains(#""moves_money""#))
+            let (_, forbidden) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-42", token: try await server.token("eve"))
+            #expect(forbidden == 403)
+            let (page, pageStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-42/messages?after=0", token: try await server.token("alice"))
+            #expect(pageStatus == 200 && page.contains("Client added M1") == false && page.contains("Buyer added M1"))
+        }
+    }
+
+    @Test func badContractRequestsAreRefusedWithSpecificErrors() async throws {
+        try await TestServer.with { server in
+            let key = ["X-Api-Key": TestServer.apiKey]
+            let cases: [(String, [String: String], Int, String)] = [
+                (Self.createBody, [:], 401, "bad_api_key"),
+                (Self.createBody, ["X-Api-Key": "wrong-key-wrong-key"], 401, "bad_api_key"),
+                ("not json", key, 400, "bad_request"),
+                (Self.createBody.replacingOccurrences(of: "USD", with: "XYZ"), key, 400, "bad_currency"),
+                (Self.createBody.replacingOccurrences(of: "skillscoop", with: "ebay"), key, 400, "bad_preset"),
+                (Self.createBody.replacingOccurrences(of: "$1,250.50", with: "12.345"), key, 400, "bad_milestone"),
+                (Self.createBody.replacingOccurrences(of: #""bob""#, with: #""alice""#), key, 400, "bad_contract"),
+            ]
+            for (body, headers, expectedStatus, code) in cases {
+                let (answer, status) = try await AccessTests.post("\(server.baseURL)/api/contracts", headers: headers, json: body)
+                #expect(status == expectedStatus, "\(code): \(answer)")
+                #expect(answer.contains(#""code":"\#(code)""#), "\(answer)")
+            }
+            #expect(try await server.database.contract("c-42") == nil, "nothing was created")
+        }
+    }
+
+    @Test func healthAndMetricsReport() async throws {
+        try await TestServer.with { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 1000, description: "x")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            _ = try await alice.say("/fund M1")
+            _ = try await alice.say("/release M1")
+            let (health, status) = try await AccessTests.get("\(server.baseURL)/health")
+            #expect(status == 200 && health.contains(#""status":"ok""#) && health.contains(#""connections":1"#))
+            let (metrics, _) = try await AccessTests.get("\(server.baseURL)/metrics")
+            #expect(metrics.contains(#"commands_total{command="/fund",outcome="applied"} 1"#))
+            #expect(metrics.contains(#"commands_total{command="/release",outcome="rejected"} 1"#))
+            #expect(metrics.contains("ws_connections 1"))
+            #expect(metrics.contains("command_duration_seconds_bucket"))
+            await alice.close()
+        }
+    }
+
+    @Test func stateFramesFollowChanges() async throws {
+        try await TestServer.with { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 50_000, description: "Logo")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await alice.join("c-1")
+            _ = try await bob.join("c-1")
+            _ = try await alice.next { if case .state = $0 { true } else { false } }
+            _ = try await bob.next { if case .state = $0 { true } else { false } }
+            _ = try await alice.say("/fund M1")
+            let state = try await bob.next { if case .state = $0 { true } else { false } }
+            guard case .state(let view) = state else { return }
+            #expect(view.role == "freelancer")
+            #expect(view.held == 50_000 && view.heldText == "$500.00" && view.testMoney)
+            #expect(view.milestones.first?.state == "funded")
+            #expect(view.commands.map(\.template).contains("/submit M1"))
+            #expect(!view.commands.map(\.template).contains("/release M1"))
+            await alice.close()
+            await bob.close()
+        }
+    }
+}
