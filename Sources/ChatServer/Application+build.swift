@@ -41,6 +41,7 @@ public func buildChatServer(
             body: .init(byteBuffer: ByteBuffer(string: context.metrics.render())))
     }
     ContractsAPI.addRoutes(to: router, server: context)
+    ModerationAPI.addRoutes(to: router, server: context)
 
     let webSocketRouter = Router(context: ChatRequestContext.self)
     webSocketRouter.add(middleware: AuthMiddleware(server: context, checkOrigin: true))

@@ -117,7 +117,7 @@ extension AppDatabase {
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
         for event in transition.events {
-            let message = try transcript.append(db, kind: .system, body: event.text, at: now)
+            let message = try transcript.append(db, kind: .system, body: event.text, event: event, at: now)
             firstSeq = firstSeq ?? message.seq
             if let milestone = event.milestone { announced[milestone] = message.seq }
         }

@@ -52,11 +52,14 @@ extension AppDatabase {
                     visible_to TEXT,                -- NULL: everyone in the thread; else only this user (and moderators)
                     body TEXT NOT NULL,
                     client_message_id TEXT,
+                    event TEXT,                     -- system messages: the event's name (milestone_funded ...)
+                    milestone INTEGER,              -- system messages: the milestone it is about
                     created_at INTEGER NOT NULL,
                     prev_hash TEXT NOT NULL,
                     hash TEXT NOT NULL,
                     PRIMARY KEY (thread_id, seq)
                 );
+                CREATE INDEX message_milestone ON message(thread_id, milestone) WHERE milestone IS NOT NULL;
                 CREATE UNIQUE INDEX message_client_id ON message(thread_id, author_id, client_message_id)
                     WHERE client_message_id IS NOT NULL;
 

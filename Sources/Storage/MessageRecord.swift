@@ -16,6 +16,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     var visibleTo: String?
     var body: String
     var clientMessageId: String?
+    var event: String?
+    var milestone: Int?
     var createdAt: Int64
     var prevHash: String
     var hash: String
@@ -30,6 +32,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
         return StoredMessage(
             thread: ContractID(threadId), seq: seq, author: authorId.map { UserID($0) }, authorRole: role, kind: kind,
             visibleTo: visibleTo.map { UserID($0) }, body: body, clientMessageID: clientMessageId,
+            event: event, milestone: milestone.map { MilestoneNumber($0) },
             createdAt: Date(milliseconds: createdAt), prevHash: prevHash, hash: hash)
     }
 }
@@ -61,18 +64,18 @@ struct TranscriptWriter {
     @discardableResult
     mutating func append(
         _ db: Database, kind: MessageKind, body: String, author: Participant? = nil, visibleTo: UserID? = nil,
-        clientMessageID: String? = nil, at now: Date
+        clientMessageID: String? = nil, event: ContractEvent? = nil, at now: Date
     ) throws -> StoredMessage {
         let seq = lastSeq + 1
         let createdAt = now.milliseconds
         let canonical = TranscriptChain.canonical(
             thread: thread, seq: seq, author: author?.user, authorRole: author?.role, kind: kind, visibleTo: visibleTo,
-            body: body, clientMessageID: clientMessageID, createdAt: createdAt)
+            body: body, clientMessageID: clientMessageID, event: event?.name, milestone: event?.milestone, createdAt: createdAt)
         let hash = TranscriptChain.hash(prev: headHash, canonical: canonical)
         let record = MessageRecord(
             threadId: thread.rawValue, seq: seq, authorId: author?.user.rawValue, authorRole: author?.role.rawValue,
             kind: kind.rawValue, visibleTo: visibleTo?.rawValue, body: body, clientMessageId: clientMessageID,
-            createdAt: createdAt, prevHash: headHash, hash: hash)
+            event: event?.name, milestone: event?.milestone?.rawValue, createdAt: createdAt, prevHash: headHash, hash: hash)
         try record.insert(db)
         let message = try record.message()
         written.append(message)

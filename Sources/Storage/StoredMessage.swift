@@ -29,6 +29,9 @@ public struct StoredMessage: Hashable, Sendable, Codable {
     public var body: String
     /// The id the sending client chose, for exactly-once delivery.
     public var clientMessageID: String?
+    /// For system messages: the event announced (`milestone_funded`) and the milestone it is about.
+    public var event: String?
+    public var milestone: MilestoneNumber?
     public var createdAt: Date
     public var prevHash: String
     /// SHA-256 over `prevHash` and this message's canonical encoding: the transcript's hash chain.

@@ -11,7 +11,7 @@ public enum TranscriptChain {
     /// A length-prefixed encoding of every stored field: unambiguous and independent of JSON formatting.
     static func canonical(
         thread: ContractID, seq: Int64, author: UserID?, authorRole: Role?, kind: MessageKind, visibleTo: UserID?,
-        body: String, clientMessageID: String?, createdAt: Int64
+        body: String, clientMessageID: String?, event: String?, milestone: MilestoneNumber?, createdAt: Int64
     ) -> Data {
         var out = Data()
         func field(_ value: String?) {
@@ -32,6 +32,8 @@ public enum TranscriptChain {
         field(visibleTo?.rawValue)
         field(body)
         field(clientMessageID)
+        field(event)
+        field(milestone.map { String($0.rawValue) })
         field(String(createdAt))
         return out
     }
@@ -48,6 +50,7 @@ public enum TranscriptChain {
         hash(prev: message.prevHash, canonical: canonical(
             thread: message.thread, seq: message.seq, author: message.author, authorRole: message.authorRole,
             kind: message.kind, visibleTo: message.visibleTo, body: message.body,
-            clientMessageID: message.clientMessageID, createdAt: message.createdAt.milliseconds))
+            clientMessageID: message.clientMessageID, event: message.event, milestone: message.milestone,
+            createdAt: message.createdAt.milliseconds))
     }
 }

@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import MilestoneCore
+import Storage
+
+struct DisputeQueue: ResponseEncodable {
+    struct Item: Encodable {
+        var thread: String
+        var title: String
+        var preset: String
+        var milestone: String
+        var description: String
+        var held: Int64
+        var heldText: String
+        var currency: String
+        var raisedBy: String
+        var raisedByUser: String
+        var reason: String
+        var openedAt: String
+        var openSeconds: Int
+        var otherSideLastSpoke: String?
+
+        enum CodingKeys: String, CodingKey {
+            case thread, title, preset, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
+                raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
+                otherSideLastSpoke = "other_side_last_spoke"
+        }
+    }
+
+    var disputes: [Item]
+}
+
+struct ResolveRequest: Decodable {
+    /// The client's id for this ruling: resending it is safe.
+    var id: String
+    var milestone: String
+    /// release, refund or split
+    var ruling: String
+    /// For a split: the freelancer's part, typed like in the chat.
+    var amount: String?
+    var note: String
+}
+
+struct CommandResult: ResponseEncodable {
+    var thread: String
+    var seq: Int64
+    var outcome: String
+    var duplicate: Bool
+    var replies: [WireMessage]
+}
+
+extension ChainVerification: ResponseEncodable {}
+
+struct VerificationList: ResponseEncodable {
+    var threads: [ChainVerification]
+    var intact: Bool
+}
+
+enum ModerationAPI {
+    static func addRoutes(to router: Router<ChatRequestContext>, server: ServerContext) {
+        let api = router.group("/api").add(middleware: AuthMiddleware(server: server, checkOrigin: false))
+
+        api.get("disputes") { request, context -> DisputeQueue in
+            try requireModerator(context)
+            let hours = request.uri.queryParameters.get("min_age_hours", as: Double.self) ?? 0
+            var minimumHeld: Int64 = 0
+            if let amount = request.uri.queryParameters["min_amount"] {
+                let currency = request.uri.queryParameters["currency"].flatMap { Currency(code: String($0)) } ?? .usd
+                switch AmountParser.parse(amount, currency: currency) {
+                case .success(let value): minimumHeld = value
+                case .failure(let failure): throw APIError(.badRequest, "bad_request", "min_amount: \(failure.explanation(for: currency))")
+                }
+            }
+            let now = server.clock()
+            return DisputeQueue(disputes: try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: minimumHeld).map {
+                .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, milestone: $0.milestone.description,
+                    description: $0.description, held: $0.held.minorUnits, heldText: $0.held.description, currency: $0.held.currency.code,
+                    raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Wire.time($0.openedAt),
+                    openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Wire.time))
+            })
+        }
+
+        api.get("contracts/:id/transcript") { request, context -> Response in
+            let (contract, viewer) = try await ContractsAPI.access(context, server: server)
+            let name = request.uri.queryParameters["format"].map(String.init) ?? "json"
+            guard let format = TranscriptRenderer.Format(rawValue: name) else {
+                throw APIError(.badRequest, "bad_request", "format must be json, text or html")
+            }
+            let export = try server.database.export(contract.id, for: viewer, at: server.clock())
+            let body = TranscriptRenderer.render(export, as: format, testMoney: server.testMoney)
+            return Response(status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+
+        api.get("contracts/:id/verify") { _, context -> ChainVerification in
+            let (contract, _) = try await ContractsAPI.access(context, server: server)
+            return try server.database.verify(thread: contract.id)
+        }
+
+        api.get("verify") { _, context -> VerificationList in
+            try requireModerator(context)
+            let all = try server.database.verifyAll()
+            return VerificationList(threads: all, intact: all.allSatisfy(\.isIntact))
+        }
+
+        api.post("contracts/:id/resolve") { request, context -> CommandResult in
+            try requireModerator(context)
+            let (contract, viewer) = try await ContractsAPI.access(context, server: server)
+            let body: ResolveRequest
+            do { body = try await request.decode(as: ResolveRequest.self, context: context) } catch {
+                throw APIError(.badRequest, "bad_request", "the body must be JSON with id, milestone, ruling (release, refund or split), amount (for a split) and note")
+            }
+            let line = ["/resolve", body.milestone, body.ruling, body.ruling == "split" ? (body.amount ?? "") : nil, body.note]
+                .compactMap { $0 }.joined(separator: " ")
+            return try await runCommand(line, id: body.id, in: contract.id, by: viewer, server: server)
+        }
+    }
+
+    static func requireModerator(_ context: ChatRequestContext) throws {
+        guard context.identity?.isModerator == true else {
+            throw APIError(.forbidden, "not_moderator", "only moderators can do this")
+        }
+    }
+
+    /// Runs a line as if typed in the thread: same core, same transaction, same transcript and fan-out.
+    static func runCommand(_ line: String, id: String, in thread: ContractID, by viewer: Participant, server: ServerContext) async throws -> CommandResult {
+        guard !id.isEmpty, id.count <= 100 else { throw APIError(.badRequest, "invalid_id", "id is 1-100 characters") }
+        let receipt: LineReceipt
+        do {
+            receipt = try await server.database.handle(LineRequest(
+                commandID: CommandID("\(viewer.user.rawValue)/\(id)"), thread: thread, author: viewer, text: line, clientMessageID: id,
+                receivedAt: server.clock()))
+        } catch let error as StorageError {
+            throw APIError(.badRequest, "invalid_message", "\(error)")
+        }
+        if let transition = receipt.transition {
+            await server.hub.contractChanged(transition.contract, testMoney: server.testMoney, now: server.clock())
+        }
+        let outcome: String = switch receipt.outcome {
+        case .chat: "chat"
+        case .applied: "applied"
+        case .answered: "answered"
+        case .rejected: "rejected"
+        }
+        return CommandResult(thread: thread.rawValue, seq: receipt.line.seq, outcome: outcome, duplicate: receipt.isDuplicate,
+            replies: receipt.replies.map(WireMessage.init))
+    }
+}

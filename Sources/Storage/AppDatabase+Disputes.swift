@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+/// An open dispute, as moderators see it in their queue.
+public struct OpenDispute: Hashable, Sendable, Codable {
+    public var contract: ContractID
+    public var title: String
+    public var preset: String
+    public var milestone: MilestoneNumber
+    public var description: String
+    public var held: Money
+    public var raisedBy: Role
+    public var raisedByUser: UserID
+    public var reason: String
+    public var openedAt: Date
+    /// The last time the party who did not raise the dispute wrote in the thread, if ever.
+    public var otherSideLastSpoke: Date?
+
+    public func age(at now: Date) -> TimeInterval { now.timeIntervalSince(openedAt) }
+}
+
+extension AppDatabase {
+    /// Open disputes, oldest first, optionally only those open at least `minimumAge` seconds at `now` and
+    /// holding at least `minimumHeld` minor units.
+    public func openDisputes(at now: Date, minimumAge: TimeInterval = 0, minimumHeld: Int64 = 0) throws -> [OpenDispute] {
+        try writer.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT c.id, c.title, c.preset, c.currency, c.buyer_id, c.freelancer_id, m.number, m.description,
+                       m.funded - m.released - m.refunded AS held, m.state_detail
+                FROM milestone m JOIN contract c ON c.id = m.contract_id
+                WHERE m.state = 'disputed' AND m.funded - m.released - m.refunded >= ?
+                """, arguments: [minimumHeld])
+            var disputes: [OpenDispute] = []
+            for row in rows {
+                let contractID = ContractID(row["id"] as String)
+                guard case .disputed(let dispute) = try JSON.decode(MilestoneState.self, row["state_detail"]),
+                    let currency = Currency(code: row["currency"])
+                else { throw StorageError.corrupt("dispute on \(contractID)") }
+                guard now.timeIntervalSince(dispute.at) >= minimumAge else { continue }
+                let buyer = UserID(row["buyer_id"] as String)
+                let freelancer = UserID(row["freelancer_id"] as String)
+                let raisedByUser = dispute.raisedBy == .buyer ? buyer : freelancer
+                let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
+                let lastSpoke = try Int64.fetchOne(db, sql: """
+                    SELECT MAX(created_at) FROM message WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command')
+                    """, arguments: [contractID.rawValue, otherSide.rawValue])
+                disputes.append(OpenDispute(
+                    contract: contractID, title: row["title"], preset: row["preset"], milestone: MilestoneNumber(row["number"] as Int),
+                    description: row["description"], held: Money(minorUnits: row["held"], currency: currency), raisedBy: dispute.raisedBy,
+                    raisedByUser: raisedByUser, reason: dispute.reason, openedAt: dispute.at,
+                    otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:))))
+            }
+            return disputes.sorted { ($0.openedAt, $0.contract, $0.milestone) < ($1.openedAt, $1.contract, $1.milestone) }
+        }
+    }
+}

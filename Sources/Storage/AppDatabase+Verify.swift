@@ -1,0 +1,100 @@
+import Foundation
+import GRDB
+import MilestoneCore
+
+/// The result of checking one thread's hash chain.
+public struct ChainVerification: Hashable, Sendable, Codable {
+    public enum Problem: String, Hashable, Sendable, Codable {
+        /// The message's content does not match its hash: it was changed.
+        case altered
+        /// A sequence number is missing: a message was removed.
+        case missing
+        /// The message does not follow the one before it: messages were swapped or moved.
+        case reordered
+        /// Messages at the end were removed (the thread's recorded head is further on).
+        case truncated
+        /// A ledger entry points at a message that is not there.
+        case ledgerOrphan = "ledger_orphan"
+    }
+
+    public var thread: ContractID
+    public var messages: Int
+    /// The hash of the newest message: publish or sign it to pin the transcript.
+    public var headHash: String
+    /// Nil when the chain verifies.
+    public var problem: Problem?
+    /// The first message that fails (its sequence number), if any.
+    public var seq: Int64?
+    public var detail: String?
+
+    public var isIntact: Bool { problem == nil }
+
+    public var summary: String {
+        guard let problem, let detail else { return "\(thread): intact, \(messages) messages, head \(headHash)" }
+        return "\(thread): \(problem.rawValue) at message \(seq.map(String.init) ?? "?"): \(detail)"
+    }
+}
+
+extension AppDatabase {
+    /// Checks a thread's transcript: every message's hash, the links between them, the sequence numbers,
+    /// the recorded head, and that every ledger entry's announcing message exists. Names the first
+    /// altered, removed or reordered message.
+    public func verify(thread: ContractID) throws -> ChainVerification {
+        try writer.read { db in try Self.verify(db, thread) }
+    }
+
+    /// Every thread, in id order.
+    public func verifyAll() throws -> [ChainVerification] {
+        try writer.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM contract ORDER BY id").map { try Self.verify(db, ContractID($0)) }
+        }
+    }
+
+    static func verify(_ db: Database, _ thread: ContractID) throws -> ChainVerification {
+        guard let head = try Row.fetchOne(db, sql: "SELECT last_seq, head_hash FROM contract WHERE id = ?", arguments: [thread.rawValue]) else {
+            throw StorageError.unknownContract(thread.rawValue)
+        }
+        var result = ChainVerification(thread: thread, messages: 0, headHash: TranscriptChain.genesis)
+        func fail(_ problem: ChainVerification.Problem, _ seq: Int64, _ detail: String) -> ChainVerification {
+            result.problem = problem
+            result.seq = seq
+            result.detail = detail
+            return result
+        }
+        var expectedSeq: Int64 = 1
+        var previousHash = TranscriptChain.genesis
+        let cursor = try MessageRecord.filter(Column("thread_id") == thread.rawValue).order(Column("seq")).fetchCursor(db)
+        while let record = try cursor.next() {
+            let message: StoredMessage
+            do { message = try record.message() } catch {
+                return fail(.altered, record.seq, "it cannot be read back: \(error)")
+            }
+            if message.seq != expectedSeq {
+                return fail(.missing, expectedSeq, "message \(expectedSeq) is not there; the next one is \(message.seq)")
+            }
+            if TranscriptChain.expectedHash(of: message) != message.hash {
+                return fail(.altered, message.seq, "its content does not match its hash")
+            }
+            if message.prevHash != previousHash {
+                return fail(.reordered, message.seq, "it does not follow message \(message.seq - 1) in the chain")
+            }
+            previousHash = message.hash
+            expectedSeq += 1
+            result.messages += 1
+        }
+        result.headHash = previousHash
+        let lastSeq: Int64 = head["last_seq"]
+        let headHash: String = head["head_hash"]
+        if lastSeq != expectedSeq - 1 || headHash != previousHash {
+            return fail(.truncated, expectedSeq, "the thread's head is message \(lastSeq), but the chain ends at \(expectedSeq - 1)")
+        }
+        if let orphan = try Int64.fetchOne(db, sql: """
+            SELECT e.message_seq FROM ledger_entry e LEFT JOIN message m ON m.thread_id = e.contract_id AND m.seq = e.message_seq
+            WHERE e.contract_id = ? AND m.seq IS NULL LIMIT 1
+            """, arguments: [thread.rawValue])
+        {
+            return fail(.ledgerOrphan, orphan, "a ledger entry points at message \(orphan), which is not in the transcript")
+        }
+        return result
+    }
+}

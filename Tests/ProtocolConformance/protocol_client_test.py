@@ -1,0 +1,851 @@
+#!/usr/bin/env python3
+"""Protocol conformance test for milestone-bot, written only from docs/PROTOCOL.md.
+
+It starts the server itself (`serve --demo --port 0` on a temporary database), talks to
+it as an independent client would (WebSocket + HTTP), prints one line per check and ends
+with `N passed, M failed`. Exit status is non-zero when any check failed.
+
+Requirements: Python 3.9+ and the `websockets` package (`pip install websockets`).
+
+Environment:
+  MILESTONE_BOT   path to the server binary (default: .build/debug/milestone-bot,
+                  relative to the repository root)
+  PROTO_VERBOSE=1 print every frame received
+"""
+
+import asyncio
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+try:
+    import websockets
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+except ImportError:  # pragma: no cover
+    print("this test needs the `websockets` package: pip install websockets", file=sys.stderr)
+    sys.exit(2)
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+VERBOSE = os.environ.get("PROTO_VERBOSE") == "1"
+TIMEOUT = 5.0
+QUIET = 0.7  # how long "nothing else arrives" is observed
+
+ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+# --------------------------------------------------------------------------- results
+
+RESULTS = []
+
+
+def check(name, ok, detail=""):
+    ok = bool(ok)
+    RESULTS.append((name, ok))
+    line = f"{'PASS' if ok else 'FAIL'}  {name}"
+    if detail and not ok:
+        line += f"  -- {detail}"
+    print(line, flush=True)
+    return ok
+
+
+def note(text):
+    """Informational line: an observation that is not a pass/fail check."""
+    print(f"INFO  {text}", flush=True)
+
+
+# --------------------------------------------------------------------------- server
+
+
+class Server:
+    def __init__(self):
+        self.proc = None
+        self.tmpdir = tempfile.mkdtemp(prefix="proto-")
+        self.port = None
+        self.tokens = {}  # user -> token
+        self.roles = {}  # user -> role heading in the demo output
+        self.api_key = None
+        self.stdout_lines = []
+        self._ready = threading.Event()
+
+    def start(self):
+        binary = os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot")
+        if not os.path.isabs(binary):
+            binary = os.path.join(REPO_ROOT, binary)
+        if not os.path.exists(binary):
+            raise RuntimeError(f"server binary not found: {binary} (swift build --product milestone-bot)")
+        db = os.path.join(self.tmpdir, "proto.sqlite")
+        self.stderr_file = open(os.path.join(self.tmpdir, "stderr.log"), "wb")
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--demo", "--port", "0", "--database", db],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
+            stdin=subprocess.DEVNULL,
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        if not self._ready.wait(60):
+            raise RuntimeError("server did not print its port, tokens and API key within 60 s:\n"
+                               + "\n".join(self.stdout_lines) + self._stderr_tail())
+        if self.port is None or not self.api_key or not {"alice", "bob", "mia"} <= set(self.tokens):
+            raise RuntimeError("could not parse the server's start-up output:\n" + "\n".join(self.stdout_lines)
+                               + self._stderr_tail())
+
+    def _stderr_tail(self):
+        try:
+            with open(os.path.join(self.tmpdir, "stderr.log"), "rb") as f:
+                return "\n--- stderr ---\n" + f.read()[-2000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _pump(self):
+        current_user = None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.stdout_lines.append(line)
+            m = re.search(r"serving on http://[^:/\s]+:(\d+)", line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+            m = re.match(r"^(buyer|freelancer|moderator|user) (\S+):\s*$", line)
+            if m:
+                current_user = m.group(2)
+                self.roles[current_user] = m.group(1)
+            m = re.match(r"^\s+token:\s*(\S+)\s*$", line)
+            if m and current_user:
+                self.tokens[current_user] = m.group(1)
+            m = re.search(r"Platform API key \(X-Api-Key\).*:\s*(\S+)\s*$", line)
+            if m:
+                self.api_key = m.group(1)
+                self._ready.set()
+        self._ready.set()  # process ended
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        try:
+            self.stderr_file.close()
+        except Exception:
+            pass
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def http_call(port, method, path, body=None, headers=None):
+    """Returns (status, headers dict lower-cased, parsed JSON or raw text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=hdrs)
+    resp = conn.getresponse()
+    raw = resp.read()
+    rh = {k.lower(): v for k, v in resp.getheaders()}
+    conn.close()
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        parsed = raw.decode("utf-8", "replace")
+    return resp.status, rh, parsed
+
+
+def raw_handshake(port, path, headers=None):
+    """A WebSocket upgrade request by hand, to see the status and body of a refusal."""
+    hdrs = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    }
+    hdrs.update(headers or {})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", path, headers=hdrs)
+    resp = conn.getresponse()
+    status = resp.status
+    rh = {k.lower(): v for k, v in resp.getheaders()}
+    raw = b"" if status == 101 else resp.read()
+    conn.close()
+    try:
+        parsed = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        parsed = raw.decode("utf-8", "replace")
+    return status, rh, parsed
+
+
+def handshake_refusal(port, label, path, headers, want_status, want_code):
+    """Two checks for a handshake that must be refused: that it is refused at all (no 101),
+    and that it is refused as documented (status and JSON error body)."""
+    st, h, body = raw_handshake(port, path, headers)
+    check(f"{label}: the WebSocket handshake is refused (no 101)", st != 101, f"got {st}")
+    ok = st == want_status and is_error_body(body, want_code) and "json" in h.get("content-type", "")
+    check(f"{label}: refused with HTTP {want_status} and JSON body "
+          f"{{error:{{code{'=' + want_code if want_code else ''},message}}}}",
+          ok, f"got HTTP {st}, content-type {h.get('content-type')!r}, body {body!r}")
+    return st, body
+
+
+def is_error_body(body, code=None):
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return False
+    err = body["error"]
+    if not isinstance(err.get("code"), str) or not isinstance(err.get("message"), str):
+        return False
+    return code is None or err["code"] == code
+
+
+# --------------------------------------------------------------------------- WebSocket client
+
+MESSAGE_TYPES = ("message", "notice")
+
+
+class Client:
+    """A minimal client following PROTOCOL.md section 2."""
+
+    def __init__(self, name):
+        self.name = name
+        self.frames = []
+        self.ws = None
+        self.closed = False
+        self.close_code = None
+        self._cond = asyncio.Condition()
+        self._reader = None
+
+    async def connect(self, url, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self.ws = await websockets.connect(url, additional_headers=headers, max_size=None, open_timeout=TIMEOUT)
+        self._reader = asyncio.create_task(self._read())
+        hello = await self.wait(lambda f: True, start=0)
+        return hello
+
+    async def _read(self):
+        try:
+            async for raw in self.ws:
+                if isinstance(raw, bytes):
+                    frame = {"type": "_binary", "raw": raw}
+                else:
+                    try:
+                        frame = json.loads(raw)
+                    except ValueError:
+                        frame = {"type": "_unparsable", "raw": raw}
+                if VERBOSE:
+                    print(f"      [{self.name} <-] {raw}", flush=True)
+                async with self._cond:
+                    self.frames.append(frame)
+                    self._cond.notify_all()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            if self.ws is not None:
+                self.close_code = self.ws.close_code
+            async with self._cond:
+                self._cond.notify_all()
+
+    def mark(self):
+        return len(self.frames)
+
+    async def wait(self, pred, start=None, timeout=TIMEOUT):
+        """The first frame at index >= start satisfying pred (start defaults to 0)."""
+        start = 0 if start is None else start
+        deadline = time.monotonic() + timeout
+
+        def find():
+            for f in self.frames[start:]:
+                if pred(f):
+                    return f
+            return None
+
+        async with self._cond:
+            while True:
+                found = find()
+                if found is not None:
+                    return found
+                if self.closed:
+                    raise AssertionError(f"{self.name}: connection closed while waiting")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{self.name}: timed out waiting for a frame")
+                try:
+                    await asyncio.wait_for(self._cond.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def send_frame(self, obj):
+        if VERBOSE:
+            print(f"      [{self.name} ->] {json.dumps(obj) if not isinstance(obj, str) else obj}", flush=True)
+        await self.ws.send(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def join(self, thread, after=None):
+        """Sends join; returns the frames from the join up to and including the first `state`."""
+        start = self.mark()
+        frame = {"type": "join", "thread": thread}
+        if after is not None:
+            frame["after"] = after
+        await self.send_frame(frame)
+        joined = await self.wait(lambda f: f.get("type") == "joined" and f.get("thread") == thread, start)
+        j_index = self.frames.index(joined, start)
+        await self.wait(lambda f: f.get("type") == "state" and f.get("thread") == thread, j_index)
+        end = next(i for i in range(j_index, len(self.frames))
+                   if self.frames[i].get("type") == "state" and self.frames[i].get("thread") == thread)
+        return self.frames[start:end + 1]
+
+    async def say(self, thread, cid, text):
+        """Sends a line; returns its ack."""
+        start = self.mark()
+        await self.send_frame({"type": "send", "thread": thread, "id": cid, "text": text})
+        return await self.wait(lambda f: f.get("type") == "ack" and f.get("id") == cid, start)
+
+    def messages(self, thread="demo", start=0):
+        """Every stored message this client has received (live frames and history entries)."""
+        out = []
+        for f in self.frames[start:]:
+            if f.get("type") in MESSAGE_TYPES and f.get("thread") == thread:
+                out.append(f)
+            elif f.get("type") == "history" and f.get("thread") == thread:
+                out.extend(f.get("messages") or [])
+        return out
+
+    def live_messages(self, thread="demo", start=0):
+        return [f for f in self.frames[start:] if f.get("type") in MESSAGE_TYPES and f.get("thread") == thread]
+
+    def max_seq(self, thread="demo"):
+        return max((m["seq"] for m in self.messages(thread)), default=0)
+
+    def last_state(self, thread="demo"):
+        for f in reversed(self.frames):
+            if f.get("type") == "state" and f.get("thread") == thread:
+                return f
+        return None
+
+    async def quiet(self, seconds=QUIET):
+        await asyncio.sleep(seconds)
+
+    async def close(self):
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            try:
+                await asyncio.wait_for(self._reader, TIMEOUT)
+            except Exception:
+                pass
+
+
+def milestone(state, number):
+    for m in (state or {}).get("milestones") or []:
+        if m.get("number") == number:
+            return m
+    return None
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+async def run_checks(srv):
+    port = srv.port
+    ws_url = f"ws://127.0.0.1:{port}/ws"
+    tok = srv.tokens
+    T = "demo"
+
+    # ---- health
+    st, _, body = http_call(port, "GET", "/health")
+    check("GET /health answers 200 {status: ok, connections, test_money}",
+          st == 200 and isinstance(body, dict) and body.get("status") == "ok"
+          and isinstance(body.get("connections"), int) and isinstance(body.get("test_money"), bool),
+          f"{st} {body}")
+
+    # ---- handshake with the bearer header, hello
+    alice, bob = Client("alice"), Client("bob")
+    hello_a = await alice.connect(ws_url, tok["alice"])
+    hello_b = await bob.connect(ws_url, tok["bob"])
+    hello_fields = {"user": str, "moderator": bool, "max_frame_bytes": int, "max_text_length": int,
+                    "messages_per_second": (int, float), "test_money": bool}
+    check("hello is the first frame, with user/moderator/max_frame_bytes/max_text_length/messages_per_second/test_money",
+          hello_a.get("type") == "hello" and all(isinstance(hello_a.get(k), t) for k, t in hello_fields.items()),
+          str(hello_a))
+    check("hello names the token's user (alice, bob) and moderator=false",
+          hello_a.get("user") == "alice" and hello_b.get("user") == "bob"
+          and hello_a.get("moderator") is False and hello_b.get("moderator") is False,
+          f"{hello_a} / {hello_b}")
+
+    # ---- join without `after`: history, joined, state
+    ja = await alice.join(T)
+    jb = await bob.join(T)
+    types_a = [f.get("type") for f in ja]
+    check("join without after answers history, then joined, then state",
+          types_a == ["history", "joined", "state"] and [f.get("type") for f in jb] == ["history", "joined", "state"],
+          f"alice got {types_a}, bob got {[f.get('type') for f in jb]}")
+    hist = ja[0] if ja and ja[0].get("type") == "history" else {}
+    joined_a = next((f for f in ja if f.get("type") == "joined"), {})
+    joined_b = next((f for f in jb if f.get("type") == "joined"), {})
+    hmsgs = hist.get("messages") or []
+    check("history frame: thread, messages oldest first, has_more=false for a short thread",
+          hist.get("thread") == T and isinstance(hmsgs, list) and len(hmsgs) >= 1
+          and [m.get("seq") for m in hmsgs] == sorted(m.get("seq") for m in hmsgs)
+          and hist.get("has_more") is False, str(hist)[:300])
+    check("joined: role from the contract (alice buyer, bob freelancer), last_seq = newest seq in history",
+          joined_a.get("role") == "buyer" and joined_b.get("role") == "freelancer"
+          and joined_a.get("last_seq") == (hmsgs[-1]["seq"] if hmsgs else None),
+          f"{joined_a} / {joined_b}")
+    st_a = alice.last_state(T)
+    m1, m2 = milestone(st_a, "M1"), milestone(st_a, "M2")
+    check("state: demo contract, indeelancer, USD, buyer alice, freelancer bob, role buyer",
+          st_a and st_a.get("preset") == "indeelancer" and st_a.get("currency") == "USD"
+          and st_a.get("buyer") == "alice" and st_a.get("freelancer") == "bob" and st_a.get("role") == "buyer"
+          and st_a.get("phase") in ("proposal", "live", "completed", "ended"), str(st_a)[:300])
+    check("state milestones: M1 50000 '$500.00', M2 125050 '$1,250.50', amounts in minor units",
+          m1 and m2 and m1.get("amount") == 50000 and m1.get("amount_text") == "$500.00"
+          and m2.get("amount") == 125050 and m2.get("amount_text") == "$1,250.50", f"{m1} / {m2}")
+    cmds = (st_a or {}).get("commands") or []
+    check("state commands: {template, summary, moves_money}; alice may '/fund M1' (moves_money=true)",
+          cmds and all(isinstance(c.get("template"), str) and isinstance(c.get("summary"), str)
+                       and isinstance(c.get("moves_money"), bool) for c in cmds)
+          and any(c.get("template") == "/fund M1" and c.get("moves_money") is True for c in cmds),
+          str(cmds)[:300])
+
+    # Documented-but-absent fields are reported (informational), since the doc lists them.
+    state_doc_fields = ["thread", "title", "preset", "currency", "phase", "buyer", "freelancer", "role", "held",
+                        "held_text", "test_money", "end_request", "milestones", "commands"]
+    missing_state = [k for k in state_doc_fields if k not in (st_a or {})]
+    ms_doc_fields = ["number", "description", "amount", "amount_text", "state", "held", "released", "refunded",
+                     "due", "revisions_used", "revision_allowance", "review_ends", "review_outcome"]
+    missing_ms = [k for k in ms_doc_fields if k not in (m1 or {})]
+    if missing_state or missing_ms:
+        note(f"state omits documented fields instead of sending null: state {missing_state}, milestone {missing_ms}")
+
+    # Message fields as documented
+    def message_shape_ok(m):
+        return (m.get("thread") == T and isinstance(m.get("seq"), int) and isinstance(m.get("text"), str)
+                and m.get("kind") in ("chat", "command", "system", "notice", "note")
+                and isinstance(m.get("private"), bool) and isinstance(m.get("at"), str)
+                and ISO_MS.match(m["at"]) is not None and isinstance(m.get("hash"), str)
+                and HEX64.match(m["hash"]) is not None)
+
+    check("history entries have thread/seq/kind/text/private/at (ISO ms Z)/hash (hex SHA-256)",
+          hmsgs and all(message_shape_ok(m) for m in hmsgs), str(hmsgs[:1])[:300])
+    bot_msgs = [m for m in hmsgs if m.get("kind") == "system"]
+    absent = sorted({k for m in bot_msgs for k in ("author", "role", "client_id") if k not in m})
+    if absent:
+        note(f"bot messages omit {absent} instead of sending null as the doc says (`author`: null for the bot)")
+    check("bot messages have no author (null or absent) and no role",
+          bot_msgs and all(m.get("author") is None and m.get("role") is None for m in bot_msgs), str(bot_msgs[:1]))
+
+    # ---- the happy path: fund, submit, release
+    start_a, start_b = alice.mark(), bob.mark()
+    steps = [(alice, "a-fund-1", "/fund M1", "funded"),
+             (bob, "b-submit-1", "/submit M1", "submitted"),
+             (alice, "a-release-1", "/release M1", "released")]
+    acks = {}
+    for who, cid, text, expected_state in steps:
+        ack = await who.say(T, cid, text)
+        acks[cid] = ack
+        check(f"{who.name} '{text}' acked: thread, id, integer seq, duplicate=false, outcome=applied",
+              ack.get("thread") == T and ack.get("id") == cid and isinstance(ack.get("seq"), int)
+              and ack.get("duplicate") is False and ack.get("outcome") == "applied", str(ack))
+        seq = ack.get("seq") or 0
+        # both parties see the command line and a bot system message after it
+        try:
+            for c in (alice, bob):
+                await c.wait(lambda f: f.get("type") == "message" and f.get("seq") == seq, start_a if c is alice else start_b)
+                await c.wait(lambda f: f.get("type") == "message" and f.get("kind") == "system"
+                             and (f.get("seq") or 0) > seq, start_a if c is alice else start_b)
+            both = True
+        except AssertionError as e:
+            both = str(e)
+        check(f"  both parties get '{text}' as a public message (kind command) and a bot system message after it",
+              both is True, str(both))
+        cmd_msg = next((f for f in alice.frames[start_a:] if f.get("type") == "message" and f.get("seq") == seq), {})
+        check(f"  the stored line carries author={who.name}, client_id={cid}, kind=command, private=false",
+              cmd_msg.get("author") == who.name and cmd_msg.get("client_id") == cid
+              and cmd_msg.get("kind") == "command" and cmd_msg.get("private") is False
+              and cmd_msg.get("text") == text, str(cmd_msg))
+        # state is pushed after every change
+        try:
+            await alice.wait(lambda f: f.get("type") == "state"
+                             and (milestone(f, "M1") or {}).get("state") == expected_state, start_a)
+            await bob.wait(lambda f: f.get("type") == "state"
+                           and (milestone(f, "M1") or {}).get("state") == expected_state, start_b)
+            ok = True
+        except AssertionError as e:
+            ok = str(e)
+        check(f"  both get a state frame with M1 {expected_state}", ok is True, str(ok))
+
+    sys_a = [(m["seq"], m["text"]) for m in alice.live_messages(T, start_a) if m.get("kind") == "system"]
+    sys_b = [(m["seq"], m["text"]) for m in bob.live_messages(T, start_b) if m.get("kind") == "system"]
+    check("alice and bob saw the same bot system messages, in strictly increasing seq order",
+          len(sys_a) >= 3 and sys_a == sys_b and [s for s, _ in sys_a] == sorted({s for s, _ in sys_a}),
+          f"alice {sys_a} / bob {sys_b}")
+    for c in (alice, bob):
+        seqs = [m["seq"] for m in c.live_messages(T)]
+        check(f"{c.name}'s live message/notice frames arrive in strictly increasing seq order, each once",
+              seqs == sorted(set(seqs)), str(seqs))
+    st_final = alice.last_state(T)
+    m1 = milestone(st_final, "M1") or {}
+    check("after release: M1 released=50000, held=0; contract held=0",
+          m1.get("released") == 50000 and m1.get("held") == 0 and st_final.get("held") == 0, f"{m1} held={st_final.get('held')}")
+
+    # ---- a refused command: private to bob
+    start_a, start_b = alice.mark(), bob.mark()
+    rej = await bob.say(T, "b-release-1", "/release M1")
+    check("bob '/release M1' acked with outcome=rejected, duplicate=false",
+          rej.get("outcome") == "rejected" and rej.get("duplicate") is False and isinstance(rej.get("seq"), int),
+          str(rej))
+    rseq = rej.get("seq") or 0
+    try:
+        own = await bob.wait(lambda f: f.get("type") == "notice" and f.get("seq") == rseq, start_b)
+        why = await bob.wait(lambda f: f.get("type") == "notice" and f.get("kind") == "notice"
+                             and (f.get("seq") or 0) > rseq, start_b)
+        ok = (own.get("private") is True and own.get("kind") == "command" and own.get("author") == "bob"
+              and own.get("client_id") == "b-release-1" and why.get("private") is True
+              and why.get("author") is None and isinstance(why.get("text"), str) and why["text"])
+        detail = f"{own} / {why}"
+    except AssertionError as e:
+        ok, detail, why = False, str(e), {}
+    check("bob gets his refused line and the bot's answer as private notices (private=true)", ok, detail)
+    # barrier: alice posts a line; everything before it in the thread would have reached her first
+    bar = await alice.say(T, "a-barrier-1", "ok, thanks")
+    await alice.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-barrier-1", start_a)
+    await bob.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-barrier-1", start_b)
+    leaked = [f for f in alice.frames[start_a:]
+              if f.get("type") in MESSAGE_TYPES and rseq <= (f.get("seq") or 0) < (bar.get("seq") or 0)]
+    leaked += [f for f in alice.frames[start_a:] if f.get("type") == "ack" and f.get("id") == "b-release-1"]
+    check("alice sees nothing of bob's refused command (no frame with its seqs)", not leaked, str(leaked))
+    check("the seqs of bob's private notices lie between his line and alice's next line (no gap in the thread)",
+          bar.get("seq") == (why.get("seq") or 0) + 1 if why else False, f"notice {why.get('seq') if why else None}, next {bar.get('seq')}")
+    st, _, body = http_call(port, "GET", f"/api/contracts/{T}/messages?after={rseq - 1}",
+                            headers={"Authorization": f"Bearer {tok['alice']}"})
+    http_seqs = [m.get("seq") for m in (body or {}).get("messages", [])] if isinstance(body, dict) else None
+    check("GET /api/contracts/demo/messages as alice does not include bob's private notices either",
+          st == 200 and http_seqs is not None and all(s not in (rseq, why.get("seq")) for s in http_seqs)
+          and bar.get("seq") in http_seqs, f"{st} {http_seqs}")
+
+    # ---- duplicates
+    start_a, start_b = alice.mark(), bob.mark()
+    dup = await bob.say(T, "b-release-1", "/release M1")
+    check("resending bob's refused id: duplicate=true, same seq, same outcome",
+          dup.get("duplicate") is True and dup.get("seq") == rseq and dup.get("outcome") == "rejected", str(dup))
+    dup2 = await alice.say(T, "a-fund-1", "/fund M1")
+    check("resending alice's '/fund M1' id: duplicate=true, same seq, outcome applied",
+          dup2.get("duplicate") is True and dup2.get("seq") == acks["a-fund-1"].get("seq")
+          and dup2.get("outcome") == "applied", str(dup2))
+    bar2 = await alice.say(T, "a-barrier-2", "still here")
+    await bob.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-barrier-2", start_b)
+    news_a = [m["seq"] for m in alice.live_messages(T, start_a)]
+    news_b = [m["seq"] for m in bob.live_messages(T, start_b)]
+    check("a duplicate stores and delivers nothing new (next stored line is the very next seq)",
+          news_a == [bar2.get("seq")] and news_b == [bar2.get("seq")] and bar2.get("seq") == bar.get("seq") + 1,
+          f"alice {news_a} bob {news_b} barrier2 {bar2.get('seq')} barrier1 {bar.get('seq')}")
+    check("nothing ran twice: M1 still released once, contract holds 0",
+          (milestone(alice.last_state(T), "M1") or {}).get("released") == 50000
+          and alice.last_state(T).get("held") == 0, str(milestone(alice.last_state(T), "M1")))
+
+    # ---- reconnect with join + after
+    last_b = bob.max_seq(T)
+    await bob.close()
+    a_mark = alice.mark()
+    missed_acks = [await alice.say(T, "a-missed-1", "bob, are you there?"),
+                   await alice.say(T, "a-fund-2", "/fund M2"),
+                   await alice.say(T, "a-missed-2", "funded M2")]
+    check("while bob is away alice's lines are acked (chat, applied, chat)",
+          [a.get("outcome") for a in missed_acks] == ["chat", "applied", "chat"], str(missed_acks))
+    await alice.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-missed-2", a_mark)
+    missed_expected = [m["seq"] for m in alice.live_messages(T, a_mark)]
+    bob2 = Client("bob2")
+    await bob2.connect(ws_url, tok["bob"])
+    jr = await bob2.join(T, after=last_b)
+    await bob2.quiet()
+    got_types = [f.get("type") for f in jr]
+    got_seqs = [f.get("seq") for f in jr if f.get("type") in MESSAGE_TYPES]
+    check("join with after: missed messages first as message/notice frames (no history frame), then joined, then state",
+          "history" not in got_types and got_types[-2:] == ["joined", "state"]
+          and all(t in MESSAGE_TYPES for t in got_types[:-2]), str(got_types))
+    check("join with after delivers exactly the missed messages, in order",
+          got_seqs == missed_expected and all(s > last_b for s in got_seqs),
+          f"after={last_b}: got {got_seqs}, alice saw {missed_expected}")
+    extra = [f for f in bob2.frames if f.get("type") in MESSAGE_TYPES and f.get("seq") not in missed_expected]
+    check("... and no duplicates or extras after the join", not extra and len(got_seqs) == len(set(got_seqs)), str(extra))
+    joined_r = next((f for f in jr if f.get("type") == "joined"), {})
+    check("joined.last_seq after the resume equals the newest seq", joined_r.get("last_seq") == max(missed_expected),
+          f"{joined_r} vs {max(missed_expected)}")
+    st, _, body = http_call(port, "GET", f"/api/contracts/{T}/messages?after={last_b}",
+                            headers={"Authorization": f"Bearer {tok['bob']}"})
+    http_seqs = [m.get("seq") for m in body.get("messages", [])] if isinstance(body, dict) else None
+    check("GET /api/contracts/demo/messages?after= as bob lists the same missed seqs, with last_seq",
+          st == 200 and http_seqs == missed_expected and body.get("thread") == T
+          and body.get("last_seq") == max(missed_expected), f"{st} {body if not isinstance(body, dict) else http_seqs} last_seq={(body or {}).get('last_seq') if isinstance(body, dict) else None}")
+    # live delivery continues on the resumed connection
+    m = bob2.mark()
+    await alice.say(T, "a-live-1", "welcome back")
+    try:
+        await bob2.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-live-1", m)
+        ok = True
+    except AssertionError as e:
+        ok = str(e)
+    check("after the resume, live messages flow again", ok is True, str(ok))
+
+    # ---- history request
+    m = alice.mark()
+    await alice.send_frame({"type": "history", "thread": T, "before": 4, "limit": 2})
+    try:
+        h = await alice.wait(lambda f: f.get("type") == "history", m)
+        ok = [x.get("seq") for x in h.get("messages", [])] == [2, 3] and h.get("has_more") is True
+        detail = str({k: v for k, v in h.items() if k != "messages"}) + str([x.get("seq") for x in h.get("messages", [])])
+    except AssertionError as e:
+        ok, detail = False, str(e)
+    check("history before=4 limit=2: seqs [2, 3], has_more=true", ok, detail)
+
+    # ---- the frame errors
+    c = Client("errs")
+    await c.connect(ws_url, tok["alice"])
+    bad_frames = [("not JSON", "this is not json"),
+                  ("unknown type", json.dumps({"type": "shout", "thread": T})),
+                  ("missing field (join without thread)", json.dumps({"type": "join"})),
+                  ("mistyped field (thread is a number)", json.dumps({"type": "join", "thread": 42})),
+                  ("JSON that is not an object", json.dumps([1, 2, 3]))]
+    for label, raw in bad_frames:
+        m = c.mark()
+        await c.send_frame(raw)
+        try:
+            err = await c.wait(lambda f: f.get("type") == "error", m)
+            ok = err.get("code") == "bad_request" and isinstance(err.get("message"), str)
+            detail = str(err)
+        except AssertionError as e:
+            ok, detail = False, str(e)
+        check(f"malformed frame ({label}) gets error code=bad_request with a message", ok, detail)
+    check("the connection stays open after bad_request frames", not c.closed, f"closed with {c.close_code}")
+    m = c.mark()
+    await c.send_frame({"type": "send", "thread": T, "id": "e-1", "text": "hi"})
+    try:
+        err = await c.wait(lambda f: f.get("type") in ("error", "ack"), m)
+        ok = err.get("type") == "error" and err.get("code") == "not_joined" and err.get("thread") == T and err.get("id") == "e-1"
+        detail = str(err)
+    except AssertionError as e:
+        ok, detail = False, str(e)
+    check("send before join: error not_joined with thread and id", ok, detail)
+    m = c.mark()
+    await c.send_frame({"type": "join", "thread": "no-such-thread"})
+    try:
+        err = await c.wait(lambda f: f.get("type") in ("error", "joined"), m)
+        ok = err.get("type") == "error" and err.get("code") == "unknown_thread" and err.get("thread") == "no-such-thread"
+        detail = str(err)
+    except AssertionError as e:
+        ok, detail = False, str(e)
+    check("join of an unknown thread: error unknown_thread with thread", ok, detail)
+    await c.join(T)
+    m = c.mark()
+    await c.send_frame({"type": "send", "thread": T, "id": "e-2", "text": ""})
+    try:
+        err = await c.wait(lambda f: f.get("type") in ("error", "ack"), m)
+        ok = err.get("type") == "error" and err.get("code") == "invalid_message" and err.get("id") == "e-2"
+        detail = str(err)
+    except AssertionError as e:
+        ok, detail = False, str(e)
+    check("empty text: error invalid_message with id", ok, detail)
+    m = c.mark()
+    await c.send_frame({"type": "send", "thread": T, "text": "no id here"})
+    try:
+        err = await c.wait(lambda f: f.get("type") in ("error", "ack"), m)
+        note(f"send without id is answered with {err.get('type')} code={err.get('code')!r} "
+             "(the doc lists a missing id under both bad_request and invalid_id)")
+    except AssertionError as e:
+        note(f"send without id: no answer ({e})")
+    await c.close()
+
+    for label, payload, want in [
+            ("a frame larger than max_frame_bytes", json.dumps({"type": "join", "thread": T, "pad": "x" * 20000}), 1009),
+            ("a text frame that is not valid UTF-8", b'{"type":"join","thread":"\xff"}', 1007)]:
+        c = Client("close")
+        await c.connect(ws_url, tok["alice"])
+        if isinstance(payload, bytes):
+            await c.ws.send(payload, text=True)
+        else:
+            await c.send_frame(payload)
+        try:
+            await asyncio.wait_for(c._reader, TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
+        check(f"{label} closes the connection with code {want}", c.closed and c.close_code == want,
+              f"closed={c.closed} code={c.close_code}")
+        await c.close()
+
+    # ---- browser ticket flow
+    st, _, body = http_call(port, "POST", "/api/ws-ticket", headers={"Authorization": f"Bearer {tok['bob']}"})
+    ticket = body.get("ticket") if isinstance(body, dict) else None
+    check("POST /api/ws-ticket with the bearer header answers 2xx {ticket, expires_in}",
+          200 <= st < 300 and isinstance(ticket, str) and ticket and isinstance(body.get("expires_in"), (int, float)),
+          f"{st} {body}")
+    if st != 200:
+        note(f"POST /api/ws-ticket answered {st}")
+    tc = Client("ticket")
+    try:
+        hello_t = await tc.connect(f"{ws_url}?ticket={ticket}")
+        jt = await tc.join(T)
+        ok = hello_t.get("user") == "bob" and any(f.get("type") == "joined" and f.get("role") == "freelancer" for f in jt)
+        detail = str(hello_t)
+    except Exception as e:
+        ok, detail = False, repr(e)
+    check("GET /ws?ticket=<ticket> without a header connects as bob and can join", ok, detail)
+    await tc.close()
+    handshake_refusal(port, "the same ticket a second time", f"/ws?ticket={ticket}", None, 401, "bad_ticket")
+    handshake_refusal(port, "a made-up ticket", "/ws?ticket=made-up-ticket", None, 401, "bad_ticket")
+    st4, _, body4 = http_call(port, "POST", "/api/ws-ticket")
+    check("POST /api/ws-ticket without a token is refused with 401 and a JSON error body",
+          st4 == 401 and is_error_body(body4), f"{st4} {body4}")
+
+    # ---- contracts API
+    cid = "proto-" + secrets.token_hex(4)
+    payload = {"id": cid, "title": "Protocol test", "buyer": "alice", "freelancer": "zed", "currency": "USD",
+               "preset": "indeelancer",
+               "milestones": [{"amount": "500.00", "description": "Logo", "due": "2026-12-01"},
+                              {"amount": "1,250.50", "description": "Site"}]}
+    st, _, body = http_call(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
+    check("POST /api/contracts with X-Api-Key answers 201 {thread, title, preset, phase, websocket, milestones}",
+          st == 201 and isinstance(body, dict) and body.get("thread") == cid and body.get("title") == "Protocol test"
+          and body.get("preset") == "indeelancer" and isinstance(body.get("phase"), str)
+          and isinstance(body.get("websocket"), str) and body.get("milestones") == ["M1", "M2"], f"{st} {body}")
+    wsu = body.get("websocket") if isinstance(body, dict) else None
+    check("the `websocket` address in that answer points at the running server",
+          isinstance(wsu, str) and re.match(rf"^wss?://[^/]+:{port}/ws", wsu) is not None, f"websocket={wsu!r}")
+    st, _, body = http_call(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
+    check("the same id again answers 409 contract_exists", st == 409 and is_error_body(body, "contract_exists"),
+          f"{st} {body}")
+    st, _, body = http_call(port, "POST", "/api/contracts", dict(payload, id=cid + "-x"), {"X-Api-Key": "wrong"})
+    check("a wrong X-Api-Key is refused (4xx, bad_api_key)", 400 <= st < 500 and is_error_body(body, "bad_api_key"),
+          f"{st} {body}")
+    note(f"wrong X-Api-Key answered HTTP {st}")
+    st, _, body = http_call(port, "POST", "/api/contracts", dict(payload, id=cid + "-y"),
+                            {"Authorization": f"Bearer {tok['alice']}"})
+    check("a user's bearer token cannot create contracts (refused, JSON error body)",
+          400 <= st < 500 and is_error_body(body), f"{st} {body}")
+    note(f"POST /api/contracts with a bearer token and no key answered HTTP {st} {body}")
+    st, _, body = http_call(port, "POST", "/api/contracts", dict(payload, id=cid + "-z", currency="DOGE"),
+                            {"X-Api-Key": srv.api_key})
+    check("an unknown currency is refused with 400 bad_currency", st == 400 and is_error_body(body, "bad_currency"),
+          f"{st} {body}")
+
+    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['alice']}"})
+    threads = body.get("threads") if isinstance(body, dict) else None
+    entry = next((t for t in threads or [] if t.get("thread") == cid), None)
+    check("GET /api/threads lists the new contract for its buyer (role buyer, buyer/freelancer, last_seq)",
+          st == 200 and entry is not None and entry.get("role") == "buyer" and entry.get("buyer") == "alice"
+          and entry.get("freelancer") == "zed" and entry.get("title") == "Protocol test"
+          and entry.get("preset") == "indeelancer" and isinstance(entry.get("phase"), str)
+          and isinstance(entry.get("last_seq"), int), f"{st} {entry or body}")
+    check("GET /api/threads for alice also lists demo", any(t.get("thread") == T for t in threads or []), str(threads))
+    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['bob']}"})
+    check("GET /api/threads for bob (not a party) does not list it",
+          st == 200 and isinstance(body, dict) and all(t.get("thread") != cid for t in body.get("threads", [])),
+          f"{st} {body}")
+    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['mia']}"})
+    check("GET /api/threads for the moderator lists it (all contracts)",
+          st == 200 and isinstance(body, dict) and any(t.get("thread") == cid for t in body.get("threads", [])),
+          f"{st} {body}")
+    st, _, body = http_call(port, "GET", f"/api/contracts/{cid}", headers={"Authorization": f"Bearer {tok['alice']}"})
+    m1 = milestone(body if isinstance(body, dict) else {}, "M1") or {}
+    m2 = milestone(body if isinstance(body, dict) else {}, "M2") or {}
+    check("GET /api/contracts/{id} gives the state: M1 50000, M2 125050 (amounts typed '500.00', '1,250.50')",
+          st == 200 and m1.get("amount") == 50000 and m2.get("amount") == 125050 and body.get("role") == "buyer",
+          f"{st} {str(body)[:300]}")
+    if isinstance(body, dict):
+        note(f"GET /api/contracts/{{id}}: type={body.get('type')!r}, M1 due={m1.get('due')!r}")
+    st, _, body = http_call(port, "GET", f"/api/contracts/{cid}", headers={"Authorization": f"Bearer {tok['bob']}"})
+    check("GET /api/contracts/{id} for a non-party is refused with not_member", is_error_body(body, "not_member"),
+          f"{st} {body}")
+    note(f"non-party GET /api/contracts/{{id}} answered HTTP {st}")
+    st, _, body = http_call(port, "GET", "/api/contracts/no-such", headers={"Authorization": f"Bearer {tok['alice']}"})
+    check("GET /api/contracts/{unknown} is refused with unknown_thread", is_error_body(body, "unknown_thread"),
+          f"{st} {body}")
+    note(f"unknown GET /api/contracts/{{id}} answered HTTP {st}")
+    nb = Client("bob-nonmember")
+    await nb.connect(ws_url, tok["bob"])
+    m = nb.mark()
+    await nb.send_frame({"type": "join", "thread": cid})
+    try:
+        err = await nb.wait(lambda f: f.get("type") in ("error", "joined"), m)
+        ok, detail = err.get("type") == "error" and err.get("code") == "not_member", str(err)
+    except AssertionError as e:
+        ok, detail = False, str(e)
+    check("bob joining the new contract over WebSocket gets error not_member", ok, detail)
+    await nb.close()
+
+    # ---- moderators see private notices
+    mia = Client("mia")
+    hello_m = await mia.connect(ws_url, tok["mia"])
+    jm = await mia.join(T)
+    seen = {m.get("seq"): m for m in mia.messages(T)}
+    check("the moderator: hello moderator=true, joined role=moderator, sees bob's private notices in history",
+          hello_m.get("moderator") is True
+          and any(f.get("type") == "joined" and f.get("role") == "moderator" for f in jm)
+          and rseq in seen and seen[rseq].get("private") is True, f"{hello_m} {[f.get('type') for f in jm]}")
+    await mia.close()
+
+    # ---- bad tokens at the handshake
+    handshake_refusal(port, "a malformed token (Bearer not-a-jwt)", "/ws",
+                      {"Authorization": "Bearer not-a-jwt"}, 401, "bad_token")
+    forged = tok["alice"][:-4] + ("AAAA" if not tok["alice"].endswith("AAAA") else "BBBB")
+    handshake_refusal(port, "a wrongly signed token", "/ws", {"Authorization": f"Bearer {forged}"}, 401, "bad_token")
+    handshake_refusal(port, "no token at all", "/ws", None, 401, None)
+    handshake_refusal(port, "a good token from a foreign browser Origin", "/ws",
+                      {"Authorization": f"Bearer {tok['alice']}", "Origin": "https://evil.example"},
+                      403, "origin_not_allowed")
+    try:
+        x = Client("bad")
+        await x.connect(ws_url, "not-a-jwt")
+        ok, detail = False, "connected"
+        await x.close()
+    except InvalidStatus as e:
+        ok, detail = e.response.status_code == 401, str(e)
+    except Exception as e:
+        ok, detail = False, repr(e)
+    check("the websockets client sees the bad-token refusal as HTTP 401", ok, detail)
+    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": "Bearer not-a-jwt"})
+    check("GET /api/threads with a bad token: 401 bad_token", st == 401 and is_error_body(body, "bad_token"),
+          f"{st} {body}")
+
+    await alice.close()
+    await bob2.close()
+
+
+async def main_async(srv):
+    try:
+        await run_checks(srv)
+    except Exception as e:  # a crash is a failure, not a silent pass
+        import traceback
+        traceback.print_exc()
+        check(f"the run completed without an unexpected error ({type(e).__name__}: {e})", False)
+
+
+def main():
+    srv = Server()
+    try:
+        try:
+            srv.start()
+        except Exception as e:
+            check(f"server starts and prints port, tokens and API key ({e})", False)
+        else:
+            check("server starts and prints port, tokens (alice, bob, mia) and the platform API key", True)
+            asyncio.run(main_async(srv))
+    finally:
+        srv.stop()
+    passed = sum(1 for _, ok in RESULTS if ok)
+    failed = len(RESULTS) - passed
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
