@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import MilestoneCore
 import NIOCore
+import NIOWebSocket
 import ServiceLifecycle
 import Storage
 
@@ -36,6 +37,9 @@ public func buildChatServer(
         let connections = await context.hub.connectionCount
         return Health(status: "ok", connections: connections, testMoney: context.testMoney)
     }
+    router.get("/ws") { _, _ -> Response in
+        throw APIError(.upgradeRequired, "upgrade_required", "this is the WebSocket endpoint: open it with a WebSocket client (docs/PROTOCOL.md)")
+    }
     router.get("/metrics") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: context.metrics.render())))
@@ -44,11 +48,21 @@ public func buildChatServer(
     ModerationAPI.addRoutes(to: router, server: context)
 
     let webSocketRouter = Router(context: ChatRequestContext.self)
-    webSocketRouter.add(middleware: AuthMiddleware(server: context, checkOrigin: true))
-    webSocketRouter.ws("/ws") { _, context in
-        context.identity == nil ? .dontUpgrade : .upgrade([:])
+    webSocketRouter.add(middleware: AuthMiddleware(server: context, webSocket: true))
+    webSocketRouter.ws("/ws") { _, _ in
+        .upgrade([:])
     } onUpgrade: { inbound, outbound, webSocketContext in
-        guard let identity = webSocketContext.requestContext.identity else { return }
+        guard let identity = webSocketContext.requestContext.identity else {
+            // Refused: say why in an `error` frame, then close with 4401 (authentication) or 4403 (origin).
+            let refusal = webSocketContext.requestContext.refusal ?? APIError(.unauthorized, "unauthenticated", "no credentials")
+            context.metrics.protocolError(refusal.code)
+            // Some clients (HummingbirdWSClient 2.8) drop frames that arrive in the same read as the
+            // 101 response; a moment's pause keeps the reason from being lost.
+            try await Task.sleep(for: .milliseconds(25))
+            try await outbound.write(.text(Wire.text(ServerMessage.error(.init(code: refusal.code, message: refusal.message, thread: nil, id: nil)))))
+            try await outbound.close(WebSocketErrorCode(codeNumber: refusal.status == .forbidden ? 4403 : 4401), reason: refusal.code)
+            return
+        }
         var connection = ChatConnection(context: context, identity: identity, logger: webSocketContext.logger)
         try await connection.run(inbound: inbound, outbound: outbound)
     }
@@ -65,7 +79,11 @@ public func buildChatServer(
                     autoPing: .enabled(timePeriod: .seconds(Int64(limits.pingInterval))),
                     validateUTF8: true))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "milestone-bot"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? settings.port) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? settings.port
+            context.boundPort.withLock { $0 = port }
+            await onServerRunning(port)
+        },
         logger: logger)
     return ChatServerApp(context: context, application: application, feed: feed)
 }

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import MilestoneCore
 import Storage
+import Synchronization
 
 /// What request and connection handlers need, built once at start-up.
-public struct ServerContext: Sendable {
+public final class ServerContext: Sendable {
     public let settings: ServerSettings
     public let database: AppDatabase
     public let hub: ThreadHub
@@ -14,6 +15,31 @@ public struct ServerContext: Sendable {
     /// The clock commands and deadlines use; tests move it by hand.
     public let clock: @Sendable () -> Date
     public let logger: Logger
+    /// The port actually bound (differs from the settings when they say 0).
+    let boundPort = Mutex<Int?>(nil)
+
+    /// The URL people reach the server at, with the bound port.
+    public var baseURL: String {
+        var settings = self.settings
+        if let port = boundPort.withLock({ $0 }) { settings.port = port }
+        return settings.baseURL
+    }
+
+    public var webSocketURL: String {
+        baseURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/ws"
+    }
+
+    init(settings: ServerSettings, database: AppDatabase, hub: ThreadHub, verifier: TokenVerifier, tickets: TicketBook,
+        metrics: ServerMetrics, clock: @escaping @Sendable () -> Date, logger: Logger) {
+        self.settings = settings
+        self.database = database
+        self.hub = hub
+        self.verifier = verifier
+        self.tickets = tickets
+        self.metrics = metrics
+        self.clock = clock
+        self.logger = logger
+    }
 
     /// Payments are simulated: every amount shown is test money.
     public var testMoney: Bool { settings.processor == "simulated" }

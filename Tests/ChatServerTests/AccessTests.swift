@@ -49,15 +49,18 @@ import Testing
 
     @Test func badExpiredAndForeignTokensAreRefusedAtTheHandshake() async throws {
         try await TestServer.with { server in
-            #expect(await TestClient.refused(server, token: nil) != nil, "no token")
-            #expect(await TestClient.refused(server, token: "not-a-jwt") != nil, "garbage")
+            // The handshake completes only to say why in an `error` frame, then closes with 4401.
+            #expect(try await TestClient.refused(server, token: nil) == .init(code: "unauthenticated", closeCode: 4401), "no token")
+            #expect(try await TestClient.refused(server, token: "not-a-jwt") == .init(code: "bad_token", closeCode: 4401), "garbage")
             let expired = try await server.token("alice", lifetime: 60)
             server.clock.advance(by: 120)
-            #expect(await TestClient.refused(server, token: expired) != nil, "expired")
+            #expect(try await TestClient.refused(server, token: expired) == .init(code: "bad_token", closeCode: 4401), "expired")
             let other = await TokenVerifier(secret: "another-platform-secret-0123456789abcdef", audience: "milestone-bot", maxLifetime: 3600)
-            #expect(await TestClient.refused(server, token: try await other.mint(user: "alice", role: "buyer", lifetime: 600)) != nil, "wrong signature")
+            #expect(try await TestClient.refused(server, token: try await other.mint(user: "alice", role: "buyer", lifetime: 600)) == .init(code: "bad_token", closeCode: 4401), "wrong signature")
             let wrongAudience = await TokenVerifier(secret: TestServer.secret, audience: "another-app", maxLifetime: 3600, now: { server.clock.now })
-            #expect(await TestClient.refused(server, token: try await wrongAudience.mint(user: "alice", role: "buyer", lifetime: 600)) != nil, "wrong audience")
+            #expect(try await TestClient.refused(server, token: try await wrongAudience.mint(user: "alice", role: "buyer", lifetime: 600)) == .init(code: "bad_token", closeCode: 4401), "wrong audience")
+            let tooLong = await TokenVerifier(secret: TestServer.secret, audience: "milestone-bot", maxLifetime: 10 * 86_400, now: { server.clock.now })
+            #expect(try await TestClient.refused(server, token: try await tooLong.mint(user: "alice", role: "buyer", lifetime: 5 * 86_400)) == .init(code: "bad_token", closeCode: 4401), "lives too long")
             // The refusal says why, in JSON, without echoing the token.
             let (body, status) = try await Self.get("\(server.baseURL)/api/threads", token: expired)
             #expect(status == 401)
@@ -70,14 +73,10 @@ import Testing
     }
 
     @Test func aForeignBrowserOriginIsRefused() async throws {
-        try await TestServer.with { server in
-            // The test client sends `Origin: ws://<host>`; only ws://127.0.0.1 is allowed in tests.
-            let token = try await server.token("alice")
-            var configuration = WebSocketClientConfiguration()
-            configuration.additionalHeaders[.authorization] = "Bearer \(token)"
-            await #expect(throws: (any Error).self) {
-                try await WebSocketClient.connect(url: "ws://localhost:\(server.port)/ws", configuration: configuration, logger: .init(label: "t")) { _, _, _ in }
-            }
+        // The test client sends `Origin: ws://127.0.0.1`; this server only allows https://app.example.
+        try await TestServer.with(settings: TestServer.settings { $0.limits.allowedOrigins = ["https://app.example"] }) { server in
+            let refusal = try await TestClient.refused(server, token: try await server.token("alice"))
+            #expect(refusal == .init(code: "origin_not_allowed", closeCode: 4403))
         }
     }
 
@@ -92,7 +91,7 @@ import Testing
             _ = try await alice.join("c-1")
             await alice.close()
             // Spent: the same ticket does not open a second connection.
-            #expect(await TestClient.refused(server, token: nil, query: "?ticket=\(ticket!)") != nil)
+            #expect(try await TestClient.refused(server, token: nil, query: "?ticket=\(ticket!)") == .init(code: "bad_ticket", closeCode: 4401))
         }
     }
 

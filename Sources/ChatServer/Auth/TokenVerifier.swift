@@ -18,7 +18,7 @@ public struct TokenVerifier: Sendable {
     }
 
     public func mint(user: UserID, role: String, lifetime: TimeInterval) async throws -> String {
-        let issued = now()
+        let issued = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         return try await keys.sign(UserToken(user: user, role: role, audience: audience, issuedAt: issued, expiresAt: issued.addingTimeInterval(lifetime)))
     }
 

@@ -8,36 +8,46 @@ import Hummingbird
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ChatRequestContext
     let server: ServerContext
-    let checkOrigin: Bool
+    /// WebSocket handshakes: check the browser origin, and record a refusal instead of failing the request,
+    /// because a failed upgrade can only be a bare 400. The socket then carries the reason and closes.
+    let webSocket: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if checkOrigin, !server.settings.limits.allows(origin: request.headers[.origin]) {
-            throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; ask the operator to add it to limits.allowed_origins")
-        }
         var context = context
+        do {
+            if webSocket, !server.settings.limits.allows(origin: request.headers[.origin]) {
+                throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; the operator can add it to limits.allowed_origins")
+            }
+            context.identity = try await authenticate(request)
+        } catch let error as APIError where webSocket {
+            context.refusal = error
+        }
+        return try await next(request, context)
+    }
+
+    private func authenticate(_ request: Request) async throws -> Identity {
         if let header = request.headers[.authorization] {
             guard header.hasPrefix("Bearer ") else {
                 throw APIError(.unauthorized, "unauthenticated", "use Authorization: Bearer <token>")
             }
             do {
-                context.identity = try await server.verifier.verify(String(header.dropFirst(7)))
+                return try await server.verifier.verify(String(header.dropFirst(7)))
             } catch {
                 throw APIError(.unauthorized, "bad_token", "\(error)")
             }
-        } else if let ticket = request.uri.queryParameters["ticket"] {
+        }
+        if let ticket = request.uri.queryParameters["ticket"] {
             guard let identity = await server.tickets.redeem(String(ticket)) else {
                 throw APIError(.unauthorized, "bad_ticket", "the ticket is unknown, used or expired; get a new one from POST /api/ws-ticket")
             }
-            context.identity = identity
-        } else {
-            throw APIError(.unauthorized, "unauthenticated", "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket")
+            return identity
         }
-        return try await next(request, context)
+        throw APIError(.unauthorized, "unauthenticated", "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket")
     }
 }
 
 /// An HTTP error with a JSON body: `{"error": {"code": "...", "message": "..."}}`.
-struct APIError: HTTPResponseError {
+struct APIError: HTTPResponseError, Sendable {
     let status: HTTPResponse.Status
     let code: String
     let message: String

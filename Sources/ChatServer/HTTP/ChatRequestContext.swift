@@ -7,11 +7,14 @@ public struct ChatRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<ChatRequestContext>
     public var identity: Identity?
+    /// Why a WebSocket handshake is refused; the connection is upgraded only to say so and close.
+    var refusal: APIError?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
         identity = nil
+        refusal = nil
     }
 
     public var maxUploadSize: Int { 1 << 20 }

@@ -88,7 +88,7 @@ enum ContractsAPI {
             return EditedResponse(status: .created, response: created)
         }
 
-        let authenticated = router.group("/api").add(middleware: AuthMiddleware(server: server, checkOrigin: false))
+        let authenticated = router.group("/api").add(middleware: AuthMiddleware(server: server, webSocket: false))
         authenticated.get("threads") { _, context -> ThreadList in
             let identity = context.identity!
             let role: Role = identity.isModerator ? .moderator : .buyer
@@ -106,6 +106,9 @@ enum ContractsAPI {
         authenticated.get("contracts/:id/messages") { request, context -> MessagePage in
             let (contract, viewer) = try await access(context, server: server)
             let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            if request.uri.queryParameters["after"] != nil, request.uri.queryParameters.get("after", as: Int64.self) == nil {
+                throw APIError(.badRequest, "bad_request", "after must be a whole number (a sequence number)")
+            }
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 1000)
             let caughtUp = try await server.database.catchUp(in: contract.id, after: max(after, 0), visibleTo: viewer)
             return MessagePage(thread: contract.id.rawValue, messages: caughtUp.messages.prefix(limit).map(WireMessage.init), lastSeq: caughtUp.lastSeq)
@@ -163,9 +166,8 @@ enum ContractsAPI {
             default: throw APIError(.badRequest, "bad_contract", "\(error)")
             }
         }
-        let websocket = server.settings.baseURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/ws"
         return ContractCreated(thread: contract.id.rawValue, title: contract.title, preset: contract.policy.name, phase: contract.phase.rawValue,
-            websocket: websocket, milestones: contract.milestones.map(\.number.description))
+            websocket: server.webSocketURL, milestones: contract.milestones.map(\.number.description))
     }
 }
 

@@ -43,11 +43,46 @@ public struct ContractView: Codable, Hashable, Sendable {
                 revisionsUsed = "revisions_used", revisionAllowance = "revision_allowance", reviewEnds = "review_ends",
                 reviewOutcome = "review_outcome"
         }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(number, forKey: .number)
+            try container.encode(description, forKey: .description)
+            try container.encode(amount, forKey: .amount)
+            try container.encode(amountText, forKey: .amountText)
+            try container.encode(state, forKey: .state)
+            try container.encode(held, forKey: .held)
+            try container.encode(released, forKey: .released)
+            try container.encode(refunded, forKey: .refunded)
+            try container.encode(due, forKey: .due)
+            try container.encode(revisionsUsed, forKey: .revisionsUsed)
+            try container.encode(revisionAllowance, forKey: .revisionAllowance)
+            try container.encode(reviewEnds, forKey: .reviewEnds)
+            try container.encode(reviewOutcome, forKey: .reviewOutcome)
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case thread, title, preset, currency, phase, buyer, freelancer, role, held, heldText = "held_text",
             testMoney = "test_money", milestones, endRequest = "end_request", commands
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(thread, forKey: .thread)
+        try container.encode(title, forKey: .title)
+        try container.encode(preset, forKey: .preset)
+        try container.encode(currency, forKey: .currency)
+        try container.encode(phase, forKey: .phase)
+        try container.encode(buyer, forKey: .buyer)
+        try container.encode(freelancer, forKey: .freelancer)
+        try container.encode(role, forKey: .role)
+        try container.encode(held, forKey: .held)
+        try container.encode(heldText, forKey: .heldText)
+        try container.encode(testMoney, forKey: .testMoney)
+        try container.encode(milestones, forKey: .milestones)
+        try container.encode(endRequest, forKey: .endRequest)
+        try container.encode(commands, forKey: .commands)
     }
 
     public init(_ contract: Contract, viewer: Participant, testMoney: Bool, now: Date) {

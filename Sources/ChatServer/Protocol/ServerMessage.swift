@@ -22,6 +22,21 @@ public struct WireMessage: Codable, Hashable, Sendable {
         case thread, seq, author, role, kind, text, `private`, clientID = "client_id", at, hash
     }
 
+    /// Every field is written, `null` included, so strict decoders in any language see the documented shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(thread, forKey: .thread)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(author, forKey: .author)
+        try container.encode(role, forKey: .role)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(text, forKey: .text)
+        try container.encode(self.private, forKey: .private)
+        try container.encode(clientID, forKey: .clientID)
+        try container.encode(at, forKey: .at)
+        try container.encode(hash, forKey: .hash)
+    }
+
     public init(_ message: StoredMessage) {
         thread = message.thread.rawValue
         seq = message.seq
@@ -60,11 +75,16 @@ public enum ServerMessage: Hashable, Sendable {
         public var maxFrameBytes: Int
         public var maxTextLength: Int
         public var messagesPerSecond: Double
+        /// Messages that may be sent at once before the rate applies.
+        public var messageBurst: Double
+        /// `rate_limited` answers in a row after which the connection is closed with 1008.
+        public var floodStrikesBeforeClose: Int
         public var testMoney: Bool
 
         enum CodingKeys: String, CodingKey {
             case user, moderator, maxFrameBytes = "max_frame_bytes", maxTextLength = "max_text_length",
-                messagesPerSecond = "messages_per_second", testMoney = "test_money"
+                messagesPerSecond = "messages_per_second", messageBurst = "message_burst",
+                floodStrikesBeforeClose = "flood_strikes_before_close", testMoney = "test_money"
         }
     }
 
@@ -85,6 +105,16 @@ public enum ServerMessage: Hashable, Sendable {
         public var thread: String?
         /// The client's message id the error is about, if any.
         public var id: String?
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(code, forKey: .code)
+            try container.encode(message, forKey: .message)
+            try container.encode(thread, forKey: .thread)
+            try container.encode(id, forKey: .id)
+        }
+
+        enum CodingKeys: String, CodingKey { case code, message, thread, id }
     }
 
     public struct History: Codable, Hashable, Sendable {

@@ -31,7 +31,8 @@ struct ChatConnection {
         let limits = context.settings.limits
         outbox.push(.hello(.init(
             user: identity.user.rawValue, moderator: identity.isModerator, maxFrameBytes: limits.maxFrameBytes,
-            maxTextLength: AppDatabase.maximumLineLength, messagesPerSecond: limits.messagesPerSecond, testMoney: context.testMoney)))
+            maxTextLength: AppDatabase.maximumLineLength, messagesPerSecond: limits.messagesPerSecond,
+            messageBurst: limits.messageBurst, floodStrikesBeforeClose: limits.floodStrikesBeforeClose, testMoney: context.testMoney)))
 
         let writer = Task {
             for await frame in outbox.frames {
@@ -108,6 +109,7 @@ struct ChatConnection {
                 reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second; this one was not stored, send it again later", thread: thread, id: clientID))
                 return true
             }
+            strikes = 0
             await send(body, id: clientID, in: thread, outbox: outbox)
         }
         return true

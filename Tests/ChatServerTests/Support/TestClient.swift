@@ -52,19 +52,32 @@ final class TestClient: Sendable {
         return client
     }
 
-    /// Opens a connection that is expected to be refused; returns the client error.
-    static func refused(_ server: TestServer, token: String?, headers: [String: String] = [:], query: String = "") async -> (any Error)? {
+    /// How the server refused a connection: the `error` frame's code and the close code (4401, 4403);
+    /// nil when it said hello instead.
+    struct Refusal: Equatable {
+        var code: String
+        var closeCode: UInt16?
+    }
+
+    static func refused(_ server: TestServer, token: String?, url: String? = nil, query: String = "") async throws -> Refusal? {
         var configuration = WebSocketClientConfiguration()
         if let token { configuration.additionalHeaders[.authorization] = "Bearer \(token)" }
-        for (name, value) in headers { configuration.additionalHeaders[.init(name)!] = value }
-        do {
-            try await WebSocketClient.connect(url: server.webSocketURL + query, configuration: configuration, logger: Logger(label: "refused")) { _, outbound, _ in
-                try await outbound.close(.normalClosure, reason: nil)
+        let first = Mutex<ServerMessage?>(nil)
+        let frame = try await WebSocketClient.connect(url: (url ?? server.webSocketURL) + query, configuration: configuration, logger: Logger(label: "refused")) { inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                let decoded = try JSONDecoder().decode(ServerMessage.self, from: Data(text.utf8))
+                first.withLock { if $0 == nil { $0 = decoded } }
+                // Accepted after all: leave. Refused: keep reading until the server's close arrives.
+                if case .hello = decoded { try await outbound.close(.normalClosure, reason: nil) }
             }
-            return nil
-        } catch {
-            return error
         }
+        guard case .error(let error) = first.withLock({ $0 }) else { return nil }
+        let code: UInt16? = switch frame?.closeCode {
+        case .unknown(let number): number
+        default: nil
+        }
+        return Refusal(code: error.code, closeCode: code)
     }
 
     func send(_ message: ClientMessage) async throws {
