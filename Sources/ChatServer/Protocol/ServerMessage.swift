@@ -15,11 +15,16 @@ public struct WireMessage: Codable, Hashable, Sendable {
     /// Only the sender (and moderators) can see it.
     public var `private`: Bool
     public var clientID: String?
+    /// For a private message: the one party it is for.
+    public var visibleTo: String?
+    /// For system messages: the event announced (`milestone_funded`) and the milestone it is about.
+    public var event: String?
+    public var milestone: String?
     public var at: String
     public var hash: String
 
     enum CodingKeys: String, CodingKey {
-        case thread, seq, author, role, kind, text, `private`, clientID = "client_id", at, hash
+        case thread, seq, author, role, kind, text, `private`, clientID = "client_id", visibleTo = "visible_to", event, milestone, at, hash
     }
 
     /// Every field is written, `null` included, so strict decoders in any language see the documented shape.
@@ -33,6 +38,9 @@ public struct WireMessage: Codable, Hashable, Sendable {
         try container.encode(text, forKey: .text)
         try container.encode(self.private, forKey: .private)
         try container.encode(clientID, forKey: .clientID)
+        try container.encode(visibleTo, forKey: .visibleTo)
+        try container.encode(event, forKey: .event)
+        try container.encode(milestone, forKey: .milestone)
         try container.encode(at, forKey: .at)
         try container.encode(hash, forKey: .hash)
     }
@@ -46,6 +54,9 @@ public struct WireMessage: Codable, Hashable, Sendable {
         text = message.body
         self.private = message.isPrivate
         clientID = message.clientMessageID
+        visibleTo = message.visibleTo?.rawValue
+        event = message.event
+        milestone = message.milestone?.description
         at = Wire.time(message.createdAt)
         hash = message.hash
     }
