@@ -49,12 +49,11 @@ struct TestServer: Sendable {
 
     /// Runs `body` against a fresh server, then shuts it down gracefully.
     static func with<T: Sendable>(
-        settings: ServerSettings = settings(), folder: URL? = nil,
+        settings: ServerSettings = settings(), folder: URL? = nil, clock: TestClock = TestClock(),
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let clock = TestClock()
         let database = try AppDatabase.open(path: folder.appendingPathComponent("bot.sqlite").path)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "test-server")

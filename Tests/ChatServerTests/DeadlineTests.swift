@@ -1,0 +1,93 @@
+import ChatServer
+import Foundation
+import MilestoneCore
+import Storage
+import Testing
+
+/// Review periods and reminders fired by the running server's deadline service, with a test clock.
+@Suite struct DeadlineTests {
+    static let day: TimeInterval = 86_400
+
+    /// Waits until the stored transcript has a message whose text contains `fragment`.
+    @discardableResult
+    static func waitForMessage(_ server: TestServer, containing fragment: String, count: Int = 1, timeout: TimeInterval = 5) async throws -> StoredMessage {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let found = try server.database.fullTranscript(of: "c-1").filter { $0.body.contains(fragment) }
+            if found.count >= count { return found[count - 1] }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Timeout(description: "not \(count) messages containing \"\(fragment)\"")
+    }
+
+    @Test func remindersThenAutoReleaseExactlyOnceWithADisputeStoppingTheClock() async throws {
+        try await TestServer.with { server in
+            // Indeelancer: 14-day review period, reminders 3 days and 1 day before it passes.
+            try server.contract(milestones: [MilestoneDraft(amount: 50_000, description: "Logo"), MilestoneDraft(amount: 20_000, description: "Icons")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await alice.join("c-1")
+            _ = try await bob.join("c-1")
+            _ = try await alice.say("/fund M1")
+            _ = try await alice.say("/fund M2")
+            _ = try await bob.say("/submit M1 done")
+            _ = try await bob.say("/submit M2 done")
+            _ = try await alice.say("/dispute M2 the icons are missing")
+
+            server.clock.advance(by: 11 * Self.day + 60)
+            let firstReminder = try await Self.waitForMessage(server, containing: "Reminder: the review period for M1")
+            #expect(firstReminder.kind == .system)
+            server.clock.advance(by: 2 * Self.day)
+            try await Self.waitForMessage(server, containing: "Reminder: the review period for M1", count: 2)
+            let reminders = try server.database.fullTranscript(of: "c-1").filter { $0.body.hasPrefix("Reminder: the review period for M1") }
+            #expect(reminders.count == 2)
+
+            server.clock.advance(by: 1 * Self.day)
+            let released = try await Self.waitForMessage(server, containing: "The review period for M1 passed")
+            try await bob.waitFor(seq: released.seq)
+            // Give the service a few more rounds: it must not fire again.
+            try await Task.sleep(for: .milliseconds(2500))
+            let ledger = try server.database.ledger(of: "c-1")
+            #expect(ledger.postings.filter { $0.kind == .post }.count == 1)
+            #expect(ledger.balance(.freelancer) == 50_000)
+            // The dispute stopped M2's clock: no reminder, no release, money still held.
+            let transcript = try server.database.fullTranscript(of: "c-1")
+            #expect(!transcript.contains { $0.body.contains("for M2 passed") || $0.body.contains("review period for M2 ends") })
+            #expect(ledger.balance(.held(MilestoneNumber(2))) == 20_000)
+            #expect(try await server.database.contract("c-1")?.milestones[1].state.name == "disputed")
+            await alice.close()
+            await bob.close()
+        }
+    }
+
+    @Test func aDeadlineThatPassedWhileTheServerWasDownFiresOnceWhenItComesBack() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("deadline-restart-\(UUID().uuidString)")
+        let clock = TestClock()
+        try await TestServer.with(folder: folder, clock: clock) { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 50_000, description: "Logo")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await alice.join("c-1")
+            _ = try await bob.join("c-1")
+            _ = try await alice.say("/fund M1")
+            _ = try await bob.say("/submit M1 done")
+            await alice.close()
+            await bob.close()
+        }
+        // Down for 20 days.
+        clock.advance(by: 20 * Self.day)
+        try await TestServer.with(folder: folder, clock: clock) { server in
+            _ = try await Self.waitForMessage(server, containing: "The review period for M1 passed")
+        }
+        try await TestServer.with(folder: folder, clock: clock) { server in
+            try await Task.sleep(for: .milliseconds(2500))
+            let transcript = try server.database.fullTranscript(of: "c-1")
+            #expect(transcript.filter { $0.body.contains("The review period for M1 passed") }.count == 1)
+            // Stale reminders say nothing after the period is over.
+            #expect(!transcript.contains { $0.body.hasPrefix("Reminder:") })
+            let ledger = try server.database.ledger(of: "c-1")
+            #expect(ledger.postings.map(\.kind) == [.hold, .post])
+            #expect(try server.database.verify(thread: "c-1").isIntact)
+        }
+    }
+}
