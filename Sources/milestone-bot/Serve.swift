@@ -46,8 +46,11 @@ struct Serve: AsyncParsableCommand {
                 Self.say(Demo.instructions(baseURL: live.baseURL, tokens: tokens, apiKey: live.apiKey))
             }
         }
-        let group = ServiceGroup(
-            configuration: .init(services: server.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: server.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // In-flight commands finish within milliseconds; a client that will not close cannot hold shutdown up.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
     }
 

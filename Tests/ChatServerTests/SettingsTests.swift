@@ -1,0 +1,71 @@
+import BotConfig
+import ChatServer
+import Foundation
+import Testing
+
+/// Settings: the YAML file, then environment variables, then flags; bad values name their key.
+@Suite struct SettingsTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func write(_ yaml: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let presets = Self.repository.appendingPathComponent("bot-config/presets").path
+        let file = folder.appendingPathComponent("server.yaml")
+        try yaml.replacingOccurrences(of: "PRESETS", with: presets).write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    @Test func theShippedSettingsLoad() async throws {
+        let settings = try await ServerSettings.load(file: Self.repository.appendingPathComponent("bot-config/server.yaml").path, environment: [:])
+        #expect(settings.port == 8080)
+        #expect(settings.presets.names == ["fiverr", "freelancer-com", "indeelancer", "skillscoop", "whitelabel"])
+        #expect(settings.problems(requireSecret: true) == ["auth.signing_secret must be at least 32 bytes (set AUTH_SIGNING_SECRET); it has 0"])
+    }
+
+    @Test func environmentOverridesTheFileAndFlagsOverrideBoth() async throws {
+        let file = try write("""
+            server:
+              port: 9000
+              host: 127.0.0.1
+            limits:
+              messages_per_second: 5
+            policies:
+              presets_dir: PRESETS
+              overrides:
+                fiverr:
+                  review_period_days: 10
+            """)
+        let fromFile = try await ServerSettings.load(file: file, environment: [:])
+        #expect(fromFile.port == 9000)
+        #expect(fromFile.limits.messagesPerSecond == 5)
+        #expect(fromFile.presets["fiverr"]?.reviewPeriod?.days == 10)
+        let fromEnvironment = try await ServerSettings.load(file: file, environment: ["SERVER_PORT": "9100", "AUTH_SIGNING_SECRET": String(repeating: "s", count: 40)])
+        #expect(fromEnvironment.port == 9100)
+        #expect(fromEnvironment.signingSecret.count == 40)
+        let fromFlags = try await ServerSettings.load(file: file, flags: ["server.port": "9200"], environment: ["SERVER_PORT": "9100"])
+        #expect(fromFlags.port == 9200)
+    }
+
+    @Test func badValuesNameTheirKey() async throws {
+        let badPort = try write("server:\n  port: 9000\npolicies:\n  presets_dir: PRESETS\n")
+        await #expect {
+            _ = try await ServerSettings.load(file: badPort, environment: ["SERVER_PORT": "eighty"])
+        } throws: { error in
+            (error as? ConfigError)?.key == "server.port"
+        }
+        let badOverride = try write("policies:\n  presets_dir: PRESETS\n  overrides:\n    fiverr:\n      review_period_days: eight\n")
+        await #expect {
+            _ = try await ServerSettings.load(file: badOverride, environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == "review_period_days" && error.message.contains("whole number")
+        }
+        let unknownPreset = try write("policies:\n  presets_dir: PRESETS\n  overrides:\n    ebay:\n      sequential: true\n")
+        await #expect {
+            _ = try await ServerSettings.load(file: unknownPreset, environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.key == "ebay"
+        }
+    }
+}
