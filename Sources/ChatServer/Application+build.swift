@@ -16,7 +16,12 @@ public struct ChatServerApp: Sendable {
     /// Services to run in one group, the application first; shutdown runs in reverse order, so the
     /// hub closes sockets with "going away" before the application stops.
     public var services: [any Service] {
-        [application, FeedService(feed: feed, hub: context.hub), DeadlineService(context: context), GoingAwayService(hub: context.hub)]
+        var services: [any Service] = [application, FeedService(feed: feed, hub: context.hub), DeadlineService(context: context)]
+        if let url = context.settings.webhookURL {
+            services.append(NotificationService(context: context, url: url, secret: context.settings.webhookSecret))
+        }
+        services.append(GoingAwayService(hub: context.hub))
+        return services
     }
 }
 
@@ -26,7 +31,8 @@ public func buildChatServer(
     logger: Logger = Logger(label: "milestone-bot"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> ChatServerApp {
     let feed = CommitFeed()
-    let database = database.reportingCommits { feed.send($0) }
+    var database = database.reportingCommits { feed.send($0) }
+    if settings.webhookURL != nil { database = database.recordingNotifications() }
     let context = ServerContext(
         settings: settings, database: database, hub: ThreadHub(),
         verifier: await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime, now: clock),

@@ -63,7 +63,7 @@ extension AppDatabase {
                 case .failure(let rejection): throw StorageError.invalid("milestone \"\(draft.description)\": \(rejection)")
                 case .success(.answered): break
                 case .success(.applied(let transition)):
-                    try Self.persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
+                    try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
                     contract = transition.contract
                 }
             }
@@ -103,7 +103,7 @@ extension AppDatabase {
 
     /// Writes a transition: the contract's new state, a system message per event, the ledger postings
     /// (checked against the ledger's rules) pointing at the message that announced them, and deadlines.
-    static func persist(
+    func persist(
         _ db: Database, _ transition: Transition, previous: Contract, transcript: inout TranscriptWriter,
         commandID: CommandID?, at now: Date
     ) throws {
@@ -116,13 +116,16 @@ extension AppDatabase {
         }
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
+        var eventMessages: [StoredMessage] = []
         for event in transition.events {
             let message = try transcript.append(db, kind: .system, body: event.text, event: event, at: now)
+            eventMessages.append(message)
             firstSeq = firstSeq ?? message.seq
             if let milestone = event.milestone { announced[milestone] = message.seq }
         }
+        try enqueueNotifications(db, contract: contract, messages: eventMessages, events: transition.events)
         if !transition.postings.isEmpty {
-            var ledger = try ledger(db, contract.id)
+            var ledger = try Self.ledger(db, contract.id)
             do { try ledger.apply(transition.postings) } catch {
                 throw StorageError.ledgerViolation("\(contract.id): \(error)")
             }

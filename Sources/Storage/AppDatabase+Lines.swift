@@ -66,7 +66,7 @@ extension AppDatabase {
             case .success(.applied(let applied)):
                 outcome = .applied(events: applied.events.map(\.name))
                 transition = applied
-                try Self.persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, at: now)
+                try persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, at: now)
             }
         }
         try transcript.saveHead(db)

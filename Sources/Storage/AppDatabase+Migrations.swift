@@ -97,6 +97,22 @@ extension AppDatabase {
                 CREATE INDEX deadline_fires_at ON deadline(fires_at);
                 """)
         }
+        migrator.registerMigration("v2: notification outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE,  -- stable across retries: receivers deduplicate by it
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    payload TEXT NOT NULL,          -- the JSON body, exactly as sent
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    delivered_at INTEGER,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX outbox_pending ON outbox(contract_id, id) WHERE delivered_at IS NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -8,6 +8,15 @@ public struct AppDatabase: Sendable {
     /// Called with every batch of messages right after its transaction commits, on the writer's queue, in
     /// commit order: the chat server's live feed. Never called for a rolled-back transaction.
     public private(set) var onCommit: (@Sendable ([StoredMessage]) -> Void)?
+    /// Whether every event is also written to the notification outbox for the platform's webhook.
+    public private(set) var notificationsEnabled = false
+
+    /// A copy of this database handle that writes notifications to the outbox.
+    public func recordingNotifications() -> AppDatabase {
+        var copy = self
+        copy.notificationsEnabled = true
+        return copy
+    }
 
     /// A copy of this database handle that reports committed messages to `callback`.
     public func reportingCommits(to callback: @escaping @Sendable ([StoredMessage]) -> Void) -> AppDatabase {

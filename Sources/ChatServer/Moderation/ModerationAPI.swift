@@ -109,6 +109,11 @@ enum ModerationAPI {
             do { body = try await request.decode(as: ResolveRequest.self, context: context) } catch {
                 throw APIError(.badRequest, "bad_request", "the body must be JSON with id, milestone, ruling (release, refund or split), amount (for a split) and note")
             }
+            // The fields are joined into a typed line: a split's amount must be one word, or the parser would
+            // take it from the note ("50 percent ..." would pay 50).
+            if body.ruling == "split", (body.amount ?? "").isEmpty || body.amount!.contains(where: \.isWhitespace) {
+                throw APIError(.badRequest, "bad_request", "a split needs amount: the freelancer's part, e.g. \"200\" or \"$1,250.50\"")
+            }
             let line = ["/resolve", body.milestone, body.ruling, body.ruling == "split" ? (body.amount ?? "") : nil, body.note]
                 .compactMap { $0 }.joined(separator: " ")
             return try await runCommand(line, id: body.id, in: contract.id, by: viewer, server: server)

@@ -41,5 +41,8 @@ public struct ServerMetrics: Sendable {
 
     func deadlineFired() { Counter(label: "deadlines_fired_total", factory: factory).increment() }
 
+    func notificationDelivered() { Counter(label: "notifications_delivered_total", factory: factory).increment() }
+    func notificationFailed() { Counter(label: "notification_attempts_failed_total", factory: factory).increment() }
+
     public func render() -> String { registry.emitToString() }
 }

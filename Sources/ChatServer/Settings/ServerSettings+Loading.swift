@@ -17,7 +17,7 @@ extension ServerSettings {
         for (key, value) in flags { flagValues[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: key.contains("secret") || key.contains("key")) }
         let config = ConfigReader(providers: [
             InMemoryProvider(name: "flags", values: flagValues),
-            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["AUTH_SIGNING_SECRET", "AUTH_API_KEY"])),
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["AUTH_SIGNING_SECRET", "AUTH_API_KEY", "NOTIFICATIONS_SECRET"])),
             fileProvider,
         ])
         let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
@@ -62,6 +62,14 @@ extension ServerSettings {
         let origins = config.string(forKey: "limits.allowed_origins", default: settings.limits.allowedOrigins.sorted().joined(separator: ","))
         settings.limits.allowedOrigins = Set(origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         settings.processor = config.string(forKey: "payments.processor", default: settings.processor)
+        let webhook = config.string(forKey: "notifications.webhook_url", default: "")
+        if !webhook.isEmpty {
+            guard let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? "") else {
+                throw ConfigError(file: file, key: "notifications.webhook_url", "expected an http or https URL, got \"\(webhook)\"")
+            }
+            settings.webhookURL = url
+        }
+        settings.webhookSecret = config.string(forKey: "notifications.secret", isSecret: true, default: "")
         return settings
     }
 

@@ -19,6 +19,10 @@ public struct ServerSettings: Sendable {
     public var limits = Limits()
     public var presets: PolicyCatalog
     public var processor = "simulated"
+    /// Where every milestone event is POSTed as signed JSON; nil: no notifications.
+    public var webhookURL: URL?
+    /// The HMAC-SHA256 secret that signs notifications (`Milestone-Signature`).
+    public var webhookSecret = ""
 
     public struct Limits: Sendable {
         public var maxFrameBytes = 16_384
@@ -59,6 +63,9 @@ public struct ServerSettings: Sendable {
         if limits.idleTimeout < 1 { found.append("limits.idle_timeout_seconds must be at least 1") }
         if processor != "simulated" { found.append("payments.processor: \(processor) is not available; use simulated") }
         if !apiKey.isEmpty && apiKey.utf8.count < 16 { found.append("auth.api_key must be at least 16 characters") }
+        if webhookURL != nil && webhookSecret.utf8.count < 16 {
+            found.append("notifications.secret must be at least 16 bytes when notifications.webhook_url is set (set NOTIFICATIONS_SECRET)")
+        }
         return found
     }
 }

@@ -1,0 +1,149 @@
+import ChatServer
+import Foundation
+import Hummingbird
+import Logging
+import MilestoneCore
+import ServiceLifecycle
+import Storage
+import Synchronization
+import Testing
+
+/// The platform's webhook receiver, for tests: records what arrives, checks signatures, can be down.
+final class WebhookReceiver: Sendable {
+    struct Received: Sendable {
+        var id: String
+        var contract: String
+        var seq: Int64
+        var type: String
+    }
+
+    static let secret = "notification-secret-0123456789"
+    let received = Mutex<[Received]>([])
+    let refused = Mutex(0)
+    let badSignatures = Mutex(0)
+    let up = Mutex(false)
+
+    /// Runs a receiver on an ephemeral port for the duration of `body`.
+    func run<T: Sendable>(_ body: @Sendable (URL) async throws -> T) async throws -> T {
+        let router = Router()
+        router.post("/hook") { request, context -> HTTPResponse.Status in
+            guard self.up.withLock({ $0 }) else {
+                self.refused.withLock { $0 += 1 }
+                return .serviceUnavailable
+            }
+            var request = request
+            let buffer = try await request.collectBody(upTo: 1 << 20)
+            let body = Data(buffer.readableBytesView)
+            do {
+                try WebhookSignature.verify(header: request.headers[.init("Milestone-Signature")!] ?? "", body: body, secret: Self.secret, now: Date())
+            } catch {
+                self.badSignatures.withLock { $0 += 1 }
+                return .badRequest
+            }
+            let json = try JSONSerialization.jsonObject(with: body) as! [String: Any]
+            self.received.withLock {
+                $0.append(Received(id: json["id"] as! String, contract: json["contract"] as! String, seq: (json["seq"] as! NSNumber).int64Value, type: json["type"] as! String))
+            }
+            return .ok
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "receiver")
+        logger.logLevel = .warning
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress!.port!); continuation.finish() }, logger: logger)
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next()!
+            defer { Task { await group.triggerGracefulShutdown() } }
+            let result = try await body(URL(string: "http://127.0.0.1:\(port)/hook")!)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+}
+
+@Suite struct NotificationTests {
+    static func settings(_ url: URL) -> ServerSettings {
+        TestServer.settings {
+            $0.webhookURL = url
+            $0.webhookSecret = WebhookReceiver.secret
+        }
+    }
+
+    /// Runs a money flow on two contracts through the real storage path.
+    static func flow(_ server: TestServer, contract: String) async throws {
+        try server.contract(contract, milestones: [MilestoneDraft(amount: 10_000, description: "Work")])
+        for (text, who) in [("/fund M1", "alice"), ("/submit M1", "bob"), ("/release M1", "alice")] {
+            let role: Role = who == "alice" ? .buyer : .freelancer
+            _ = try await server.database.handle(LineRequest(
+                commandID: CommandID(UUID().uuidString), thread: ContractID(contract), author: Participant(user: UserID(who), role: role),
+                text: text, receivedAt: server.clock.now))
+        }
+    }
+
+    static func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Timeout(description: "condition not met within \(timeout)s")
+    }
+
+    @Test func eventsArriveSignedInOrderOnceAfterTheReceiverComesBackAndAcrossARestart() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.run { url in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID().uuidString)")
+            let clock = TestClock()
+            // The receiver is down while the events happen, and the server stops before it comes back.
+            try await TestServer.with(settings: Self.settings(url), folder: folder, clock: clock) { server in
+                try await Self.flow(server, contract: "n-1")
+                try await Self.flow(server, contract: "n-2")
+                try await Self.waitUntil { receiver.refused.withLock { $0 } >= 2 }
+            }
+            #expect(receiver.received.withLock { $0.isEmpty })
+            receiver.up.withLock { $0 = true }
+            clock.advance(by: 3600)  // past any backoff
+            try await TestServer.with(settings: Self.settings(url), folder: folder, clock: clock) { server in
+                let (pending, _) = try server.database.outboxCounts()
+                #expect(pending > 0)
+                try await Self.waitUntil { (try? server.database.outboxCounts().pending) == 0 }
+                let (_, delivered) = try server.database.outboxCounts()
+                let received = receiver.received.withLock { $0 }
+                #expect(received.count == delivered)
+                #expect(Set(received.map(\.id)).count == received.count, "no event twice")
+                for contract in ["n-1", "n-2"] {
+                    let seqs = received.filter { $0.contract == contract }.map(\.seq)
+                    #expect(seqs == seqs.sorted(), "in order for \(contract)")
+                    let types = received.filter { $0.contract == contract }.map(\.type)
+                    #expect(types == ["milestone_added", "milestone_funded", "work_submitted", "milestone_released"])
+                }
+                #expect(receiver.badSignatures.withLock { $0 } == 0)
+            }
+        }
+    }
+
+    @Test func signaturesAreCheckedStrictly() throws {
+        let body = Data(#"{"id":"c-1:5"}"#.utf8)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let header = WebhookSignature.sign(body: body, secret: "s3cret-s3cret-s3cret", at: now)
+        try WebhookSignature.verify(header: header, body: body, secret: "s3cret-s3cret-s3cret", now: now)
+        // A second v1 (key rotation) is fine; any matching one passes.
+        try WebhookSignature.verify(header: header.replacingOccurrences(of: ",v1=", with: ",v1=00,v1="), body: body, secret: "s3cret-s3cret-s3cret", now: now)
+        #expect(throws: WebhookSignature.Failure.badSignature) {
+            try WebhookSignature.verify(header: header, body: Data(#"{"id":"c-1:6"}"#.utf8), secret: "s3cret-s3cret-s3cret", now: now)
+        }
+        #expect(throws: WebhookSignature.Failure.stale) {
+            try WebhookSignature.verify(header: header, body: body, secret: "s3cret-s3cret-s3cret", now: now.addingTimeInterval(301))
+        }
+        #expect(throws: WebhookSignature.Failure.stale) {
+            try WebhookSignature.verify(header: header, body: body, secret: "s3cret-s3cret-s3cret", now: now.addingTimeInterval(-301))
+        }
+        #expect(throws: WebhookSignature.Failure.malformedHeader) {
+            try WebhookSignature.verify(header: "v1=abc", body: body, secret: "s3cret-s3cret-s3cret", now: now)
+        }
+    }
+}
