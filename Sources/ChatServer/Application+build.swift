@@ -39,6 +39,10 @@ public func buildChatServer(
         tickets: TicketBook(now: clock), metrics: ServerMetrics(), clock: clock, logger: logger)
 
     let router = Router(context: ChatRequestContext.self)
+    // The browser chat page (Sources/ChatServer/Public) at `/`, for paths no route answers.
+    if let resources = Bundle.module.resourceURL {
+        router.add(middleware: FileMiddleware(resources.appendingPathComponent("Public").path, searchForIndexHtml: true, logger: logger))
+    }
     router.get("/health") { _, _ in
         let connections = await context.hub.connectionCount
         return Health(status: "ok", connections: connections, testMoney: context.testMoney)
@@ -143,7 +147,7 @@ struct DeadlineService: Service {
     func fireDue() async {
         do {
             let now = context.clock()
-            for due in try context.database.dueDeadlines(at: now) {
+            for due in try await context.offloaded({ try context.database.dueDeadlines(at: now) }) {
                 if let (transition, _) = try await context.database.fire(due, at: now), !transition.isEmpty {
                     context.metrics.deadlineFired()
                     await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: now)

@@ -33,6 +33,7 @@ public enum Demo {
         ]
         for (user, role, token) in tokens {
             lines.append("\(role) \(user):")
+            lines.append("  open in a browser: \(baseURL)/#token=\(token)")
             lines.append("  token: \(token)")
             lines.append("  connect: websocat -H 'Authorization: Bearer \(token)' \(websocket)")
             lines.append("  then send: {\"type\":\"join\",\"thread\":\"\(contract)\"}")

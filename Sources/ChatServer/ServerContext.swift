@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import MilestoneCore
@@ -25,6 +26,12 @@ public final class ServerContext: Sendable {
         return settings.baseURL
     }
 
+    /// The origin (`scheme://host[:port]`) of ``baseURL``: the server's own chat page, always allowed to open WebSockets.
+    public var ownOrigin: String? {
+        guard let url = URL(string: baseURL), let scheme = url.scheme, let host = url.host else { return nil }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+    }
+
     public var webSocketURL: String {
         baseURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/ws"
     }
@@ -43,6 +50,16 @@ public final class ServerContext: Sendable {
 
     /// Payments are simulated: every amount shown is test money.
     public var testMoney: Bool { settings.processor == "simulated" }
+
+    /// Runs blocking storage work (a synchronous GRDB read or write) off the cooperative thread pool, which
+    /// has only as many threads as cores.
+    public func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
 
     /// The role `identity` has in `contract`, or nil when they may not see it.
     public func viewer(_ identity: Identity, of contract: Contract) -> Participant? {

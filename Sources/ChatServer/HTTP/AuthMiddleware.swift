@@ -15,7 +15,8 @@ struct AuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         do {
-            if webSocket, !server.settings.limits.allows(origin: request.headers[.origin]) {
+            // The server's own page (its bound base URL's origin) may always connect, whatever the port.
+            if webSocket, let origin = request.headers[.origin], !server.settings.limits.allows(origin: origin), origin != server.ownOrigin {
                 throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; the operator can add it to limits.allowed_origins")
             }
             context.identity = try await authenticate(request)

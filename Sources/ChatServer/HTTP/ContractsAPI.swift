@@ -92,7 +92,7 @@ enum ContractsAPI {
         authenticated.get("threads") { _, context -> ThreadList in
             let identity = context.identity!
             let role: Role = identity.isModerator ? .moderator : .buyer
-            let contracts = try server.database.contracts(for: identity.user, role: role)
+            let contracts = try await server.offloaded { try server.database.contracts(for: identity.user, role: role) }
             return ThreadList(threads: contracts.map { summary in
                 let role = identity.isModerator ? "moderator" : (summary.buyer == identity.user ? "buyer" : "freelancer")
                 return .init(thread: summary.id.rawValue, title: summary.title, preset: summary.preset, phase: summary.phase, role: role,
@@ -159,7 +159,8 @@ enum ContractsAPI {
         let new = NewContract(id: id, title: body.title, currency: currency, buyer: UserID(body.buyer), freelancer: UserID(body.freelancer), policy: policy, milestones: drafts)
         let contract: Contract
         do {
-            contract = try server.database.createContract(new, at: server.clock()).0
+            let now = server.clock()
+            contract = try await server.offloaded { try server.database.createContract(new, at: now).0 }
         } catch let error as StorageError {
             switch error {
             case .contractExists: throw APIError(.conflict, "contract_exists", "\(error)")

@@ -72,7 +72,9 @@ enum ModerationAPI {
                 }
             }
             let now = server.clock()
-            return DisputeQueue(disputes: try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: minimumHeld).map {
+            let threshold = minimumHeld
+            let open = try await server.offloaded { try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold) }
+            return DisputeQueue(disputes: open.map {
                 .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, milestone: $0.milestone.description,
                     description: $0.description, held: $0.held.minorUnits, heldText: $0.held.description, currency: $0.held.currency.code,
                     raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Wire.time($0.openedAt),
@@ -86,19 +88,20 @@ enum ModerationAPI {
             guard let format = TranscriptRenderer.Format(rawValue: name) else {
                 throw APIError(.badRequest, "bad_request", "format must be json, text or html")
             }
-            let export = try server.database.export(contract.id, for: viewer, at: server.clock())
+            let now = server.clock()
+            let export = try await server.offloaded { try server.database.export(contract.id, for: viewer, at: now) }
             let body = TranscriptRenderer.render(export, as: format, testMoney: server.testMoney)
             return Response(status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
 
         api.get("contracts/:id/verify") { _, context -> ChainVerification in
             let (contract, _) = try await ContractsAPI.access(context, server: server)
-            return try server.database.verify(thread: contract.id)
+            return try await server.offloaded { try server.database.verify(thread: contract.id) }
         }
 
         api.get("verify") { _, context -> VerificationList in
             try requireModerator(context)
-            let all = try server.database.verifyAll()
+            let all = try await server.offloaded { try server.database.verifyAll() }
             return VerificationList(threads: all, intact: all.allSatisfy(\.isIntact))
         }
 
