@@ -22,15 +22,15 @@ public struct OpenDispute: Hashable, Sendable, Codable {
 
 extension AppDatabase {
     /// Open disputes, oldest first, optionally only those open at least `minimumAge` seconds at `now` and
-    /// holding at least `minimumHeld` minor units.
-    public func openDisputes(at now: Date, minimumAge: TimeInterval = 0, minimumHeld: Int64 = 0) throws -> [OpenDispute] {
+    /// holding at least `minimumHeld` minor units of `currency` (then only disputes in that currency).
+    public func openDisputes(at now: Date, minimumAge: TimeInterval = 0, minimumHeld: Int64 = 0, currency: Currency? = nil) throws -> [OpenDispute] {
         try writer.read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT c.id, c.title, c.preset, c.currency, c.buyer_id, c.freelancer_id, m.number, m.description,
                        m.funded - m.released - m.refunded AS held, m.state_detail
                 FROM milestone m JOIN contract c ON c.id = m.contract_id
-                WHERE m.state = 'disputed' AND m.funded - m.released - m.refunded >= ?
-                """, arguments: [minimumHeld])
+                WHERE m.state = 'disputed' AND m.funded - m.released - m.refunded >= ? AND (? IS NULL OR c.currency = ?)
+                """, arguments: [minimumHeld, currency?.code, currency?.code])
             var disputes: [OpenDispute] = []
             for row in rows {
                 let contractID = ContractID(row["id"] as String)
@@ -43,7 +43,8 @@ extension AppDatabase {
                 let raisedByUser = dispute.raisedBy == .buyer ? buyer : freelancer
                 let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
                 let lastSpoke = try Int64.fetchOne(db, sql: """
-                    SELECT MAX(created_at) FROM message WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command')
+                    SELECT MAX(created_at) FROM message
+                    WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command') AND visible_to IS NULL
                     """, arguments: [contractID.rawValue, otherSide.rawValue])
                 disputes.append(OpenDispute(
                     contract: contractID, title: row["title"], preset: row["preset"], milestone: MilestoneNumber(row["number"] as Int),

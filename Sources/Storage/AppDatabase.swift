@@ -42,6 +42,18 @@ public struct AppDatabase: Sendable {
         return try AppDatabase(pool)
     }
 
+    /// Opens an existing database file read-only, without migrating or writing anything: for checking an
+    /// evidence copy.
+    public static func openReadOnly(path: String) throws -> AppDatabase {
+        var configuration = configuration
+        configuration.readonly = true
+        return AppDatabase(unmigrated: try DatabaseQueue(path: path, configuration: configuration))
+    }
+
+    private init(unmigrated writer: any DatabaseWriter) {
+        self.writer = writer
+    }
+
     /// A private in-memory database, for tests and tools.
     public static func inMemory() throws -> AppDatabase {
         try AppDatabase(DatabaseQueue(configuration: configuration))

@@ -13,7 +13,7 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
-        let store = try AppDatabase.open(path: database)
+        let store = try AppDatabase.openReadOnly(path: database)
         let results = try thread.map { [try store.verify(thread: ContractID($0))] } ?? store.verifyAll()
         for result in results { print(result.summary) }
         let broken = results.filter { !$0.isIntact }.count

@@ -64,8 +64,17 @@ enum ModerationAPI {
             try requireModerator(context)
             let hours = request.uri.queryParameters.get("min_age_hours", as: Double.self) ?? 0
             var minimumHeld: Int64 = 0
+            var onlyCurrency: Currency?
+            if let code = request.uri.queryParameters["currency"] {
+                guard let currency = Currency(code: String(code)) else {
+                    throw APIError(.badRequest, "bad_currency", "currency must be one of \(Currency.supportedCodes)")
+                }
+                onlyCurrency = currency
+            }
             if let amount = request.uri.queryParameters["min_amount"] {
-                let currency = request.uri.queryParameters["currency"].flatMap { Currency(code: String($0)) } ?? .usd
+                // An amount means one currency: minor units of different currencies do not compare.
+                let currency = onlyCurrency ?? .usd
+                onlyCurrency = currency
                 switch AmountParser.parse(amount, currency: currency) {
                 case .success(let value): minimumHeld = value
                 case .failure(let failure): throw APIError(.badRequest, "bad_request", "min_amount: \(failure.explanation(for: currency))")
@@ -73,7 +82,10 @@ enum ModerationAPI {
             }
             let now = server.clock()
             let threshold = minimumHeld
-            let open = try await server.offloaded { try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold) }
+            let currency = onlyCurrency
+            let open = try await server.offloaded {
+                try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold, currency: currency)
+            }
             return DisputeQueue(disputes: open.map {
                 .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, milestone: $0.milestone.description,
                     description: $0.description, held: $0.held.minorUnits, heldText: $0.held.description, currency: $0.held.currency.code,
@@ -116,6 +128,9 @@ enum ModerationAPI {
             // take it from the note ("50 percent ..." would pay 50).
             if body.ruling == "split", (body.amount ?? "").isEmpty || body.amount!.contains(where: \.isWhitespace) {
                 throw APIError(.badRequest, "bad_request", "a split needs amount: the freelancer's part, e.g. \"200\" or \"$1,250.50\"")
+            }
+            guard ["release", "refund", "split"].contains(body.ruling) else {
+                throw APIError(.badRequest, "bad_request", "ruling must be release, refund or split")
             }
             let line = ["/resolve", body.milestone, body.ruling, body.ruling == "split" ? (body.amount ?? "") : nil, body.note]
                 .compactMap { $0 }.joined(separator: " ")

@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+import MilestoneCore
+import Storage
+import Testing
+
+/// The transcript's hash chain on a real SQLite file: an untouched database verifies; changing a byte,
+/// removing a row, cutting the end or swapping rows is caught and the first bad message is named — by the
+/// library and by the `milestone-bot verify` command.
+@Suite struct TamperEvidenceTests {
+    static let marker = "MARKER-7f3a"
+
+    /// A database file with two contracts; `c-1` has a few dozen messages of every kind, one chat line
+    /// carrying `marker`. Returns the seq of that line and the thread's last seq.
+    static func busyThread(in file: TemporaryDatabaseFile) throws -> (db: AppDatabase, markerSeq: Int64, lastSeq: Int64) {
+        let db = try file.open()
+        try db.createContract(Fixtures.newContract(milestones: [
+            MilestoneDraft(amount: 50_000, description: "Design"),
+            MilestoneDraft(amount: 30_000, description: "Build"),
+        ]), at: Fixtures.start)
+        try db.createContract(Fixtures.newContract("c-2"), at: Fixtures.start)
+        try Fixtures.say(db, "Other thread, untouched.", by: Fixtures.buyer, in: "c-2")
+
+        let script: [(String, Participant)] = [
+            ("Hi! Let's get started.", Fixtures.buyer),
+            ("Great, fund M1 and I begin.", Fixtures.freelancer),
+            ("/release M1", Fixtures.freelancer),          // refused: a private notice
+            ("/help", Fixtures.buyer),                      // answered privately
+            ("/fund M1", Fixtures.buyer),                   // applied: system message + ledger
+            ("Funded.", Fixtures.buyer),
+            ("/status", Fixtures.freelancer),
+            ("Working on it, the draft is coming along.", Fixtures.freelancer),
+            ("Here is the reference: \(marker) please keep it.", Fixtures.buyer),
+            ("/fund M9", Fixtures.buyer),                   // refused: unknown milestone
+            ("/submit M1 first draft attached", Fixtures.freelancer),
+            ("Looks good overall.", Fixtures.buyer),
+            ("/revise M1 bigger logo please", Fixtures.buyer),
+            ("On it.", Fixtures.freelancer),
+            ("/submit M1 bigger logo", Fixtures.freelancer),
+            ("/release M1", Fixtures.buyer),
+            ("Thanks! Paid.", Fixtures.buyer),
+            ("/fund M2", Fixtures.buyer),
+            ("/milestone add abc broken", Fixtures.buyer), // refused: bad amount
+            ("Starting the build.", Fixtures.freelancer),
+            ("Any update?", Fixtures.buyer),
+            ("Tomorrow.", Fixtures.freelancer),
+            ("Please read the thread, both of you.", Fixtures.moderator), // a moderator's note
+            ("/dispute M2 the build never arrived", Fixtures.buyer),
+            ("It is almost done!", Fixtures.freelancer),
+            ("/resolve M2 split 100 part of the work was delivered", Fixtures.moderator),
+            ("OK, thanks.", Fixtures.buyer),
+            ("Bye.", Fixtures.freelancer),
+        ]
+        var markerSeq: Int64 = 0
+        for (index, (text, who)) in script.enumerated() {
+            let receipt = try Fixtures.say(db, text, by: who, at: Fixtures.start.addingTimeInterval(Double(index + 1) * 60))
+            if text.contains(marker) { markerSeq = receipt.line.seq }
+        }
+        let transcript = try db.fullTranscript(of: "c-1")
+        let kinds = Set(transcript.map(\.kind))
+        #expect(kinds == Set(MessageKind.allCases), "the thread has every kind of message: \(kinds)")
+        #expect(transcript.contains { $0.isPrivate })
+        #expect(transcript.count >= 36, "a few dozen messages: \(transcript.count)")
+        #expect(try db.ledger(of: "c-1").total == 0)
+        return (db, markerSeq, try #require(transcript.last?.seq))
+    }
+
+    @Test func anUntouchedDatabaseVerifies() throws {
+        let file = try TemporaryDatabaseFile()
+        let (db, _, lastSeq) = try Self.busyThread(in: file)
+        let result = try db.verify(thread: "c-1")
+        #expect(result.isIntact, "\(result.summary)")
+        #expect(result.problem == nil && result.seq == nil)
+        #expect(result.messages == Int(lastSeq))
+        #expect(result.headHash == (try db.fullTranscript(of: "c-1").last?.hash))
+        let all = try db.verifyAll()
+        #expect(all.map(\.thread) == ["c-1", "c-2"])
+        #expect(all.allSatisfy { $0.isIntact }, "\(all.map(\.summary))")
+        // Still intact after closing and reopening the file.
+        let reopened = try file.open()
+        #expect(try reopened.verifyAll().allSatisfy { $0.isIntact })
+    }
+
+    @Test func changingOneByteOfTheFileIsCaughtAsAltered() throws {
+        let file = try TemporaryDatabaseFile()
+        let markerSeq: Int64
+        do {
+            let (db, seq, _) = try Self.busyThread(in: file)
+            markerSeq = seq
+            #expect(try db.verify(thread: "c-1").isIntact)
+            try db.writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } // the database closes here
+
+        // Everything is in the main file: no write-ahead log is left to override the change.
+        let wal = (try? FileManager.default.attributesOfItem(atPath: file.path + "-wal")[.size] as? Int) ?? 0
+        #expect(wal == 0, "the WAL was checkpointed")
+
+        // Flip one letter of the marker in the file's bytes: `MARKER-7f3a` becomes `MARKER-7f3b`.
+        let url = URL(fileURLWithPath: file.path)
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let needle = Array(Self.marker.utf8)
+        var found: [Int] = []
+        var index = 0
+        while index + needle.count <= bytes.count {
+            if bytes[index] == needle[0], Array(bytes[index..<(index + needle.count)]) == needle { found.append(index) }
+            index += 1
+        }
+        // The marker is stored once (no stale copy in free page space), so exactly one byte changes.
+        let offset = try #require(found.count == 1 ? found.first : nil, "the marker is in the database file exactly once: \(found.count)")
+        #expect(bytes[offset + needle.count - 1] == UInt8(ascii: "a"))
+        bytes[offset + needle.count - 1] = UInt8(ascii: "b")
+        try Data(bytes).write(to: url)
+
+        let db = try file.open()
+        let stored = try #require(try db.fullTranscript(of: "c-1").first { $0.seq == markerSeq })
+        #expect(stored.body.contains("MARKER-7f3b"), "the change reached the stored body")
+        let result = try db.verify(thread: "c-1")
+        #expect(result.problem == .altered, "\(result.summary)")
+        #expect(result.seq == markerSeq)
+        #expect(result.summary.contains("message \(markerSeq)"))
+        let all = try db.verifyAll()
+        #expect(all.first { $0.thread == "c-1" }?.problem == .altered)
+        #expect(all.first { $0.thread == "c-2" }?.isIntact == true, "the other thread is unaffected")
+    }
+
+    @Test func deletingAMessageIsCaughtAsMissing() throws {
+        let file = try TemporaryDatabaseFile()
+        let (db, markerSeq, _) = try Self.busyThread(in: file)
+        try db.writer.write { try $0.execute(sql: "DELETE FROM message WHERE thread_id = ? AND seq = ?", arguments: ["c-1", markerSeq]) }
+        let result = try db.verify(thread: "c-1")
+        #expect(result.problem == .missing, "\(result.summary)")
+        #expect(result.seq == markerSeq)
+        #expect(try db.verify(thread: "c-2").isIntact)
+    }
+
+    @Test func deletingTheLastMessageIsCaughtAsTruncated() throws {
+        let file = try TemporaryDatabaseFile()
+        let (db, _, lastSeq) = try Self.busyThread(in: file)
+        try db.writer.write { try $0.execute(sql: "DELETE FROM message WHERE thread_id = ? AND seq = ?", arguments: ["c-1", lastSeq]) }
+        let result = try db.verify(thread: "c-1")
+        #expect(result.problem == .truncated, "\(result.summary)")
+        #expect(result.seq == lastSeq)
+        #expect(result.messages == Int(lastSeq) - 1)
+    }
+
+    @Test func swappingTwoBodiesIsCaughtAtTheFirstOfThem() throws {
+        let file = try TemporaryDatabaseFile()
+        let (db, markerSeq, lastSeq) = try Self.busyThread(in: file)
+        let (a, b) = (markerSeq, lastSeq - 2)
+        try #require(a < b)
+        try db.writer.write { db in
+            let bodyA = try String.fetchOne(db, sql: "SELECT body FROM message WHERE thread_id = 'c-1' AND seq = ?", arguments: [a])
+            let bodyB = try String.fetchOne(db, sql: "SELECT body FROM message WHERE thread_id = 'c-1' AND seq = ?", arguments: [b])
+            try db.execute(sql: "UPDATE message SET body = ? WHERE thread_id = 'c-1' AND seq = ?", arguments: [bodyB, a])
+            try db.execute(sql: "UPDATE message SET body = ? WHERE thread_id = 'c-1' AND seq = ?", arguments: [bodyA, b])
+        }
+        let swapped = try db.fullTranscript(of: "c-1")
+        #expect(swapped.first { $0.seq == b }?.body.contains(Self.marker) == true, "the bodies really were swapped")
+        let result = try db.verify(thread: "c-1")
+        #expect(result.problem == .altered, "\(result.summary)")
+        #expect(result.seq == a)
+    }
+
+    @Test func swappingTwoSequenceNumbersIsCaughtAtTheFirstOfThem() throws {
+        let file = try TemporaryDatabaseFile()
+        let (db, markerSeq, lastSeq) = try Self.busyThread(in: file)
+        let (a, b) = (markerSeq, markerSeq + 5)
+        try #require(b < lastSeq)
+        try db.writer.write { db in
+            let temporary: Int64 = 1_000_000
+            try db.execute(sql: "UPDATE message SET seq = ? WHERE thread_id = 'c-1' AND seq = ?", arguments: [temporary, a])
+            try db.execute(sql: "UPDATE message SET seq = ? WHERE thread_id = 'c-1' AND seq = ?", arguments: [a, b])
+            try db.execute(sql: "UPDATE message SET seq = ? WHERE thread_id = 'c-1' AND seq = ?", arguments: [b, temporary])
+        }
+        #expect(try db.fullTranscript(of: "c-1").map(\.seq) == Array(1...lastSeq), "no gap: only the order changed")
+        let result = try db.verify(thread: "c-1")
+        #expect(result.problem == .altered || result.problem == .reordered, "\(result.summary)")
+        #expect(result.seq == a)
+    }
+
+    @Test func theVerifyCommandExitsZeroWhenIntactAndOneWhenTampered() throws {
+        let binary = Self.packageRoot.appendingPathComponent(".build/debug/milestone-bot")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("\(binary.path) is missing: run `swift build` first")
+            return
+        }
+        let file = try TemporaryDatabaseFile()
+        let markerSeq: Int64
+        do {
+            let (db, seq, _) = try Self.busyThread(in: file)
+            markerSeq = seq
+            try db.writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+
+        let clean = try Self.run(binary, ["verify", "--database", file.path])
+        #expect(clean.status == 0, "\(clean.output)")
+        #expect(clean.output.contains("c-1: intact"), "\(clean.output)")
+        #expect(clean.output.contains("2 intact, 0 broken"), "\(clean.output)")
+
+        do {
+            let db = try file.open()
+            try db.writer.write { try $0.execute(sql: "UPDATE message SET body = body || '!' WHERE thread_id = 'c-1' AND seq = ?", arguments: [markerSeq]) }
+            try db.writer.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+        let tampered = try Self.run(binary, ["verify", "--database", file.path])
+        #expect(tampered.status == 1, "\(tampered.output)")
+        #expect(tampered.output.contains("c-1: altered at message \(markerSeq)"), "\(tampered.output)")
+        #expect(tampered.output.contains("1 intact, 1 broken"), "\(tampered.output)")
+
+        let one = try Self.run(binary, ["verify", "--database", file.path, "--thread", "c-2"])
+        #expect(one.status == 0, "only the untouched thread: \(one.output)")
+    }
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Runs a program; returns its exit status and what it wrote to stdout and stderr.
+    static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("verify-\(UUID().uuidString).txt")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+    }
+}
