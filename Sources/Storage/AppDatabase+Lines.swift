@@ -79,12 +79,10 @@ extension AppDatabase {
     }
 
     /// The line as typed, shortened for the start of a notice: `/fund M7`.
-    static func echo(_ text: Substring) -> String {
+    static func echo(_ text: String) -> String {
         let firstLine = text.prefix { $0 != "\n" }
         return firstLine.count > 60 ? firstLine.prefix(57) + "..." : String(firstLine)
     }
-
-    static func echo(_ text: String) -> String { echo(text[...]) }
 
     /// The first receipt of a command id handled before.
     private static func replay(_ db: Database, _ logged: CommandLogRecord, _ request: LineRequest) throws -> LineReceipt {

@@ -32,6 +32,16 @@ public enum LineOutcome: Hashable, Sendable, Codable {
     case answered
     /// Refused, with a private notice; nothing changed.
     case rejected(Rejection)
+
+    /// `chat`, `applied`, `answered` or `rejected`: the `outcome` of an acknowledgement.
+    public var name: String {
+        switch self {
+        case .chat: "chat"
+        case .applied: "applied"
+        case .answered: "answered"
+        case .rejected: "rejected"
+        }
+    }
 }
 
 /// The result of handling a line.

@@ -158,13 +158,7 @@ enum ModerationAPI {
         if let transition = receipt.transition {
             await server.hub.contractChanged(transition.contract, testMoney: server.testMoney, now: server.clock())
         }
-        let outcome: String = switch receipt.outcome {
-        case .chat: "chat"
-        case .applied: "applied"
-        case .answered: "answered"
-        case .rejected: "rejected"
-        }
-        return CommandResult(thread: thread.rawValue, seq: receipt.line.seq, outcome: outcome, duplicate: receipt.isDuplicate,
+        return CommandResult(thread: thread.rawValue, seq: receipt.line.seq, outcome: receipt.outcome.name, duplicate: receipt.isDuplicate,
             replies: receipt.replies.map(WireMessage.init))
     }
 }

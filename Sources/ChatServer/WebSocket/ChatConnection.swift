@@ -188,13 +188,7 @@ struct ChatConnection {
             return
         }
         let duration = ContinuousClock.now - started
-        let outcome: String
-        switch receipt.outcome {
-        case .chat: outcome = "chat"
-        case .applied: outcome = "applied"
-        case .answered: outcome = "answered"
-        case .rejected: outcome = "rejected"
-        }
+        let outcome = receipt.outcome.name
         context.metrics.lineStored(duration: duration)
         if !receipt.isDuplicate { context.metrics.messageStored(kind: receipt.line.kind.rawValue) }
         if receipt.line.kind == .command {
