@@ -60,7 +60,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            /// The browser chat page (index.html, app.css, app.js), served at `/`.
+            resources: [.copy("Public")]
         ),
         /// The command-line entry point: `serve`, `token`, `verify`.
         .executableTarget(

@@ -29,6 +29,21 @@ public struct ChainVerification: Hashable, Sendable, Codable {
 
     public var isIntact: Bool { problem == nil }
 
+    enum CodingKeys: String, CodingKey {
+        case thread, messages, headHash = "head_hash", problem, seq, detail
+    }
+
+    /// Every field, `null` included, in the wire protocol's snake_case.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(thread, forKey: .thread)
+        try container.encode(messages, forKey: .messages)
+        try container.encode(headHash, forKey: .headHash)
+        try container.encode(problem, forKey: .problem)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(detail, forKey: .detail)
+    }
+
     public var summary: String {
         guard let problem, let detail else { return "\(thread): intact, \(messages) messages, head \(headHash)" }
         return "\(thread): \(problem.rawValue) at message \(seq.map(String.init) ?? "?"): \(detail)"

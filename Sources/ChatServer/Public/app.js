@@ -1,0 +1,800 @@
+// The milestone-bot chat page. Plain script, no build step, no network beyond this server.
+// Protocol: docs/PROTOCOL.md. Every piece of message text is set with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, cls, text) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  };
+
+  const TOKEN_KEY = "milestone-bot.token";
+  const app = {
+    token: null,
+    user: null,
+    moderator: false,
+    testMoney: false,
+    ws: null,
+    online: false,          // hello received on the current socket
+    retry: 0,               // reconnect attempts since the last hello
+    retryTimer: null,
+    stopped: false,         // the token was refused: do not reconnect
+    threads: [],
+    thread: null,           // the open thread id
+    joined: false,          // `joined` received for `thread` on this socket
+    lastSeq: 0,             // highest seq seen in `thread`
+    lowestSeq: null,        // lowest seq shown (for "load earlier")
+    seen: new Set(),        // seqs rendered in `thread`
+    state: null,            // the latest `state` frame of `thread`
+    outbox: [],             // {id, thread, text, status: queued|sent|failed, node, error}
+    completion: { open: false, items: [], index: -1 },
+  };
+
+  // ---------- connection state ----------
+  function setConn(state, text) {
+    const node = $("conn");
+    node.dataset.state = state;
+    node.textContent = text;
+  }
+
+  // ---------- HTTP ----------
+  async function api(path, options = {}) {
+    const headers = Object.assign({ Authorization: "Bearer " + app.token }, options.headers || {});
+    const response = await fetch(path, Object.assign({}, options, { headers, cache: "no-store" }));
+    let body = null;
+    const type = response.headers.get("content-type") || "";
+    if (type.includes("json")) body = await response.json().catch(() => null);
+    else body = await response.text().catch(() => null);
+    if (!response.ok) {
+      const error = new Error((body && body.error && body.error.message) || ("HTTP " + response.status));
+      error.status = response.status;
+      error.code = body && body.error && body.error.code;
+      throw error;
+    }
+    return body;
+  }
+
+  // ---------- money and time ----------
+  function fractionDigits(currency) {
+    try { return new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().maximumFractionDigits; }
+    catch (_) { return 2; }
+  }
+  function money(minor, currency) {
+    if (minor === null || minor === undefined) return "—";
+    const digits = fractionDigits(currency || "USD");
+    const value = minor / Math.pow(10, digits);
+    try { return new Intl.NumberFormat("en-US", { style: "currency", currency: currency || "USD" }).format(value); }
+    catch (_) { return value.toFixed(digits) + " " + currency; }
+  }
+  function age(seconds) {
+    if (seconds < 90) return "just now";
+    if (seconds < 5400) return Math.round(seconds / 60) + " min";
+    if (seconds < 172800) return Math.round(seconds / 3600) + " h";
+    return Math.round(seconds / 86400) + " days";
+  }
+  function when(iso, withDate) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    if (isNaN(date)) return iso;
+    const options = withDate
+      ? { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
+      : { hour: "2-digit", minute: "2-digit" };
+    return date.toLocaleString(undefined, options);
+  }
+
+  // ---------- sign-in ----------
+  function readToken() {
+    const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+    const fromHash = hash.get("token");
+    if (fromHash) {
+      sessionStorage.setItem(TOKEN_KEY, fromHash);
+      hash.delete("token");
+      const rest = hash.toString();
+      history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
+      return fromHash;
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  function showSignin(message) {
+    $("app").hidden = true;
+    $("signin").hidden = false;
+    $("signin-error").textContent = message || "";
+    setConn("signed-out", "Signed out");
+    $("signin-token").focus();
+  }
+
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("signin-token").value.trim();
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    start(token);
+  });
+
+  async function start(token) {
+    app.token = token;
+    app.stopped = false;
+    $("signin").hidden = true;
+    $("app").hidden = false;
+    connect();
+  }
+
+  // ---------- WebSocket ----------
+  async function connect() {
+    clearTimeout(app.retryTimer);
+    if (app.stopped) return;
+    setConn("connecting", app.retry ? "Reconnecting…" : "Connecting…");
+    let ticket;
+    try {
+      ticket = (await api("/api/ws-ticket", { method: "POST" })).ticket;
+    } catch (error) {
+      if (error.status === 401) { signOut("The token was refused: " + error.message); return; }
+      scheduleReconnect();
+      return;
+    }
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    let ws;
+    try { ws = new WebSocket(scheme + location.host + "/ws?ticket=" + encodeURIComponent(ticket)); }
+    catch (_) { scheduleReconnect(); return; }
+    app.ws = ws;
+    app.online = false;
+    app.joined = false;
+    ws.onmessage = (event) => {
+      if (ws !== app.ws) return;
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (_) { return; }
+      handle(frame);
+    };
+    ws.onclose = (event) => {
+      if (ws !== app.ws) return;
+      app.ws = null;
+      app.online = false;
+      app.joined = false;
+      renderOutbox();
+      updateComposer();
+      if (event.code === 4401) { signOut("The server refused the sign-in (" + (event.reason || "4401") + ")."); return; }
+      if (event.code === 4403) { app.stopped = true; setConn("offline", "Refused: this page's origin is not allowed"); return; }
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    if (app.stopped) return;
+    const delay = Math.min(500 * Math.pow(2, app.retry), 4000);
+    app.retry += 1;
+    setConn("offline", "Offline — reconnecting in " + Math.ceil(delay / 1000) + " s");
+    clearTimeout(app.retryTimer);
+    app.retryTimer = setTimeout(connect, delay);
+  }
+
+  function signOut(message) {
+    app.stopped = true;
+    if (app.ws) { try { app.ws.close(); } catch (_) {} }
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(OUTBOX_KEY);
+    showSignin(message);
+  }
+
+  window.addEventListener("online", () => { if (!app.ws && !app.stopped) connect(); });
+
+  function send(frame) {
+    if (!app.ws || app.ws.readyState !== WebSocket.OPEN) return false;
+    app.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "hello": return onHello(frame);
+      case "history": return onHistory(frame);
+      case "message":
+      case "notice": return onMessage(frame);
+      case "joined": return onJoined(frame);
+      case "state": return onState(frame);
+      case "ack": return onAck(frame);
+      case "error": return onError(frame);
+    }
+  }
+
+  function onHello(frame) {
+    app.online = true;
+    app.retry = 0;
+    app.user = frame.user;
+    app.moderator = !!frame.moderator;
+    app.testMoney = !!frame.test_money;
+    $("who").textContent = app.user + (app.moderator ? " (moderator)" : "");
+    $("test-money").hidden = !app.testMoney;
+    $("disputes-box").hidden = !app.moderator;
+    $("mod-box").hidden = !app.moderator;
+    setConn("online", "Online");
+    loadThreads();
+    if (app.moderator) loadDisputes();
+    if (app.thread) joinCurrent();
+  }
+
+  function joinCurrent() {
+    app.joined = false;
+    const frame = { type: "join", thread: app.thread };
+    if (app.lastSeq > 0) frame.after = app.lastSeq;   // resume: exactly what was missed, in order
+    send(frame);
+  }
+
+  // ---------- threads ----------
+  async function loadThreads() {
+    try {
+      const body = await api("/api/threads");
+      app.threads = body.threads || [];
+    } catch (_) { return; }
+    renderThreads();
+    if (!app.thread && app.threads.length) {
+      const wanted = new URLSearchParams(location.hash.replace(/^#/, "")).get("thread");
+      const pick = app.threads.find((t) => t.thread === wanted) || app.threads[0];
+      openThread(pick.thread);
+    }
+  }
+
+  function renderThreads() {
+    const list = $("threads");
+    list.replaceChildren();
+    if (!app.threads.length) { list.append(el("li", "sub", "No threads yet.")); return; }
+    for (const thread of app.threads) {
+      const item = el("li");
+      const button = el("button", null);
+      button.type = "button";
+      button.dataset.thread = thread.thread;
+      if (thread.thread === app.thread) button.setAttribute("aria-current", "true");
+      button.append(el("span", "title", thread.title || thread.thread));
+      button.append(el("span", "sub", thread.role + " · " + thread.phase + " · " + thread.buyer + " ↔ " + thread.freelancer));
+      button.addEventListener("click", () => openThread(thread.thread));
+      item.append(button);
+      list.append(item);
+    }
+  }
+
+  function openThread(id) {
+    if (app.thread === id) return;
+    if (app.thread && app.online) send({ type: "leave", thread: app.thread });
+    app.thread = id;
+    app.joined = false;
+    app.lastSeq = 0;
+    app.lowestSeq = null;
+    app.seen = new Set();
+    app.state = null;
+    $("messages").replaceChildren();
+    $("older").hidden = true;
+    $("thread-title").textContent = (app.threads.find((t) => t.thread === id) || {}).title || id;
+    $("thread-meta").textContent = "";
+    $("milestones").replaceChildren();
+    $("contract-summary").textContent = "";
+    $("actions").replaceChildren();
+    $("chain").textContent = "Chain: not checked yet";
+    $("chain").dataset.intact = "unknown";
+    renderThreads();
+    renderOutbox();
+    updateComposer();
+    if (app.online) joinCurrent();
+  }
+
+  // ---------- messages ----------
+  function onHistory(frame) {
+    if (frame.thread !== app.thread) return;
+    for (const message of frame.messages || []) addMessage(message);
+    $("older").hidden = !frame.has_more;
+  }
+
+  function onMessage(frame) {
+    if (frame.thread !== app.thread) return;
+    addMessage(frame);
+    // Our own line, stored: it leaves the outbox.
+    if (frame.client_id && frame.author === app.user) removeFromOutbox(frame.client_id);
+    if (app.moderator && frame.kind === "system") scheduleModeratorRefresh();
+  }
+
+  function addMessage(message) {
+    if (typeof message.seq !== "number" || app.seen.has(message.seq)) return;   // never twice
+    app.seen.add(message.seq);
+    app.lastSeq = Math.max(app.lastSeq, message.seq);
+    app.lowestSeq = app.lowestSeq === null ? message.seq : Math.min(app.lowestSeq, message.seq);
+    const node = renderMessage(message);
+    const list = $("messages");
+    const scroller = $("scroller");
+    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+    // Keep sequence order, whatever order pages arrive in.
+    let before = null;
+    for (let child = list.lastElementChild; child; child = child.previousElementSibling) {
+      if (Number(child.dataset.seq) > message.seq) before = child; else break;
+    }
+    list.insertBefore(node, before);
+    if (atBottom || message.author === app.user) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  const ROLE_NAMES = { buyer: "buyer", freelancer: "freelancer", moderator: "moderator" };
+
+  function renderMessage(m) {
+    const classes = ["msg", "kind-" + m.kind];
+    let label;
+    if (m.author === null || m.author === undefined) {
+      classes.push("system");
+      label = m.kind === "notice" ? "Bot (to you)" : "Bot";
+    } else if (m.author === app.user) {
+      classes.push("mine");
+      label = "You";
+    } else if (m.role === "moderator" || m.kind === "note") {
+      classes.push("note");
+      label = m.author + " (moderator)";
+    } else {
+      classes.push("theirs");
+      label = m.author + (m.role ? " (" + (ROLE_NAMES[m.role] || m.role) + ")" : "");
+    }
+    if (m.kind === "command") classes.push("command");
+    if (m.role) classes.push("role-" + m.role);
+    if (m.private) classes.push("private");
+    const node = el("li", classes.join(" "));
+    node.dataset.seq = String(m.seq);
+    node.dataset.kind = m.kind;
+    node.dataset.author = m.author || "";
+    if (m.private) node.dataset.private = "true";
+    if (m.event) node.dataset.event = m.event;
+    const by = el("span", "by");
+    if (m.private) {
+      const forWhom = m.visible_to && m.visible_to !== app.user ? "Private to " + m.visible_to : "Only you can see this";
+      by.append(el("span", "tag", forWhom));
+    } else if (m.kind === "system") {
+      by.append(el("span", "tag", m.milestone ? "Update · " + m.milestone : "Update"));
+    }
+    by.append(document.createTextNode(label));
+    const time = el("time", null, when(m.at));
+    if (m.at) { time.dateTime = m.at; time.title = m.at; }
+    by.append(time);
+    node.append(by);
+    node.append(el("span", "text", m.text));
+    return node;
+  }
+
+  $("older").addEventListener("click", () => {
+    if (!app.thread || !app.joined || app.lowestSeq === null) return;
+    send({ type: "history", thread: app.thread, before: app.lowestSeq, limit: 100 });
+  });
+
+  function onJoined(frame) {
+    if (frame.thread !== app.thread) return;
+    app.joined = true;
+    const info = app.threads.find((t) => t.thread === frame.thread);
+    $("thread-meta").textContent = "you are the " + frame.role + (info ? " · " + info.preset : "");
+    updateComposer();
+    flushOutbox();
+  }
+
+  // ---------- the outbox: lines not yet acknowledged ----------
+  function newId() {
+    const random = Math.floor(Math.random() * 0x7fffffff).toString(36);
+    return "web-" + Date.now().toString(36) + "-" + random;
+  }
+
+  function queueLine(text) {
+    const entry = { id: newId(), thread: app.thread, text, status: "queued", error: null };
+    app.outbox.push(entry);
+    trySend(entry);
+    renderOutbox();
+  }
+
+  function trySend(entry) {
+    if (entry.thread !== app.thread || !app.joined) return;
+    if (send({ type: "send", thread: entry.thread, id: entry.id, text: entry.text })) entry.status = "sent";
+  }
+
+  function flushOutbox() {
+    for (const entry of app.outbox) if (entry.status !== "failed") trySend(entry);
+    renderOutbox();
+  }
+
+  function removeFromOutbox(id) {
+    const before = app.outbox.length;
+    app.outbox = app.outbox.filter((entry) => entry.id !== id);
+    if (app.outbox.length !== before) renderOutbox();
+  }
+
+  // The outbox survives a reload of the page (same tab): lines are never silently dropped.
+  const OUTBOX_KEY = "milestone-bot.outbox";
+  function saveOutbox() {
+    try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(app.outbox.map(({ id, thread, text, status, error }) => ({ id, thread, text, status, error })))); }
+    catch (_) {}
+  }
+  function restoreOutbox() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(OUTBOX_KEY) || "[]");
+      app.outbox = saved.map((e) => Object.assign(e, { status: e.status === "failed" ? "failed" : "queued" }));
+    } catch (_) { app.outbox = []; }
+  }
+
+  function renderOutbox() {
+    saveOutbox();
+    const list = $("outbox");
+    list.replaceChildren();
+    for (const entry of app.outbox) {
+      if (entry.thread !== app.thread) continue;
+      const failed = entry.status === "failed";
+      const node = el("li", "msg mine" + (failed ? " failed" : ""));
+      node.dataset.clientId = entry.id;
+      node.dataset.status = entry.status;
+      let status;
+      if (failed) status = "Not sent: " + (entry.error || "refused");
+      else if (entry.status === "sent" && app.online) status = "Sending…";
+      else status = "Not sent yet — will send when reconnected";
+      node.append(el("span", "status", status));
+      node.append(el("span", "text", entry.text));
+      if (failed) {
+        const dismiss = el("button", "small secondary", "Dismiss");
+        dismiss.type = "button";
+        dismiss.addEventListener("click", () => removeFromOutbox(entry.id));
+        const edit = el("button", "small secondary", "Edit");
+        edit.type = "button";
+        edit.addEventListener("click", () => { removeFromOutbox(entry.id); $("composer-input").value = entry.text; $("composer-input").focus(); });
+        const row = el("span", "row");
+        row.append(edit, dismiss);
+        node.append(row);
+      }
+      list.append(node);
+    }
+    const scroller = $("scroller");
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function onAck(frame) {
+    removeFromOutbox(frame.id);
+  }
+
+  function onError(frame) {
+    const entry = frame.id ? app.outbox.find((e) => e.id === frame.id) : null;
+    if (entry) {
+      if (frame.code === "rate_limited" || frame.code === "internal") {
+        entry.status = "queued";
+        setTimeout(() => { trySend(entry); renderOutbox(); }, 1200);
+      } else {
+        entry.status = "failed";
+        entry.error = frame.message || frame.code;
+      }
+      renderOutbox();
+      return;
+    }
+    if (frame.code === "unknown_thread" || frame.code === "not_member") {
+      $("thread-meta").textContent = frame.message || frame.code;
+    }
+  }
+
+  // ---------- state: milestones, commands ----------
+  function onState(frame) {
+    if (frame.thread !== app.thread) return;
+    app.state = frame;
+    renderState();
+    renderActions();
+    if (app.moderator) { renderResolve(); scheduleModeratorRefresh(); }
+    const info = app.threads.find((t) => t.thread === frame.thread);
+    if (info && info.phase !== frame.phase) { info.phase = frame.phase; renderThreads(); }
+  }
+
+  const REVIEW_OUTCOME = {
+    auto_release: (m, s) => "If the buyer does not act by then, " + m.number + " (" + m.amount_text + ") is released to " + s.freelancer + " automatically.",
+    auto_complete: (m) => "If the buyer does not act by then, " + m.number + " is accepted automatically and the order completes.",
+  };
+
+  function renderState() {
+    const s = app.state;
+    $("thread-title").textContent = s.title || s.thread;
+    const summary = $("contract-summary");
+    summary.replaceChildren();
+    summary.append(document.createTextNode(
+      "Phase: " + s.phase + " · buyer " + s.buyer + ", freelancer " + s.freelancer + " · held now: "));
+    const held = el("strong", null, s.held_text || money(s.held, s.currency));
+    held.id = "contract-held";
+    held.dataset.held = String(s.held);
+    summary.append(held);
+    if (s.test_money) summary.append(document.createTextNode(" (test money)"));
+    if (s.end_request) {
+      summary.append(el("br"));
+      summary.append(document.createTextNode("End request: " + s.end_request));
+    }
+    const list = $("milestones");
+    list.replaceChildren();
+    for (const m of s.milestones || []) {
+      const item = el("li");
+      item.dataset.milestone = m.number;
+      item.dataset.state = m.state;
+      item.dataset.held = String(m.held);
+      item.dataset.released = String(m.released);
+      const head = el("div", "ms-head");
+      const name = el("span");
+      name.append(el("strong", null, m.number + " "));
+      const badge = el("span", "state", m.state.replace(/_/g, " "));
+      badge.dataset.state = m.state;
+      name.append(badge);
+      head.append(name, el("span", "amt", m.amount_text || money(m.amount, s.currency)));
+      item.append(head);
+      item.append(el("p", "ms-desc", m.description));
+      const facts = el("dl", "ms-facts");
+      const fact = (label, value, cls) => {
+        facts.append(el("dt", null, label));
+        const dd = el("dd", cls, value);
+        facts.append(dd);
+      };
+      fact("Held", money(m.held, s.currency), "held");
+      if (m.released) fact("Released", money(m.released, s.currency), "released");
+      if (m.refunded) fact("Refunded", money(m.refunded, s.currency), "refunded");
+      fact("Due", m.due || "no date");
+      if (m.revision_allowance !== null && m.revision_allowance !== undefined) {
+        fact("Revisions", m.revisions_used + " of " + m.revision_allowance);
+      }
+      item.append(facts);
+      if (m.review_ends) {
+        const outcome = REVIEW_OUTCOME[m.review_outcome];
+        const text = "Review ends " + when(m.review_ends, true) + ". " +
+          (outcome ? outcome(m, s) : "Nothing happens automatically then.");
+        item.append(el("p", "ms-deadline", text));
+      }
+      list.append(item);
+    }
+    if (!(s.milestones || []).length) list.append(el("li", "sub", "No milestones yet."));
+  }
+
+  function templates() {
+    return (app.state && app.state.commands) || [];
+  }
+
+  function renderActions() {
+    const bar = $("actions");
+    bar.replaceChildren();
+    for (const command of templates()) {
+      if (command.template.includes("<")) continue;   // needs the user's words: offered in completion only
+      const button = el("button", "small" + (command.moves_money ? " money" : " secondary"), command.template);
+      button.type = "button";
+      button.title = command.summary || "";
+      button.dataset.template = command.template;
+      button.addEventListener("click", () => submitLine(command.template));
+      bar.append(button);
+    }
+  }
+
+  const ALIASES = { "/pay": "/fund", "/deliver": "/submit", "/accept": "/release", "/return": "/cancel", "/end": "/endcontract", "/live": "/golive", "/done": "/complete" };
+
+  // The template a typed line runs, if it is one of the current ones that moves money.
+  function moneyTemplateFor(text) {
+    const words = text.trim().split(/\s+/);
+    if (!words[0] || !words[0].startsWith("/")) return null;
+    const verb = ALIASES[words[0].toLowerCase()] || words[0].toLowerCase();
+    const typedMilestone = words[1] ? normalizeMilestone(words[1]) : null;
+    let match = null;
+    for (const command of templates()) {
+      if (!command.moves_money) continue;
+      const parts = command.template.split(/\s+/);
+      if (parts[0].toLowerCase() !== verb) continue;
+      if (parts.length > 1 && /^M\d+$/i.test(parts[1]) && typedMilestone && normalizeMilestone(parts[1]) !== typedMilestone) continue;
+      if (parts.length > 1 && !/^M\d+$/i.test(parts[1]) && !parts[1].startsWith("<") && words[1] && parts[1].toLowerCase() !== words[1].toLowerCase()) continue;
+      match = command;
+      break;
+    }
+    return match;
+  }
+
+  function normalizeMilestone(word) {
+    const found = /^m?(\d+)$/i.exec(word);
+    return found ? "M" + Number(found[1]) : word.toUpperCase();
+  }
+
+  function submitLine(text) {
+    text = text.trim();
+    if (!text || !app.thread) return false;
+    const command = moneyTemplateFor(text);
+    if (command) {
+      const message = "This moves money" + (app.testMoney ? " (test money)" : "") + ":\n\n" + text + "\n" +
+        (command.summary ? "\n" + command.summary + "\n" : "") + "\nGo ahead?";
+      if (!window.confirm(message)) return false;
+    }
+    queueLine(text);
+    return true;
+  }
+
+  // ---------- the composer and command completion ----------
+  const input = $("composer-input");
+
+  function updateComposer() {
+    const ready = !!app.thread;
+    input.disabled = !ready;
+    $("send").disabled = !ready;
+    input.placeholder = !ready ? "Pick a thread"
+      : app.online ? "Write a message, or type / for commands"
+      : "Offline: lines you write are sent when the connection is back";
+  }
+
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (app.completion.open && app.completion.index >= 0) { acceptCompletion(); return; }
+    if (submitLine(input.value)) { input.value = ""; closeCompletion(); }
+  });
+
+  input.addEventListener("input", refreshCompletion);
+  input.addEventListener("blur", () => setTimeout(closeCompletion, 150));
+  input.addEventListener("keydown", (event) => {
+    const c = app.completion;
+    if (!c.open) {
+      if (event.key === "ArrowDown" && input.value.startsWith("/")) { refreshCompletion(); event.preventDefault(); }
+      return;
+    }
+    if (event.key === "ArrowDown") { moveCompletion(1); event.preventDefault(); }
+    else if (event.key === "ArrowUp") { moveCompletion(-1); event.preventDefault(); }
+    else if (event.key === "Escape") { closeCompletion(); event.preventDefault(); }
+    else if (event.key === "Tab" && c.items.length) { if (c.index < 0) c.index = 0; acceptCompletion(); event.preventDefault(); }
+    else if (event.key === "Enter" && c.index >= 0) { acceptCompletion(); event.preventDefault(); }
+  });
+
+  function refreshCompletion() {
+    const typed = input.value;
+    if (!typed.startsWith("/")) { closeCompletion(); return; }
+    const lower = typed.toLowerCase();
+    const items = templates().filter((command) => {
+      const fixed = command.template.split("<")[0].toLowerCase();   // the part before the first placeholder
+      return fixed.startsWith(lower) || lower.startsWith(fixed.trimEnd() + " ") || lower === fixed.trimEnd();
+    });
+    // Once the line is typed out in full, there is nothing left to offer.
+    if (!items.length || (items.length === 1 && items[0].template.toLowerCase() === lower)) { closeCompletion(); return; }
+    const c = app.completion;
+    c.items = items;
+    c.index = Math.min(c.index, items.length - 1);
+    c.open = true;
+    const list = $("completions");
+    list.replaceChildren();
+    items.forEach((command, index) => {
+      const option = el("li");
+      option.id = "completion-" + index;
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", index === c.index ? "true" : "false");
+      option.dataset.template = command.template;
+      option.append(el("code", null, command.template));
+      if (command.moves_money) option.append(el("span", "money-flag", "moves money"));
+      if (command.summary) option.append(el("span", "sum", command.summary));
+      option.addEventListener("mousedown", (event) => { event.preventDefault(); c.index = index; acceptCompletion(); });
+      list.append(option);
+    });
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    if (c.index >= 0) input.setAttribute("aria-activedescendant", "completion-" + c.index);
+    else input.removeAttribute("aria-activedescendant");
+  }
+
+  function moveCompletion(step) {
+    const c = app.completion;
+    c.index = (c.index + step + c.items.length) % c.items.length;
+    for (const [index, option] of Array.from($("completions").children).entries()) {
+      option.setAttribute("aria-selected", index === c.index ? "true" : "false");
+      if (index === c.index) option.scrollIntoView({ block: "nearest" });
+    }
+    input.setAttribute("aria-activedescendant", "completion-" + c.index);
+  }
+
+  function acceptCompletion() {
+    const c = app.completion;
+    const command = c.items[c.index];
+    closeCompletion();
+    if (!command) return;
+    fillTemplate(command.template);
+  }
+
+  // Puts a template in the box; the first <placeholder> is selected, ready to be typed over.
+  function fillTemplate(template) {
+    input.value = template;
+    input.focus();
+    const start = template.indexOf("<");
+    if (start >= 0) {
+      const end = template.indexOf(">", start);
+      input.setSelectionRange(start, end >= 0 ? end + 1 : template.length);
+    } else {
+      input.setSelectionRange(template.length, template.length);
+    }
+  }
+
+  function closeCompletion() {
+    const c = app.completion;
+    c.open = false;
+    c.items = [];
+    c.index = -1;
+    $("completions").hidden = true;
+    $("completions").replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  // ---------- moderators ----------
+  async function loadDisputes() {
+    const list = $("disputes");
+    let disputes;
+    try { disputes = (await api("/api/disputes")).disputes || []; }
+    catch (error) { list.replaceChildren(el("li", "sub", "Could not load the queue: " + error.message)); return; }
+    list.replaceChildren();
+    if (!disputes.length) { list.append(el("li", "sub", "No open disputes.")); return; }
+    for (const d of disputes) {
+      const item = el("li");
+      item.dataset.thread = d.thread;
+      item.dataset.milestone = d.milestone;
+      item.append(el("strong", null, d.milestone + " · " + (d.held_text || money(d.held, d.currency))));
+      item.append(el("span", "sub", (d.title || d.thread) + " — raised by " + (d.raised_by_user || d.raised_by) +
+        " (" + d.raised_by + "), open " + age(d.open_seconds || 0)));
+      if (d.reason) item.append(el("span", "sub", "“" + d.reason + "”"));
+      const open = el("button", "small", "Open thread");
+      open.type = "button";
+      open.addEventListener("click", () => { openThread(d.thread); input.focus(); });
+      item.append(open);
+      list.append(item);
+    }
+  }
+  $("disputes-refresh").addEventListener("click", loadDisputes);
+
+  let moderatorTimer = null;
+  function scheduleModeratorRefresh() {
+    clearTimeout(moderatorTimer);
+    moderatorTimer = setTimeout(() => { verifyChain(); loadDisputes(); }, 400);
+  }
+
+  async function verifyChain() {
+    if (!app.thread || !app.moderator) return;
+    const thread = app.thread;
+    const node = $("chain");
+    try {
+      const result = await api("/api/contracts/" + encodeURIComponent(thread) + "/verify");
+      if (thread !== app.thread) return;
+      if (result.problem === null || result.problem === undefined) {
+        node.dataset.intact = "true";
+        node.textContent = "✓ Chain verified: " + result.messages + " messages intact, head " + String(result.head_hash || result.headHash || "?").slice(0, 16) + "…";
+      } else {
+        node.dataset.intact = "false";
+        node.textContent = "✗ Chain broken: " + result.problem + " at message " + result.seq + (result.detail ? " — " + result.detail : "");
+      }
+    } catch (error) {
+      node.dataset.intact = "unknown";
+      node.textContent = "Chain: could not check (" + error.message + ")";
+    }
+  }
+  $("chain-check").addEventListener("click", verifyChain);
+
+  $("transcript-open").addEventListener("click", async () => {
+    if (!app.thread) return;
+    const popup = window.open("", "_blank");
+    try {
+      const html = await api("/api/contracts/" + encodeURIComponent(app.thread) + "/transcript?format=html");
+      const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+      if (popup) popup.location = url; else location.assign(url);
+    } catch (error) {
+      if (popup) popup.close();
+      alert("Could not load the transcript: " + error.message);
+    }
+  });
+
+  function renderResolve() {
+    const box = $("resolve");
+    box.replaceChildren();
+    const disputed = ((app.state && app.state.milestones) || []).filter((m) => m.state === "disputed");
+    if (!disputed.length) return;
+    box.append(el("h3", "sr-only", "Resolve a dispute"));
+    for (const m of disputed) {
+      const row = el("div", "row");
+      row.append(el("strong", null, "Resolve " + m.number + " (" + money(m.held, app.state.currency) + "):"));
+      for (const ruling of ["release", "refund", "split"]) {
+        const button = el("button", "small secondary", ruling);
+        button.type = "button";
+        button.dataset.resolve = m.number + " " + ruling;
+        button.addEventListener("click", () =>
+          fillTemplate("/resolve " + m.number + " " + ruling + (ruling === "split" ? " <amount>" : "") + " <note>"));
+        row.append(button);
+      }
+      box.append(row);
+    }
+  }
+
+  // ---------- go ----------
+  updateComposer();
+  restoreOutbox();
+  const token = readToken();
+  if (token) start(token); else showSignin("");
+})();

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""The browser chat page, in real browsers (headless Chromium through Selenium).
+
+Starts `.build/debug/milestone-bot serve --demo --port 0` itself on a temporary database, opens the
+printed sign-in links for alice (buyer), bob (freelancer) and mia (moderator), and drives a conversation:
+chat, a new milestone funded, submitted and released (with the confirm dialog), a private notice, a
+dispute in the moderator's queue, and a SIGKILL of the server mid-conversation followed by a restart on
+the same port and database: the pages must reconnect by themselves and show every message exactly once.
+
+Needs: `swift build --product milestone-bot`, pip `selenium`, Debian `chromium` and `chromium-driver`.
+Run from anywhere: python3 Tests/WebPage/web_page_test.py  (HEADFUL=1 to watch).
+Prints one line per check and ends with `N passed, M failed`; exits non-zero on any failure.
+"""
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = ROOT / ".build" / "debug" / "milestone-bot"
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"PASS {name}", flush=True)
+    else:
+        failed += 1
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
+    return condition
+
+
+class Server:
+    """The real binary, with a fixed signing secret so tokens outlive a restart."""
+
+    def __init__(self, database, secret):
+        self.database = database
+        self.secret = secret
+        self.process = None
+        self.port = None
+        self.links = {}
+
+    def start(self, port=0):
+        log = open(self.database + f".{int(time.time() * 1000)}.log", "w+")
+        env = dict(os.environ, AUTH_SIGNING_SECRET=self.secret, LOG_LEVEL="warning")
+        self.process = subprocess.Popen(
+            [str(BINARY), "serve", "--demo", "--port", str(port), "--database", self.database],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 30
+        text = ""
+        while time.time() < deadline:
+            log.seek(0)
+            text = log.read()
+            if "Health:" in text:
+                break
+            if self.process.poll() is not None:
+                raise RuntimeError("the server exited:\n" + text)
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start:\n" + text)
+        self.port = int(re.search(r"serving on http://127\.0\.0\.1:(\d+)", text).group(1))
+        user = None
+        for line in text.splitlines():
+            heading = re.match(r"^(buyer|freelancer|moderator) (\w+):$", line)
+            if heading:
+                user = heading.group(2)
+            link = re.match(r"^\s+open in a browser: (http://\S+/#token=(\S+))$", line)
+            if link and user:
+                self.links[user] = (link.group(1), link.group(2))
+        return text
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def get(self, path, token):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+
+def browser(width=1280, height=900):
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.environ.get("HEADFUL"):
+        options.add_argument("--headless=new")
+    for argument in ("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
+        options.add_argument(argument)
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    return webdriver.Chrome(options=options, service=service)
+
+
+def wait(driver, predicate, timeout=10):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: predicate(d) or None)
+    except TimeoutException:
+        return None
+
+
+def js_wait(driver, script, timeout=10):
+    return wait(driver, lambda d: d.execute_script(script), timeout)
+
+
+RENDERED = """
+return Array.from(document.querySelectorAll('#messages li.msg')).map(li => ({
+  seq: Number(li.dataset.seq), kind: li.dataset.kind, author: li.dataset.author,
+  private: li.dataset.private === 'true', cls: li.className, text: li.querySelector('.text').textContent,
+  label: li.querySelector('.by').textContent}));
+"""
+
+
+def rendered(driver):
+    return driver.execute_script(RENDERED)
+
+
+def has_text(driver, text, cls=None):
+    return any(text in m["text"] and (cls is None or cls in m["cls"].split()) for m in rendered(driver))
+
+
+def milestone(driver, number):
+    return driver.execute_script(
+        "const li = document.querySelector('#milestones li[data-milestone=\"' + arguments[0] + '\"]');"
+        "return li ? {state: li.dataset.state, held: Number(li.dataset.held), released: Number(li.dataset.released),"
+        " text: li.textContent} : null;", number)
+
+
+def conn_state(driver):
+    return driver.find_element(By.ID, "conn").get_attribute("data-state")
+
+
+def type_line(driver, text):
+    box = driver.find_element(By.ID, "composer-input")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+
+
+def click_template(driver, template, accept=True):
+    button = wait(driver, lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "#actions button")
+                                          if b.get_attribute("data-template") == template), None))
+    if button is None:
+        return False
+    button.click()
+    return True
+
+
+def answer_confirm(driver, accept):
+    alert = wait(driver, EC.alert_is_present(), 5)
+    if not alert:
+        return None
+    text = alert.text
+    if accept:
+        alert.accept()
+    else:
+        alert.dismiss()
+    return text
+
+
+def seqs(driver):
+    return [m["seq"] for m in rendered(driver)]
+
+
+def no_duplicates(driver):
+    values = seqs(driver)
+    return len(values) == len(set(values)) and values == sorted(values)
+
+
+def main():
+    if not BINARY.exists():
+        print(f"FAIL binary: {BINARY} missing; run swift build --product milestone-bot")
+        print("0 passed, 1 failed")
+        return 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="web-page-test-")
+    server = Server(os.path.join(workdir, "demo.sqlite"), secrets.token_hex(32))
+    drivers = []
+    try:
+        server.start(0)
+        check("serve --demo prints a sign-in link per demo user",
+              set(server.links) == {"alice", "bob", "mia"} and all(f"127.0.0.1:{server.port}/#token=" in l for l, _ in server.links.values()),
+              str(list(server.links)))
+        tokens = {user: token for user, (_, token) in server.links.items()}
+
+        alice, bob, mia = browser(), browser(), browser()
+        drivers += [alice, bob, mia]
+        for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
+            driver.get(server.links[user][0])
+        for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
+            online = wait(driver, lambda d: conn_state(d) == "online", 15)
+            check(f"{user}: page connects (port {server.port} is its own origin)", online, conn_state(driver))
+            check(f"{user}: signed in as {user}", user in driver.find_element(By.ID, "who").text)
+            check(f"{user}: the token is taken out of the address bar", "token=" not in driver.current_url, driver.current_url)
+            joined = js_wait(driver, "return document.querySelectorAll('#milestones li[data-milestone]').length >= 2")
+            check(f"{user}: thread 'demo' opens with its milestone panel", joined)
+        check("mia: moderator sees the dispute queue and chain panel",
+              mia.find_element(By.ID, "disputes-box").is_displayed() and mia.find_element(By.ID, "mod-box").is_displayed())
+        check("alice: no moderator tools for a buyer", not alice.find_element(By.ID, "mod-box").is_displayed())
+
+        # Chat, live both ways.
+        type_line(alice, "Hi Bob, can you add an extra page?")
+        check("alice: own line shown as hers", wait(alice, lambda d: has_text(d, "Hi Bob, can you add", "mine")))
+        check("bob: sees alice's line live, as the other party's", wait(bob, lambda d: has_text(d, "Hi Bob, can you add", "theirs")))
+        type_line(bob, "Sure, 300 for it.")
+        check("alice: sees bob's reply live", wait(alice, lambda d: has_text(d, "Sure, 300 for it.", "theirs")))
+
+        # Completion offers exactly the latest state's templates.
+        state = server.get("/api/contracts/demo", tokens["alice"])
+        expected = sorted(c["template"] for c in state["commands"])
+        box = alice.find_element(By.ID, "composer-input")
+        box.click()
+        box.send_keys("/")
+        listed = wait(alice, lambda d: [o.get_attribute("data-template") for o in d.find_elements(By.CSS_SELECTOR, "#completions li")])
+        check("alice: typing / offers exactly the state's command templates", sorted(listed or []) == expected,
+              f"{listed} vs {expected}")
+        box.send_keys(Keys.ARROW_DOWN)
+        box.send_keys(Keys.ENTER)
+        filled = box.get_attribute("value")
+        check("alice: keyboard picks a completion into the box", filled in expected, filled)
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE)
+        buttons = [b.get_attribute("data-template") for b in alice.find_elements(By.CSS_SELECTOR, "#actions button")]
+        check("alice: buttons only for complete templates",
+              sorted(buttons) == sorted(t for t in expected if "<" not in t) and all("<" not in t for t in buttons), str(buttons))
+
+        # A new milestone, funded with a confirmation.
+        type_line(alice, "/milestone add 300 Extra page")
+        check("bob: sees the milestone added (system message)", wait(bob, lambda d: has_text(d, "Extra page", "system")))
+        check("both: M3 in the milestone panel",
+              wait(alice, lambda d: milestone(d, "M3")) and wait(bob, lambda d: milestone(d, "M3")))
+        click_template(alice, "/fund M3")
+        text = answer_confirm(alice, accept=False)
+        check("alice: /fund asks for confirmation (moves money)", text and "/fund M3" in text, str(text))
+        time.sleep(0.8)
+        check("alice: dismissing the confirmation sends nothing", milestone(alice, "M3")["state"] != "funded"
+              and not alice.find_elements(By.CSS_SELECTOR, "#outbox li"))
+        type_line(alice, "/pay m3")
+        text = answer_confirm(alice, accept=False)
+        check("alice: a typed money command (alias /pay) also asks first", text and "/pay m3" in text, str(text))
+        click_template(alice, "/fund M3")
+        answer_confirm(alice, accept=True)
+        funded = wait(bob, lambda d: (m := milestone(d, "M3")) and m["state"] == "funded" and m["held"] == 30000)
+        check("bob: panel shows M3 funded, $300.00 held, live", funded, str(milestone(bob, "M3")))
+        check("alice: panel shows M3 held", wait(alice, lambda d: (m := milestone(d, "M3")) and m["held"] == 30000 and "$300.00" in m["text"]))
+        check("alice: contract total held updates",
+              wait(alice, lambda d: "$300.00" in d.find_element(By.ID, "contract-held").text or
+                   d.find_element(By.ID, "contract-held").get_attribute("data-held") != "0"))
+
+        # A refused command is private: bob sees why, alice does not, mia does.
+        type_line(bob, "/release M3")
+        check("bob: refused command answered privately", wait(bob, lambda d: any(m["private"] and m["author"] == "" for m in rendered(d))))
+        private_seqs = {m["seq"] for m in rendered(bob) if m["private"]}
+        time.sleep(0.5)
+        bob.execute_script("document.querySelector('#messages li[data-private=true]').scrollIntoView({block: 'center'})")
+        bob.save_screenshot(str(SHOTS / "freelancer-private-notice.png"))
+        check("alice: never sees bob's private notice", not private_seqs & set(seqs(alice)))
+        check("mia: sees bob's private notice, marked private to bob",
+              wait(mia, lambda d: all(any(m["seq"] == s and m["private"] and "Private to bob" in m["label"] for m in rendered(d)) for s in private_seqs)))
+
+        # Submit; the panel shows the review deadline and what happens then.
+        type_line(bob, "/submit M3 the extra page is in the shared folder")
+        submitted = wait(alice, lambda d: (m := milestone(d, "M3")) and m["state"] == "submitted")
+        check("alice: sees M3 submitted live", submitted, str(milestone(alice, "M3")))
+        ms = milestone(alice, "M3") or {}
+        check("alice: panel shows the review deadline and the automatic release", "Review ends" in ms.get("text", "")
+              and "released to bob automatically" in ms.get("text", ""), ms.get("text", ""))
+
+        # SIGKILL mid-conversation, lines typed while offline, restart on the same port and database.
+        port = server.port
+        before = {name: len(seqs(d)) for name, d in (("alice", alice), ("bob", bob), ("mia", mia))}
+        server.kill()
+        for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
+            check(f"{user}: shows the connection is lost", wait(driver, lambda d: conn_state(d) == "offline", 10), conn_state(driver))
+        type_line(alice, "Looks good, releasing now (typed offline)")
+        type_line(bob, "Thanks! (typed offline)")
+        check("alice: offline line kept as not sent yet",
+              wait(alice, lambda d: any("not sent yet" in li.text.lower() for li in d.find_elements(By.CSS_SELECTOR, "#outbox li"))))
+        time.sleep(1.5)
+        server.start(port)
+        check("server restarted on the same port", server.port == port)
+        for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
+            check(f"{user}: reconnects by itself", wait(driver, lambda d: conn_state(d) == "online", 20), conn_state(driver))
+        check("alice: queued line delivered after reconnect",
+              wait(alice, lambda d: has_text(d, "typed offline)", "mine") and not d.find_elements(By.CSS_SELECTOR, "#outbox li"), 15))
+        check("bob: gets alice's offline line", wait(bob, lambda d: has_text(d, "Looks good, releasing now", "theirs"), 15))
+        check("alice: gets bob's offline line", wait(alice, lambda d: has_text(d, "Thanks! (typed offline)", "theirs"), 15))
+        check("mia: gets both offline lines",
+              wait(mia, lambda d: has_text(d, "Looks good, releasing now") and has_text(d, "Thanks! (typed offline)"), 15))
+
+        # Release after the restart.
+        click_template(alice, "/release M3")
+        text = answer_confirm(alice, accept=True)
+        check("alice: /release asks for confirmation", text and "/release M3" in text, str(text))
+        released = wait(bob, lambda d: (m := milestone(d, "M3")) and m["state"] == "released" and m["held"] == 0 and m["released"] == 30000)
+        check("bob: panel shows M3 released, nothing held, live", released, str(milestone(bob, "M3")))
+        check("alice: panel shows M3 released", wait(alice, lambda d: (m := milestone(d, "M3")) and m["state"] == "released"))
+        check("bob: sees the release announced", wait(bob, lambda d: any(m["kind"] == "system" and "M3" in m["text"] and "releas" in m["text"].lower()
+                                                                            for m in rendered(d))))
+
+        # A dispute for the moderator's queue and the quick resolve buttons.
+        click_template(alice, "/fund M1")
+        answer_confirm(alice, accept=True)
+        wait(bob, lambda d: (m := milestone(d, "M1")) and m["state"] == "funded")
+        type_line(bob, "/dispute M1 the brief changed after funding")
+        check("mia: the dispute shows in her queue",
+              wait(mia, lambda d: d.find_elements(By.CSS_SELECTOR, "#disputes li[data-milestone='M1']"), 10))
+        resolve = wait(mia, lambda d: d.find_elements(By.CSS_SELECTOR, "#resolve button[data-resolve='M1 split']"))
+        if check("mia: quick resolve buttons for the disputed milestone", resolve):
+            resolve[0].click()
+            value = mia.find_element(By.ID, "composer-input").get_attribute("value")
+            check("mia: split fills /resolve M1 split <amount> <note>", value == "/resolve M1 split <amount> <note>", value)
+            mia.find_element(By.ID, "composer-input").send_keys(Keys.CONTROL, "a")
+            mia.find_element(By.ID, "composer-input").send_keys(Keys.DELETE)
+
+        # Nothing lost, nothing twice: the rendered seqs are exactly what the API says each may read.
+        time.sleep(1.0)
+        for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
+            api = server.get("/api/contracts/demo/messages?after=0&limit=1000", tokens[user])
+            want = [m["seq"] for m in api["messages"]]
+            got = seqs(driver)
+            check(f"{user}: every message shown once, in order ({len(got)} shown, {before[user]} before the kill)",
+                  got == want and no_duplicates(driver), f"shown {got} vs stored {want}")
+        check("mia: transcript includes private notices", any(m["private"] for m in rendered(mia)))
+        mia.find_element(By.ID, "chain-check").click()
+        chain = wait(mia, lambda d: d.find_element(By.ID, "chain").get_attribute("data-intact") == "true"
+                     and d.find_element(By.ID, "chain"), 10)
+        check("mia: hash chain shown as verified", chain, mia.find_element(By.ID, "chain").text)
+
+        # Phone width: the page still lays out in one column with the composer reachable.
+        bob.set_window_size(390, 844)
+        time.sleep(0.5)
+        narrow = bob.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        check("bob: no horizontal scrolling at phone width", narrow)
+        bob.save_screenshot(str(SHOTS / "freelancer-phone.png"))
+        bob.set_window_size(1280, 900)
+        time.sleep(0.3)
+
+        for driver, name in ((alice, "buyer"), (bob, "freelancer"), (mia, "moderator")):
+            path = SHOTS / f"{name}.png"
+            driver.save_screenshot(str(path))
+            check(f"screenshot {path.relative_to(ROOT)}", path.exists() and path.stat().st_size > 10_000)
+
+        # Text is never interpreted as HTML.
+        type_line(alice, "<img src=x onerror=alert(1)><b>bold?</b>")
+        shown = wait(bob, lambda d: has_text(d, "<b>bold?</b>"))
+        check("message text is shown literally, never as HTML", shown and not bob.find_elements(By.CSS_SELECTOR, "#messages img, #messages b"))
+    except Exception:
+        traceback.print_exc()
+        check("the test ran to the end", False)
+    finally:
+        for driver in drivers:
+            try:
+                driver.quit()
+            except Exception:
+                pass
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
