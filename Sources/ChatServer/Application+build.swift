@@ -26,9 +26,12 @@ public struct ChatServerApp: Sendable {
 }
 
 /// Builds the server from settings. `onServerRunning` receives the bound port (useful with port 0).
+/// `conformanceEcho` (tests only, off by default) adds an unauthenticated echo WebSocket at
+/// `/conformance/echo` for the Autobahn conformance suite (Tests/Reliability/autobahn_test.sh).
 public func buildChatServer(
     settings: ServerSettings, database: AppDatabase, clock: @escaping @Sendable () -> Date = Date.init,
-    logger: Logger = Logger(label: "milestone-bot"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    logger: Logger = Logger(label: "milestone-bot"), conformanceEcho: Bool = false,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> ChatServerApp {
     let feed = CommitFeed()
     var database = database.reportingCommits { feed.send($0) }
@@ -75,6 +78,20 @@ public func buildChatServer(
         }
         var connection = ChatConnection(context: context, identity: identity, logger: webSocketContext.logger)
         try await connection.run(inbound: inbound, outbound: outbound)
+    }
+    if conformanceEcho {
+        // Test-only (`serve --conformance-echo`): echoes every text and binary message back, with the same
+        // WebSocket configuration as `/ws` (frame size, UTF-8 validation, pings). No authentication.
+        webSocketRouter.ws("/conformance/echo") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: settings.limits.maxFrameBytes) {
+                switch message {
+                case .text(let text): try await outbound.write(.text(text))
+                case .binary(let data): try await outbound.write(.binary(data))
+                }
+            }
+        }
     }
 
     let limits = settings.limits

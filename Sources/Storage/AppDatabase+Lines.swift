@@ -26,6 +26,11 @@ extension AppDatabase {
         guard text.count <= Self.maximumLineLength else {
             throw StorageError.invalid("the message is \(text.count) characters; the limit is \(Self.maximumLineLength)")
         }
+        // Control characters other than line breaks and tabs have no place in a chat line (and NUL would
+        // be cut off by SQLite's text functions).
+        if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !["\n", "\r", "\t"].contains($0) }) {
+            throw StorageError.invalid("the message contains the control character U+\(String(format: "%04X", control.value)); remove it")
+        }
         return text
     }
 

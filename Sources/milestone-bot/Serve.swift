@@ -14,6 +14,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (server.port).") var port: Int?
     @Option(help: "SQLite database file (database.path).") var database: String?
     @Flag(help: "Create a demo contract and print how each demo user connects.") var demo = false
+    @Flag(help: "Tests only: add an unauthenticated echo WebSocket at /conformance/echo (Autobahn suite).") var conformanceEcho = false
 
     func run() async throws {
         var flags: [String: String] = [:]
@@ -37,7 +38,7 @@ struct Serve: AsyncParsableCommand {
         let store = try AppDatabase.open(path: settings.databasePath)
         if demo { try Demo.ensure(in: store, settings: settings, now: Date()) }
         let announced = settings
-        let server = try await buildChatServer(settings: settings, database: store, logger: logger) { port in
+        let server = try await buildChatServer(settings: settings, database: store, logger: logger, conformanceEcho: conformanceEcho) { port in
             var live = announced
             live.port = port
             Self.say("milestone-bot serving on \(live.baseURL) (database \(announced.databasePath), payments: \(announced.processor), test money)")

@@ -57,6 +57,10 @@ import Testing
             #expect(error.message.contains("limit is 4000"))
             guard case .error(let empty) = try await alice.say("   ") else { Issue.record("expected an error"); return }
             #expect(empty.code == "invalid_message")
+            // A NUL (or any control character but line breaks and tabs) would be cut off by SQLite's text
+            // functions and break the hash chain; it is refused.
+            guard case .error(let nul) = try await alice.say("nul \u{0} byte") else { Issue.record("expected an error"); return }
+            #expect(nul.code == "invalid_message" && nul.message.contains("U+0000"))
             #expect(try server.database.fullTranscript(of: "c-1").count == before)
             await alice.close()
         }

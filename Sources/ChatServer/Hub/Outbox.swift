@@ -46,6 +46,8 @@ final class Outbox: Sendable {
         case clientGone
         /// The client is not reading: close with 1008.
         case overflow
+        /// The client kept flooding past its rate limit: close with 1008 after what is already queued.
+        case flood
         /// The server is stopping: close with 1001 "going away".
         case shutdown
     }

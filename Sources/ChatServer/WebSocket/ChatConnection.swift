@@ -41,6 +41,7 @@ struct ChatConnection {
             }
             switch outbox.endedBecause {
             case .overflow: try await outbound.close(.policyViolation, reason: "too many messages queued; the client is not reading")
+            case .flood: try await outbound.close(.policyViolation, reason: "flooding: too many messages over the rate limit")
             case .shutdown: try await outbound.close(.goingAway, reason: "server shutting down")
             case .clientGone, nil: break
             }
@@ -53,7 +54,7 @@ struct ChatConnection {
                     reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
                     continue
                 }
-                if try await !handle(text, id: id, outbox: outbox, outbound: outbound) { break }
+                if await !handle(text, id: id, outbox: outbox) { break }
             }
         } catch {
             // A protocol violation (invalid UTF-8, an oversized message): rethrown below so the WebSocket
@@ -72,7 +73,7 @@ struct ChatConnection {
     }
 
     /// Handles one envelope; false when the connection must close.
-    private mutating func handle(_ text: String, id: ConnectionID, outbox: Outbox, outbound: WebSocketOutboundWriter) async throws -> Bool {
+    private mutating func handle(_ text: String, id: ConnectionID, outbox: Outbox) async -> Bool {
         let message: ClientMessage
         switch ClientMessage.decode(text) {
         case .failure(let error):
@@ -103,7 +104,8 @@ struct ChatConnection {
             guard limiter.allow() else {
                 strikes += 1
                 if strikes >= context.settings.limits.floodStrikesBeforeClose {
-                    try await outbound.close(.policyViolation, reason: "flooding: too many messages over the rate limit")
+                    // Closed by the writer after the answers already queued, so none of them is lost.
+                    outbox.finish(.flood)
                     return false
                 }
                 reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second; this one was not stored, send it again later", thread: thread, id: clientID))
