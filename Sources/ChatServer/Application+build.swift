@@ -77,7 +77,7 @@ public func buildChatServer(
             return
         }
         var connection = ChatConnection(context: context, identity: identity, logger: webSocketContext.logger)
-        try await connection.run(inbound: inbound, outbound: outbound)
+        try await connection.run(inbound: inbound, outbound: outbound, channel: webSocketContext.requestContext.channel)
     }
     if conformanceEcho {
         // Test-only (`serve --conformance-echo`): echoes every text and binary message back, with the same

@@ -9,9 +9,14 @@ final class Outbox: Sendable {
     private let queued = Mutex(0)
     let limit: Int
 
-    init(limit: Int) {
+    /// Called once when the queue overflows: the writer is stuck on a full socket, so the connection must
+    /// be cut from outside.
+    private let onOverflow: @Sendable () -> Void
+
+    init(limit: Int, onOverflow: @escaping @Sendable () -> Void = {}) {
         (frames, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
         self.limit = limit
+        self.onOverflow = onOverflow
     }
 
     /// Queues a frame; false when the client is too far behind (the frame is dropped and the
@@ -25,8 +30,9 @@ final class Outbox: Sendable {
         }
         if accepted {
             continuation.yield(frame)
-        } else {
+        } else if endedBecause == nil {
             finish(.overflow)
+            onOverflow()
         }
         return accepted
     }

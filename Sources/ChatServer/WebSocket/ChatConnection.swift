@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWebSocket
 import Logging
 import MilestoneCore
+import NIOCore
 import Storage
 
 /// One client's WebSocket: reads its envelopes, runs them, and writes what the hub and the commands send it.
@@ -23,8 +24,9 @@ struct ChatConnection {
     }
 
     /// Runs the connection until the client leaves, the server shuts down, or the client falls too far behind.
-    mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let outbox = Outbox(limit: context.settings.limits.maxQueuedMessages)
+    mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        // A client that stops reading blocks our writes; when its queue overflows, drop the TCP connection.
+        let outbox = Outbox(limit: context.settings.limits.maxQueuedMessages) { channel.close(promise: nil) }
         let id = await context.hub.connect(outbox)
         context.metrics.connectionOpened()
         defer { context.metrics.connectionClosed() }
