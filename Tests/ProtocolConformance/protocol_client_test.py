@@ -471,6 +471,10 @@ async def run_checks(srv):
             ok = str(e)
         check(f"  both get a state frame with M1 {expected_state}", ok is True, str(ok))
 
+    # A `state` frame may overtake the system message it follows; wait for the last one on both sides.
+    for c, mark in ((alice, start_a), (bob, start_b)):
+        await c.wait(lambda f: f.get("type") == "message" and f.get("kind") == "system"
+                     and "paid to the freelancer" in (f.get("text") or ""), mark)
     sys_a = [(m["seq"], m["text"]) for m in alice.live_messages(T, start_a) if m.get("kind") == "system"]
     sys_b = [(m["seq"], m["text"]) for m in bob.live_messages(T, start_b) if m.get("kind") == "system"]
     check("alice and bob saw the same bot system messages, in strictly increasing seq order",
@@ -530,6 +534,8 @@ async def run_checks(srv):
           dup2.get("duplicate") is True and dup2.get("seq") == acks["a-fund-1"].get("seq")
           and dup2.get("outcome") == "applied", str(dup2))
     bar2 = await alice.say(T, "a-barrier-2", "still here")
+    # The ack and the message of one's own line may arrive in either order (PROTOCOL.md): wait for both.
+    await alice.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-barrier-2", start_a)
     await bob.wait(lambda f: f.get("type") == "message" and f.get("client_id") == "a-barrier-2", start_b)
     news_a = [m["seq"] for m in alice.live_messages(T, start_a)]
     news_b = [m["seq"] for m in bob.live_messages(T, start_b)]
