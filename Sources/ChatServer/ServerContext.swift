@@ -61,6 +61,20 @@ public final class ServerContext: Sendable {
         }
     }
 
+    /// Stores and runs a line `author` sent with the client id `id`, typed in a thread or sent over the API:
+    /// both use the same command id, so a resend through either is applied once.
+    public func handle(_ text: String, id: String, in thread: ContractID, by author: Participant) async throws -> LineReceipt {
+        try await database.handle(LineRequest(
+            commandID: CommandID("\(author.user.rawValue)/\(id)"), thread: thread, author: author, text: text,
+            clientMessageID: id, receivedAt: clock()))
+    }
+
+    /// Sends the thread's connections the contract as a receipt's command left it, if it changed anything.
+    public func publishChange(of receipt: LineReceipt) async {
+        guard let transition = receipt.transition else { return }
+        await hub.contractChanged(transition.contract, testMoney: testMoney, now: clock())
+    }
+
     /// The role `identity` has in `contract`, or nil when they may not see it.
     public func viewer(_ identity: Identity, of contract: Contract) -> Participant? {
         if identity.isModerator { return Participant(user: identity.user, role: .moderator) }

@@ -34,11 +34,7 @@ extension AppDatabase {
     public func export(_ thread: ContractID, for viewer: Participant, at now: Date) throws -> TranscriptExport {
         try writer.read { db in
             guard let contract = try Self.loadContract(db, thread) else { throw StorageError.unknownContract(thread.rawValue) }
-            var request = MessageRecord.filter(Column("thread_id") == thread.rawValue)
-            if viewer.role != .moderator {
-                request = request.filter(Column("visible_to") == nil || Column("visible_to") == viewer.user.rawValue)
-            }
-            let messages = try request.order(Column("seq")).fetchAll(db).map { try $0.message() }
+            let messages = try MessageRecord.visible(in: thread, to: viewer).order(Column("seq")).fetchAll(db).map { try $0.message() }
             var outcomes: [Int64: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT first_seq, outcome FROM command_log WHERE contract_id = ?", arguments: [thread.rawValue]) {
                 switch try JSON.decode(LineOutcome.self, row["outcome"]) {

@@ -110,8 +110,8 @@ enum ContractsAPI {
                 throw APIError(.badRequest, "bad_request", "after must be a whole number (a sequence number)")
             }
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 1000)
-            let caughtUp = try await server.database.catchUp(in: contract.id, after: max(after, 0), visibleTo: viewer)
-            return MessagePage(thread: contract.id.rawValue, messages: caughtUp.messages.prefix(limit).map(WireMessage.init), lastSeq: caughtUp.lastSeq)
+            let caughtUp = try await server.database.catchUp(in: contract.id, after: max(after, 0), limit: limit, visibleTo: viewer)
+            return MessagePage(thread: contract.id.rawValue, messages: caughtUp.messages.map(WireMessage.init), lastSeq: caughtUp.lastSeq)
         }
         authenticated.post("ws-ticket") { _, context -> Ticket in
             let (ticket, expiresIn) = await server.tickets.issue(for: context.identity!)

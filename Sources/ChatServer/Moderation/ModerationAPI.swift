@@ -149,15 +149,11 @@ enum ModerationAPI {
         guard !id.isEmpty, id.count <= 100 else { throw APIError(.badRequest, "invalid_id", "id is 1-100 characters") }
         let receipt: LineReceipt
         do {
-            receipt = try await server.database.handle(LineRequest(
-                commandID: CommandID("\(viewer.user.rawValue)/\(id)"), thread: thread, author: viewer, text: line, clientMessageID: id,
-                receivedAt: server.clock()))
+            receipt = try await server.handle(line, id: id, in: thread, by: viewer)
         } catch let error as StorageError {
             throw APIError(.badRequest, "invalid_message", "\(error)")
         }
-        if let transition = receipt.transition {
-            await server.hub.contractChanged(transition.contract, testMoney: server.testMoney, now: server.clock())
-        }
+        await server.publishChange(of: receipt)
         return CommandResult(thread: thread.rawValue, seq: receipt.line.seq, outcome: receipt.outcome.name, duplicate: receipt.isDuplicate,
             replies: receipt.replies.map(WireMessage.init))
     }

@@ -167,12 +167,9 @@ struct ChatConnection {
             return
         }
         let started = ContinuousClock.now
-        let request = LineRequest(
-            commandID: CommandID("\(identity.user.rawValue)/\(clientID)"), thread: thread, author: author, text: body,
-            clientMessageID: clientID, receivedAt: context.clock())
         let receipt: LineReceipt
         do {
-            receipt = try await context.database.handle(request)
+            receipt = try await context.handle(body, id: clientID, in: thread, by: author)
         } catch let error as StorageError {
             switch error {
             case .invalid(let detail) where detail.contains("already used"):
@@ -201,8 +198,6 @@ struct ChatConnection {
                 outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
         }
         outbox.push(.ack(.init(thread: thread.rawValue, id: clientID, seq: receipt.line.seq, duplicate: receipt.isDuplicate, outcome: outcome)))
-        if let transition = receipt.transition {
-            await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: context.clock())
-        }
+        await context.publishChange(of: receipt)
     }
 }
