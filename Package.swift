@@ -35,11 +35,17 @@ let package = Package(
         /// Deterministic random command scripts and an in-memory reference contract, for property tests,
         /// the crash test and benchmarks.
         .target(name: "CommandScripts", dependencies: ["MilestoneCore"]),
+        /// Payment processors behind one protocol: the Stripe REST client, planning processor calls from
+        /// ledger postings, and webhook signatures.
+        .target(
+            name: "Payments",
+            dependencies: ["MilestoneCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         /// Durable storage on GRDB/SQLite: contracts, milestones, ledger, idempotency log, transcript.
         .target(
             name: "Storage",
             dependencies: [
-                "MilestoneCore",
+                "MilestoneCore", "Payments",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -48,7 +54,7 @@ let package = Package(
         .target(
             name: "ChatServer",
             dependencies: [
-                "MilestoneCore", "Storage", "BotConfig",
+                "MilestoneCore", "Storage", "BotConfig", "Payments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -75,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "ChatServerTests",
             dependencies: [
-                "ChatServer", "MilestoneCore", "Storage", "BotConfig",
+                "ChatServer", "MilestoneCore", "Storage", "BotConfig", "Payments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,6 +5,7 @@ import Logging
 import MilestoneCore
 import NIOCore
 import NIOWebSocket
+import Payments
 import ServiceLifecycle
 import Storage
 
@@ -20,6 +21,7 @@ public struct ChatServerApp: Sendable {
         if let url = context.settings.webhookURL {
             services.append(NotificationService(context: context, url: url, secret: context.settings.webhookSecret))
         }
+        if let desk = context.desk { services.append(PaymentService(context: context, desk: desk)) }
         services.append(GoingAwayService(hub: context.hub))
         return services
     }
@@ -36,10 +38,21 @@ public func buildChatServer(
     let feed = CommitFeed()
     var database = database.reportingCommits { feed.send($0) }
     if settings.webhookURL != nil { database = database.recordingNotifications() }
+    var desk: PaymentDesk?
+    if settings.processor == "stripe" {
+        database = database.requiringPayments()
+        desk = PaymentDesk(database: database, processor: StripeProcessor(settings: settings.stripe.settings, now: clock),
+            settings: settings.stripe, clock: clock, logger: logger)
+    }
     let context = ServerContext(
         settings: settings, database: database, hub: ThreadHub(),
         verifier: await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime, now: clock),
-        tickets: TicketBook(now: clock), metrics: ServerMetrics(), clock: clock, logger: logger)
+        tickets: TicketBook(now: clock), metrics: ServerMetrics(), desk: desk, clock: clock, logger: logger)
+    // Money movements a crash interrupted are completed before anyone can send a new command.
+    if let desk {
+        let recovered = await desk.recover()
+        if !recovered.isEmpty { logger.notice("completed \(recovered.count) interrupted payment(s) at start-up") }
+    }
 
     let router = Router(context: ChatRequestContext.self)
     // The browser chat page (Sources/ChatServer/Public) at `/`, for paths no route answers.
@@ -58,6 +71,9 @@ public func buildChatServer(
             body: .init(byteBuffer: ByteBuffer(string: context.metrics.render())))
     }
     ContractsAPI.addRoutes(to: router, server: context)
+    if let desk, !settings.stripe.webhookSecret.isEmpty {
+        StripeWebhookAPI.addRoutes(to: router, server: context, desk: desk, secret: settings.stripe.webhookSecret)
+    }
     ModerationAPI.addRoutes(to: router, server: context)
 
     let webSocketRouter = Router(context: ChatRequestContext.self)
@@ -165,7 +181,7 @@ struct DeadlineService: Service {
         do {
             let now = context.clock()
             for due in try await context.offloaded({ try context.database.dueDeadlines(at: now) }) {
-                if let (transition, _) = try await context.database.fire(due, at: now), !transition.isEmpty {
+                if let (transition, _) = try await context.fire(due, at: now), !transition.isEmpty {
                     context.metrics.deadlineFired()
                     await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: now)
                 }

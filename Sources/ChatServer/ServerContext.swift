@@ -13,6 +13,8 @@ public final class ServerContext: Sendable {
     public let verifier: TokenVerifier
     public let tickets: TicketBook
     public let metrics: ServerMetrics
+    /// Moves money through the payment processor; nil with the simulated processor (the ledger alone).
+    let desk: PaymentDesk?
     /// The clock commands and deadlines use; tests move it by hand.
     public let clock: @Sendable () -> Date
     public let logger: Logger
@@ -37,7 +39,8 @@ public final class ServerContext: Sendable {
     }
 
     init(settings: ServerSettings, database: AppDatabase, hub: ThreadHub, verifier: TokenVerifier, tickets: TicketBook,
-        metrics: ServerMetrics, clock: @escaping @Sendable () -> Date, logger: Logger) {
+        metrics: ServerMetrics, desk: PaymentDesk?, clock: @escaping @Sendable () -> Date, logger: Logger) {
+        self.desk = desk
         self.settings = settings
         self.database = database
         self.hub = hub
@@ -64,9 +67,17 @@ public final class ServerContext: Sendable {
     /// Stores and runs a line `author` sent with the client id `id`, typed in a thread or sent over the API:
     /// both use the same command id, so a resend through either is applied once.
     public func handle(_ text: String, id: String, in thread: ContractID, by author: Participant) async throws -> LineReceipt {
-        try await database.handle(LineRequest(
+        let request = LineRequest(
             commandID: CommandID("\(author.user.rawValue)/\(id)"), thread: thread, author: author, text: text,
-            clientMessageID: id, receivedAt: clock()))
+            clientMessageID: id, receivedAt: clock())
+        if let desk { return try await desk.handle(request) }
+        return try await database.handle(request)
+    }
+
+    /// Fires a due deadline; one that moves money goes through the payment processor.
+    func fire(_ due: DueDeadline, at now: Date) async throws -> (Transition, [StoredMessage])? {
+        if let desk { return try await desk.fire(due, at: now) }
+        return try await database.fire(due, at: now)
     }
 
     /// Sends the thread's connections the contract as a receipt's command left it, if it changed anything.

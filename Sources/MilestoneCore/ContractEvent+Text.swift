@@ -70,6 +70,17 @@ extension ContractEvent {
             return "Reminder: the review period for \(m) ends \(Self.timeText(endsAt)); then \(m) is \(Self.outcomeText(outcome)). Buyer: /release \(m), /revise \(m) <feedback> or /dispute \(m) <reason>."
         case .dueReminder(let m, let due):
             return "Reminder: \(m) is due \(due)."
+        case .fundingReversed(let m, let amount, let reason):
+            return "The payment of \(amount) for \(m) did not go through (\(reason)), so \(m) is no longer funded. Buyer: /fund \(m) again."
+        case .holdExpiring(let m, let expiresAt, let action):
+            switch action {
+            case .capture:
+                return "The card authorization holding \(m) expires \(Self.timeText(expiresAt)). Before then it will be captured, so the money stays safe with the payment processor until \(m) is released or refunded."
+            case .release:
+                return "The card authorization holding \(m) expires \(Self.timeText(expiresAt)). Before then the hold will be released and \(m) will need funding again. Buyer: /fund \(m) once it is released."
+            }
+        case .holdCaptured(let m, let amount):
+            return "The card authorization for \(m) was about to expire, so \(amount) was captured; the payment processor holds it until \(m) is released or refunded."
         }
     }
 

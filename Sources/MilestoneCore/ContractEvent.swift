@@ -27,6 +27,13 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case reviewPosted(by: Role, stars: Int, text: String)
     case reviewReminder(MilestoneNumber, endsAt: Date, outcome: Policy.ReviewPeriod.Outcome)
     case dueReminder(MilestoneNumber, due: DueDate)
+    /// The processor could not take or keep the money held for a milestone: the hold is voided and the
+    /// milestone waits to be funded again.
+    case fundingReversed(MilestoneNumber, amount: Money, reason: String)
+    /// A card authorization holding a milestone's money expires at `expiresAt`; `action` is what happens then.
+    case holdExpiring(MilestoneNumber, expiresAt: Date, action: HoldExpiryAction)
+    /// A card authorization about to expire was captured: the processor now holds the money as a charge.
+    case holdCaptured(MilestoneNumber, amount: Money)
 
     /// A short machine name for notifications and metrics: `milestone_funded`.
     public var name: String {
@@ -53,6 +60,9 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .reviewPosted: "review_posted"
         case .reviewReminder: "review_reminder"
         case .dueReminder: "due_reminder"
+        case .fundingReversed: "funding_reversed"
+        case .holdExpiring: "hold_expiring"
+        case .holdCaptured: "hold_captured"
         }
     }
 
@@ -63,7 +73,8 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             .milestoneDeleted(let m, _), .milestoneApproved(let m, _), .milestoneFunded(let m, _, _),
             .workSubmitted(let m, _, _, _), .revisionRequested(let m, _, _, _), .milestoneReleased(let m, _, _),
             .milestoneCancelled(let m, _, _), .disputeOpened(let m, _, _, _), .disputeResolved(let m, _, _, _, _),
-            .reviewReminder(let m, _, _), .dueReminder(let m, _):
+            .reviewReminder(let m, _, _), .dueReminder(let m, _), .fundingReversed(let m, _, _), .holdExpiring(let m, _, _),
+            .holdCaptured(let m, _):
             m
         case .contractLive, .orderStopped, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
             .contractCompleted, .reviewPosted:

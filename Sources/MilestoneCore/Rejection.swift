@@ -15,6 +15,8 @@ public struct Rejection: Error, Hashable, Sendable, Codable, CustomStringConvert
         case badValue = "bad_value"
         /// The contract is completed or ended.
         case contractClosed = "contract_closed"
+        /// The payment processor declined or could not take the money (the card was declined, say).
+        case paymentFailed = "payment_failed"
     }
 
     public var code: Code

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MilestoneCore
+import Payments
 
 /// A contract the platform asks to create, with its first milestones.
 public struct NewContract: Hashable, Sendable {
@@ -12,8 +13,11 @@ public struct NewContract: Hashable, Sendable {
     public var policy: Policy
     /// Added by the policy's milestone creator, as if typed with `/milestone add`.
     public var milestones: [MilestoneDraft]
+    /// The buyer's and freelancer's ids at the payment processor (unused by the simulated processor).
+    public var parties: PaymentParties
 
-    public init(id: ContractID, title: String, currency: Currency, buyer: UserID, freelancer: UserID, policy: Policy, milestones: [MilestoneDraft] = []) {
+    public init(id: ContractID, title: String, currency: Currency, buyer: UserID, freelancer: UserID, policy: Policy, milestones: [MilestoneDraft] = [], parties: PaymentParties = PaymentParties()) {
+        self.parties = parties
         self.id = id
         self.title = title
         self.currency = currency
@@ -49,11 +53,14 @@ extension AppDatabase {
         guard !new.buyer.rawValue.isEmpty, !new.freelancer.rawValue.isEmpty else { throw StorageError.invalid("buyer and freelancer are required") }
         guard new.buyer != new.freelancer else { throw StorageError.invalid("the buyer and the freelancer must be different users") }
         if let problem = new.policy.problems.first { throw StorageError.invalid("the policy is unusable: \(problem)") }
+        if let problem = new.parties.problem { throw StorageError.invalid(problem) }
 
         return try writer.write { db in
             guard try ContractRecord.fetchOne(db, key: id) == nil else { throw StorageError.contractExists(id) }
             var contract = Contract(id: new.id, title: title, currency: new.currency, buyer: new.buyer, freelancer: new.freelancer, policy: new.policy)
             try ContractRecord(contract, lastSeq: 0, headHash: TranscriptChain.genesis, createdAt: now).insert(db)
+            try db.execute(sql: "UPDATE contract SET payer_customer = ?, payer_payment_method = ?, payout_account = ? WHERE id = ?",
+                arguments: [new.parties.customer, new.parties.paymentMethod, new.parties.payoutAccount, id])
             var transcript = TranscriptWriter(newThread: new.id)
             let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
             try transcript.append(db, kind: .system, body: "Contract \"\(title)\" between buyer \(new.buyer) and freelancer \(new.freelancer), under \(new.policy.name) rules, in \(new.currency.code).\(live) Type /help to see what you can do.", at: now)
@@ -105,9 +112,12 @@ extension AppDatabase {
     /// (checked against the ledger's rules) pointing at the message that announced them, and deadlines.
     func persist(
         _ db: Database, _ transition: Transition, previous: Contract, transcript: inout TranscriptWriter,
-        commandID: CommandID?, at now: Date
+        commandID: CommandID?, settlement: Settlement? = nil, at now: Date
     ) throws {
         let contract = transition.contract
+        if paymentsRequired, !transition.postings.isEmpty, settlement == nil {
+            throw StorageError.paymentMissing("\(contract.id): \(transition.postings.count) posting(s) with no settlement")
+        }
         try db.execute(
             sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ? WHERE id = ?",
             arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try JSON.string(contract.reviews), contract.id.rawValue])
@@ -136,10 +146,12 @@ extension AppDatabase {
                 var record = LedgerEntryRecord(
                     id: nil, contractId: contract.id.rawValue, milestone: posting.milestone.rawValue, kind: posting.kind.rawValue,
                     debit: posting.debit.description, credit: posting.credit.description, amount: posting.amount,
-                    currency: contract.currency.code, commandId: commandID?.rawValue, messageSeq: seq, createdAt: now.milliseconds)
+                    currency: contract.currency.code, commandId: commandID?.rawValue, messageSeq: seq, createdAt: now.milliseconds,
+                    processorRef: settlement?.reference(for: posting.milestone))
                 try record.insert(db)
             }
         }
+        if let settlement { try recordSettlement(db, settlement, of: transition, transcript: &transcript, at: now) }
         for change in transition.deadlines {
             switch change {
             case .arm(let deadline):

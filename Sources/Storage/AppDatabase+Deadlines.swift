@@ -3,7 +3,7 @@ import GRDB
 import MilestoneCore
 
 /// A stored deadline that is due.
-public struct DueDeadline: Hashable, Sendable {
+public struct DueDeadline: Hashable, Sendable, Codable {
     public var contract: ContractID
     public var kind: DeadlineKind
     public var firesAt: Date
@@ -44,20 +44,24 @@ extension AppDatabase {
     }
 
     /// The same as `fire(_:at:)`, waiting for the writer without blocking a thread.
+    /// `settlement` is what the processor did for the money the deadline moves (nil with the simulated processor).
     @discardableResult
-    public func fire(_ due: DueDeadline, at now: Date) async throws -> (Transition, [StoredMessage])? {
-        try await writer.write { db in try fire(db, due, at: now) }
+    public func fire(_ due: DueDeadline, at now: Date, settlement: Settlement? = nil) async throws -> (Transition, [StoredMessage])? {
+        try await writer.write { db in try fire(db, due, at: now, settlement: settlement) }
     }
 
-    private func fire(_ db: Database, _ due: DueDeadline, at now: Date) throws -> (Transition, [StoredMessage])? {
+    private func fire(_ db: Database, _ due: DueDeadline, at now: Date, settlement: Settlement? = nil) throws -> (Transition, [StoredMessage])? {
         guard let firesAt = try Int64.fetchOne(db, sql: "SELECT fires_at FROM deadline WHERE contract_id = ? AND kind = ?",
             arguments: [due.contract.rawValue, due.kind.key]), firesAt <= now.milliseconds
-        else { return nil }
+        else {
+            if let settlement { try Self.finish(db, settlement.operation, status: "done", at: now) }
+            return nil
+        }
         try db.execute(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?", arguments: [due.contract.rawValue, due.kind.key])
         guard let contract = try Self.loadContract(db, due.contract) else { return nil }
         let transition = contract.fire(due.kind, at: now)
         var transcript = try TranscriptWriter(db, thread: due.contract)
-        try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
+        try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, settlement: settlement, at: now)
         try transcript.saveHead(db)
         announce(db, transcript.written)
         return (transition, transcript.written)

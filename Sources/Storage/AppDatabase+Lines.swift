@@ -9,15 +9,16 @@ extension AppDatabase {
     /// Stores a line and, when it is a command, runs it through the core, all in one transaction: the
     /// line, the contract's new state, its ledger entries and the bot's answer commit together or not at all.
     /// The same `commandID` again returns the first receipt and writes nothing.
-    public func handle(_ request: LineRequest) throws -> LineReceipt {
+    /// `payment` is what the processor did for the money the command moves (nil with the simulated processor).
+    public func handle(_ request: LineRequest, payment: PaymentOutcome? = nil) throws -> LineReceipt {
         let text = try Self.checkedText(request)
-        return try writer.write { db in try handle(db, request, text: text) }
+        return try writer.write { db in try handle(db, request, text: text, payment: payment) }
     }
 
-    /// The same as `handle(_:)`, waiting for the writer without blocking a thread.
-    public func handle(_ request: LineRequest) async throws -> LineReceipt {
+    /// The same as `handle(_:payment:)`, waiting for the writer without blocking a thread.
+    public func handle(_ request: LineRequest, payment: PaymentOutcome? = nil) async throws -> LineReceipt {
         let text = try Self.checkedText(request)
-        return try await writer.write { db in try handle(db, request, text: text) }
+        return try await writer.write { db in try handle(db, request, text: text, payment: payment) }
     }
 
     private static func checkedText(_ request: LineRequest) throws -> String {
@@ -34,7 +35,7 @@ extension AppDatabase {
         return text
     }
 
-    private func handle(_ db: Database, _ request: LineRequest, text: String) throws -> LineReceipt {
+    private func handle(_ db: Database, _ request: LineRequest, text: String, payment: PaymentOutcome?) throws -> LineReceipt {
         if let logged = try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) {
             return try Self.replay(db, logged, request)
         }
@@ -49,7 +50,18 @@ extension AppDatabase {
         let now = request.receivedAt
         let isCommand = CommandParser.isCommand(text)
         let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
-        let result = isCommand ? contract.apply(line: text, by: author, at: now) : nil
+        var result = isCommand ? contract.apply(line: text, by: author, at: now) : nil
+        var settlement: Settlement?
+        switch payment {
+        case .settled(let settled): settlement = settled
+        case .failed(let operation, let reason):
+            if case .success(.applied) = result {
+                result = .failure(Rejection(.paymentFailed, "the payment did not go through: \(reason)",
+                    suggestion: "Nothing was charged. The platform can update the card on file, then try again."))
+            }
+            try Self.finish(db, operation, status: "failed", error: reason, at: now)
+        case nil: break
+        }
         // A command that changes nothing (refused, or a question) stays between its sender and the bot.
         var lineVisibleTo: UserID?
         switch result {
@@ -71,7 +83,7 @@ extension AppDatabase {
             case .success(.applied(let applied)):
                 outcome = .applied(events: applied.events.map(\.name))
                 transition = applied
-                try persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, at: now)
+                try persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, settlement: settlement, at: now)
             }
         }
         try transcript.saveHead(db)

@@ -113,6 +113,55 @@ extension AppDatabase {
                 CREATE INDEX outbox_pending ON outbox(contract_id, id) WHERE delivered_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v3: payment processor") { db in
+            try db.execute(sql: """
+                -- Who pays and who is paid at the processor (ids the platform registered; nil with the simulated processor).
+                ALTER TABLE contract ADD COLUMN payer_customer TEXT;
+                ALTER TABLE contract ADD COLUMN payer_payment_method TEXT;
+                ALTER TABLE contract ADD COLUMN payout_account TEXT;
+                -- What the processor did for a posting: pi_..., re_..., tr_... (comma-separated).
+                ALTER TABLE ledger_entry ADD COLUMN processor_ref TEXT;
+
+                -- The processor's hold on each milestone's money.
+                CREATE TABLE payment_hold (
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    milestone INTEGER NOT NULL,
+                    kind TEXT NOT NULL,             -- authorization | charge
+                    payment_intent TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,             -- authorizations only
+                    warned INTEGER NOT NULL DEFAULT 0,
+                    open INTEGER NOT NULL DEFAULT 1,
+                    PRIMARY KEY (contract_id, milestone)
+                );
+                CREATE INDEX payment_hold_intent ON payment_hold(payment_intent);
+                CREATE INDEX payment_hold_expiring ON payment_hold(expires_at) WHERE open = 1 AND kind = 'authorization';
+
+                -- A money movement under way: written before the first processor call, finished in the
+                -- transaction that commits its result. A pending row at start-up is a crash to recover.
+                CREATE TABLE payment_operation (
+                    key TEXT PRIMARY KEY,
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    work TEXT NOT NULL,             -- JSON: the line, deadline or expiry to run again
+                    calls TEXT NOT NULL,            -- JSON: the planned calls with their idempotency keys
+                    checkpoints TEXT NOT NULL DEFAULT '{}', -- JSON: call key -> what a call recorded mid-way
+                    status TEXT NOT NULL,           -- pending | done | failed
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX payment_operation_pending ON payment_operation(contract_id) WHERE status = 'pending';
+
+                -- Processor webhook events already applied: each is applied once.
+                CREATE TABLE processor_event (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

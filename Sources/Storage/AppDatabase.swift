@@ -11,6 +11,17 @@ public struct AppDatabase: Sendable {
     /// Whether every event is also written to the notification outbox for the platform's webhook.
     public private(set) var notificationsEnabled = false
 
+    /// Whether a step that moves money must come with the processor's settlement (any real processor);
+    /// with the simulated processor the ledger alone is the money.
+    public private(set) var paymentsRequired = false
+
+    /// A copy of this database handle that refuses money movements without a processor settlement.
+    public func requiringPayments() -> AppDatabase {
+        var copy = self
+        copy.paymentsRequired = true
+        return copy
+    }
+
     /// A copy of this database handle that writes notifications to the outbox.
     public func recordingNotifications() -> AppDatabase {
         var copy = self

@@ -33,6 +33,8 @@ struct LedgerEntryRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var commandId: String?
     var messageSeq: Int64
     var createdAt: Int64
+    /// What the processor did for it (`pi_...`, `re_...`, `tr_...`); nil with the simulated processor.
+    var processorRef: String? = nil
 
     mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID

@@ -2,7 +2,7 @@ import Foundation
 import MilestoneCore
 
 /// A line a person sent into a thread: chat, or a slash-command.
-public struct LineRequest: Hashable, Sendable {
+public struct LineRequest: Hashable, Sendable, Codable {
     /// Unique per line; sending the same id again returns the first receipt and changes nothing.
     public var commandID: CommandID
     public var thread: ContractID

@@ -1,5 +1,6 @@
 import ChatServer
 import Foundation
+import Payments
 import Hummingbird
 import Logging
 import MilestoneCore

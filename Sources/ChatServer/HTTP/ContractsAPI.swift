@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MilestoneCore
+import Payments
 import Storage
 
 /// `POST /api/contracts`: the platform creates a contract and its thread (guarded by `X-Api-Key`).
@@ -12,6 +13,8 @@ struct CreateContractRequest: Decodable {
     var currency: String
     var preset: String
     var milestones: [Draft]?
+    /// The buyer's and freelancer's ids at Stripe (needed when the processor is stripe).
+    var payment: PaymentPartiesBody?
 
     struct Draft: Decodable {
         /// As a person types it: `500`, `1,250.50`, `$500`.
@@ -20,6 +23,19 @@ struct CreateContractRequest: Decodable {
         /// `YYYY-MM-DD`
         var due: String?
     }
+}
+
+/// `{"customer": "cus_...", "payment_method": "pm_...", "payout_account": "acct_..."}`, each optional.
+struct PaymentPartiesBody: Decodable {
+    var customer: String?
+    var paymentMethod: String?
+    var payoutAccount: String?
+
+    enum CodingKeys: String, CodingKey {
+        case customer, paymentMethod = "payment_method", payoutAccount = "payout_account"
+    }
+
+    var parties: PaymentParties { PaymentParties(customer: customer, paymentMethod: paymentMethod, payoutAccount: payoutAccount) }
 }
 
 struct ContractCreated: ResponseEncodable {
@@ -74,18 +90,30 @@ extension ContractView: ResponseEncodable {}
 enum ContractsAPI {
     static func addRoutes(to router: Router<ChatRequestContext>, server: ServerContext) {
         router.post("/api/contracts") { request, context -> EditedResponse<ContractCreated> in
-            guard !server.settings.apiKey.isEmpty else {
-                throw APIError(.notFound, "api_disabled", "the platform API is off: set auth.api_key")
-            }
-            guard let key = request.headers[.init("X-Api-Key")!], constantTimeEquals(key, server.settings.apiKey) else {
-                throw APIError(.unauthorized, "bad_api_key", "send the platform's key as X-Api-Key")
-            }
+            try checkPlatformKey(request, server: server)
             let body: CreateContractRequest
             do { body = try await request.decode(as: CreateContractRequest.self, context: context) } catch {
                 throw APIError(.badRequest, "bad_request", "the body must be JSON with title, buyer, freelancer, currency and preset: \(error)")
             }
             let created = try await create(body, server: server)
             return EditedResponse(status: .created, response: created)
+        }
+
+        // The platform updates the card on file (after a failed payment, say) or the freelancer's payout account.
+        router.put("/api/contracts/:id/payment") { request, context -> Response in
+            try checkPlatformKey(request, server: server)
+            let id = ContractID(try context.parameters.require("id"))
+            let body: PaymentPartiesBody
+            do { body = try await request.decode(as: PaymentPartiesBody.self, context: context) } catch {
+                throw APIError(.badRequest, "bad_request", "the body must be JSON with customer, payment_method and/or payout_account: \(error)")
+            }
+            do {
+                try await server.offloaded { try server.database.setPaymentParties(body.parties, of: id) }
+            } catch let error as StorageError {
+                if case .unknownContract = error { throw APIError(.notFound, "unknown_thread", "there is no contract \(id.rawValue.prefix(100))") }
+                throw APIError(.badRequest, "bad_payment", "\(error)")
+            }
+            return Response(status: .noContent)
         }
 
         let authenticated = router.group("/api").add(middleware: AuthMiddleware(server: server, webSocket: false))
@@ -116,6 +144,16 @@ enum ContractsAPI {
         authenticated.post("ws-ticket") { _, context -> Ticket in
             let (ticket, expiresIn) = await server.tickets.issue(for: context.identity!)
             return Ticket(ticket: ticket, expiresIn: expiresIn)
+        }
+    }
+
+    /// The platform's own endpoints are guarded by `X-Api-Key`.
+    static func checkPlatformKey(_ request: Request, server: ServerContext) throws {
+        guard !server.settings.apiKey.isEmpty else {
+            throw APIError(.notFound, "api_disabled", "the platform API is off: set auth.api_key")
+        }
+        guard let key = request.headers[.init("X-Api-Key")!], constantTimeEquals(key, server.settings.apiKey) else {
+            throw APIError(.unauthorized, "bad_api_key", "send the platform's key as X-Api-Key")
         }
     }
 
@@ -156,7 +194,8 @@ enum ContractsAPI {
             drafts.append(MilestoneDraft(amount: amount, description: draft.description, dueDate: due))
         }
         let id = ContractID(body.id ?? "c-\(UUID().uuidString.lowercased().prefix(12))")
-        let new = NewContract(id: id, title: body.title, currency: currency, buyer: UserID(body.buyer), freelancer: UserID(body.freelancer), policy: policy, milestones: drafts)
+        let new = NewContract(id: id, title: body.title, currency: currency, buyer: UserID(body.buyer), freelancer: UserID(body.freelancer), policy: policy, milestones: drafts,
+            parties: body.payment?.parties ?? PaymentParties())
         let contract: Contract
         do {
             let now = server.clock()

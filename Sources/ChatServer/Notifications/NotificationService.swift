@@ -1,4 +1,5 @@
 import Foundation
+import Payments
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

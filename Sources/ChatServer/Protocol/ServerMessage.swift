@@ -188,6 +188,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case invalidID = "invalid_id"
     /// Slow down: over the per-connection rate; the message was not stored.
     case rateLimited = "rate_limited"
+    /// A command's payment is still being completed with the processor; it finishes by itself.
+    case paymentPending = "payment_pending"
     /// Something failed on our side; the message was not stored. Resend it with the same id.
     case internalError = "internal"
 }

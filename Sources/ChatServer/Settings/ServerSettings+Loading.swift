@@ -1,6 +1,8 @@
 import BotConfig
 import Configuration
 import Foundation
+import MilestoneCore
+import Payments
 import Yams
 
 extension ServerSettings {
@@ -62,6 +64,29 @@ extension ServerSettings {
         let origins = config.string(forKey: "limits.allowed_origins", default: settings.limits.allowedOrigins.sorted().joined(separator: ","))
         settings.limits.allowedOrigins = Set(origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         settings.processor = config.string(forKey: "payments.processor", default: settings.processor)
+        settings.stripe.secretKey = config.string(forKey: "payments.stripe.secret_key", isSecret: true, default: "")
+        if settings.stripe.secretKey.isEmpty, let key = environment["STRIPE_SECRET_KEY"] { settings.stripe.secretKey = key }
+        let apiBase = config.string(forKey: "payments.stripe.api_base", default: settings.stripe.apiBase.absoluteString)
+        guard let base = URL(string: apiBase), ["http", "https"].contains(base.scheme ?? "") else {
+            throw ConfigError(file: file, key: "payments.stripe.api_base", "expected an http or https URL, got \"\(apiBase)\"")
+        }
+        settings.stripe.apiBase = base
+        let mode = config.string(forKey: "payments.stripe.mode", default: settings.stripe.mode.rawValue)
+        guard let holdMode = HoldMode(rawValue: mode) else {
+            throw ConfigError(file: file, key: "payments.stripe.mode", "expected \(HoldMode.allCases.map(\.rawValue).joined(separator: " or ")), got \"\(mode)\"")
+        }
+        settings.stripe.mode = holdMode
+        settings.stripe.webhookSecret = config.string(forKey: "payments.stripe.webhook_secret", isSecret: true, default: "")
+        if settings.stripe.webhookSecret.isEmpty, let secret = environment["STRIPE_WEBHOOK_SECRET"] { settings.stripe.webhookSecret = secret }
+        settings.stripe.authorizationLifetime = try double("payments.stripe.authorization_hours", settings.stripe.authorizationLifetime / 3_600) * 3_600
+        settings.stripe.holdWarningLead = try double("payments.stripe.hold_warning_hours", settings.stripe.holdWarningLead / 3_600) * 3_600
+        settings.stripe.holdActionLead = try double("payments.stripe.hold_action_hours", settings.stripe.holdActionLead / 3_600) * 3_600
+        settings.stripe.retryInterval = try double("payments.stripe.retry_seconds", settings.stripe.retryInterval)
+        let onExpiry = config.string(forKey: "payments.stripe.on_hold_expiry", default: settings.stripe.onHoldExpiry.rawValue)
+        guard let action = HoldExpiryAction(rawValue: onExpiry) else {
+            throw ConfigError(file: file, key: "payments.stripe.on_hold_expiry", "expected capture or release, got \"\(onExpiry)\"")
+        }
+        settings.stripe.onHoldExpiry = action
         let webhook = config.string(forKey: "notifications.webhook_url", default: "")
         if !webhook.isEmpty {
             guard let url = URL(string: webhook), ["http", "https"].contains(url.scheme ?? "") else {

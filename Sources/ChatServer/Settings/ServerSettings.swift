@@ -1,6 +1,7 @@
 import BotConfig
 import Foundation
 import MilestoneCore
+import Payments
 
 /// Everything the server needs to run, read from `bot-config/server.yaml` with environment variables and
 /// flags on top. Values are checked when loaded; a bad one stops start-up with a message naming it.
@@ -18,11 +19,36 @@ public struct ServerSettings: Sendable {
     public var apiKey = ""
     public var limits = Limits()
     public var presets: PolicyCatalog
+    /// `simulated` (the ledger alone, test money) or `stripe`.
     public var processor = "simulated"
+    public var stripe = StripePayments()
     /// Where every milestone event is POSTed as signed JSON; nil: no notifications.
     public var webhookURL: URL?
     /// The HMAC-SHA256 secret that signs notifications (`Milestone-Signature`).
     public var webhookSecret = ""
+
+    /// `payments.stripe.*`: used when `processor` is `stripe`.
+    public struct StripePayments: Sendable {
+        /// `sk_live_...`/`sk_test_...`; from `payments.stripe.secret_key` or `STRIPE_SECRET_KEY`. Never logged.
+        public var secretKey = ""
+        /// Stripe itself, or a local emulator (localstripe) in tests.
+        public var apiBase = URL(string: "https://api.stripe.com")!
+        public var mode = HoldMode.authorizeAndCapture
+        /// The `whsec_...` secret of the webhook endpoint (`POST /webhooks/stripe`); empty turns it off.
+        public var webhookSecret = ""
+        public var authorizationLifetime: TimeInterval = 7 * 86_400
+        /// How long before an authorization expires the thread is warned.
+        public var holdWarningLead: TimeInterval = 24 * 3_600
+        /// How long before it expires the action is taken.
+        public var holdActionLead: TimeInterval = 6 * 3_600
+        public var onHoldExpiry = HoldExpiryAction.capture
+        /// How often pending processor calls are retried.
+        public var retryInterval: TimeInterval = 15
+
+        public var settings: StripeSettings {
+            StripeSettings(secretKey: secretKey, apiBase: apiBase, mode: mode, authorizationLifetime: authorizationLifetime)
+        }
+    }
 
     public struct Limits: Sendable {
         public var maxFrameBytes = 16_384
@@ -61,7 +87,19 @@ public struct ServerSettings: Sendable {
         if limits.messagesPerSecond <= 0 || limits.messageBurst < 1 { found.append("limits.messages_per_second and limits.message_burst must be positive") }
         if limits.pingInterval < 1 { found.append("limits.ping_interval_seconds must be at least 1") }
         if limits.idleTimeout < 1 { found.append("limits.idle_timeout_seconds must be at least 1") }
-        if processor != "simulated" { found.append("payments.processor: \(processor) is not available; use simulated") }
+        switch processor {
+        case "simulated": break
+        case "stripe":
+            if !(stripe.secretKey.hasPrefix("sk_") && stripe.secretKey.count > 8) {
+                found.append("payments.stripe.secret_key must be a Stripe secret key (sk_...) when payments.processor is stripe (set STRIPE_SECRET_KEY)")
+            }
+            if !["http", "https"].contains(stripe.apiBase.scheme ?? "") { found.append("payments.stripe.api_base must be an http(s) URL") }
+            if stripe.holdActionLead >= stripe.holdWarningLead { found.append("payments.stripe.hold_action_hours must be less than hold_warning_hours") }
+            if stripe.holdWarningLead >= stripe.authorizationLifetime { found.append("payments.stripe.hold_warning_hours must be shorter than the authorization lifetime") }
+            if stripe.retryInterval < 1 { found.append("payments.stripe.retry_seconds must be at least 1") }
+        default:
+            found.append("payments.processor must be simulated or stripe, not \(processor)")
+        }
         if !apiKey.isEmpty && apiKey.utf8.count < 16 { found.append("auth.api_key must be at least 16 characters") }
         if webhookURL != nil && webhookSecret.utf8.count < 16 {
             found.append("notifications.secret must be at least 16 bytes when notifications.webhook_url is set (set NOTIFICATIONS_SECRET)")

@@ -183,6 +183,9 @@ struct ChatConnection {
                 reply(outbox, .error(.internalError, "the message was not stored; send it again with the same id", thread: thread, id: clientID))
             }
             return
+        } catch let pending as PaymentPending {
+            reply(outbox, .error(.paymentPending, pending.description, thread: thread, id: clientID))
+            return
         } catch {
             logger.error("storing a message failed", metadata: ["thread": "\(thread)", "error": "\(error)"])
             reply(outbox, .error(.internalError, "the message was not stored; send it again with the same id", thread: thread, id: clientID))

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Signatures of webhook bodies in the `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` form Stripe uses,
-/// for the notifications we send (and, later, the webhooks we receive).
+/// for the notifications we send and the Stripe webhooks we receive.
 public enum WebhookSignature {
     public static func sign(body: Data, secret: String, at time: Date) -> String {
         let timestamp = Int(time.timeIntervalSince1970)
