@@ -258,6 +258,22 @@ extension AppDatabase {
         }
     }
 
+    /// Records a verified processor event that changes nothing here; false when it was seen before.
+    @discardableResult
+    public func recordProcessorEvent(id: String, type: String, at now: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO processor_event (id, type, received_at) VALUES (?, ?, ?)", arguments: [id, type, now.milliseconds])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Every processor event received, oldest first.
+    public func processorEvents() throws -> [(id: String, type: String)] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, type FROM processor_event ORDER BY received_at, id").map { ($0["id"], $0["type"]) }
+        }
+    }
+
     /// Whether a processor event was applied already.
     public func processorEventSeen(_ id: String) async throws -> Bool {
         try await writer.read { db in

@@ -12,6 +12,8 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     public var commandID: CommandID?
     public var messageSeq: Int64
     public var createdAt: Date
+    /// What the payment processor did for it (`pi_...`, `re_...`, `tr_...`); nil with the simulated processor.
+    public var processorReference: String? = nil
 
     public var amount: Money { Money(minorUnits: posting.amount, currency: currency) }
 }
@@ -50,7 +52,8 @@ struct LedgerEntryRecord: Codable, FetchableRecord, MutablePersistableRecord {
         }
         return LedgerEntry(
             id: id, contract: ContractID(contractId), posting: posting, currency: currency,
-            commandID: commandId.map { CommandID($0) }, messageSeq: messageSeq, createdAt: Date(milliseconds: createdAt))
+            commandID: commandId.map { CommandID($0) }, messageSeq: messageSeq, createdAt: Date(milliseconds: createdAt),
+            processorReference: processorRef)
     }
 }
 

@@ -215,7 +215,11 @@ final class PaymentDesk: Sendable {
     func apply(_ event: StripeEvent) async throws -> Transition? {
         guard ["payment_intent.payment_failed", "payment_intent.canceled"].contains(event.type),
             let intent = event.paymentIntent, let held = try await database.hold(onPaymentIntent: intent)
-        else { return nil }
+        else {
+            // Nothing to bring in line (a success, or an intent that holds nothing of ours): noted once.
+            try await database.recordProcessorEvent(id: event.id, type: event.type, at: clock())
+            return nil
+        }
         let reason = event.type == "payment_intent.canceled"
             ? "the payment was cancelled at the payment processor"
             : (event.data.object.lastPaymentError?.message ?? "the payment failed")

@@ -177,3 +177,17 @@ final class TestClient: Sendable {
         _ = try? await closeCode(timeout: 5)
     }
 }
+
+extension ServerMessage {
+    /// The `outcome` of an acknowledgement (nil for anything else).
+    var ackOutcome: String? {
+        if case .ack(let ack) = self { return ack.outcome }
+        return nil
+    }
+
+    /// Whether an acknowledgement says the id was handled before (nil for anything else).
+    var ackDuplicate: Bool? {
+        if case .ack(let ack) = self { return ack.duplicate }
+        return nil
+    }
+}

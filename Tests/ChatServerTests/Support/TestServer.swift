@@ -9,7 +9,9 @@ import Synchronization
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
-    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    private let current: Mutex<Date>
+    /// A fixed start by default; tests that talk to a payment processor (which stamps real times) start now.
+    init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
     var now: Date { current.withLock { $0 } }
     func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
