@@ -25,6 +25,14 @@ struct ChatConnection {
 
     /// Runs the connection until the client leaves, the server shuts down, or the client falls too far behind.
     mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let cap = context.settings.limits.maxConnectionsPerUser
+        guard context.userConnections.acquire(identity.user, limit: cap) else {
+            try await refuseWebSocket(outbound, code: "too_many_connections",
+                message: "you already have \(cap) connections open (limits.max_connections_per_user); close one and reconnect",
+                closeCode: tooManyConnectionsCloseCode, metrics: context.metrics)
+            return
+        }
+        defer { context.userConnections.release(identity.user) }
         // A client that stops reading blocks our writes; when its queue overflows, drop the TCP connection.
         let outbox = Outbox(limit: context.settings.limits.maxQueuedMessages) { channel.close(promise: nil) }
         let id = await context.hub.connect(outbox)
