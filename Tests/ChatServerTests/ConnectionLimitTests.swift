@@ -66,6 +66,22 @@ import Darwin
         }
     }
 
+    @Test func aMessageIDWithAControlCharacterIsRefusedAndTheChainStaysIntact() async throws {
+        // Found by the live fuzzer: SQLite cut the id at the NUL, so the stored message no longer matched its hash.
+        try await TestServer.with { server in
+            try server.contract()
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            for id in ["nul\u{0}id", "bell\u{7}", "\u{0}"] {
+                guard case .error(let error) = try await alice.say("/help", id: id) else { Issue.record("accepted \(id.debugDescription)"); continue }
+                #expect(error.code == "invalid_id")
+            }
+            guard case .ack = try await alice.say("/help", id: "plain-id") else { Issue.record("no ack"); return }
+            #expect(try server.database.verify(thread: "c-1").isIntact)
+            await alice.close()
+        }
+    }
+
     private func waitUntil(timeout: TimeInterval = 5, _ condition: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() {

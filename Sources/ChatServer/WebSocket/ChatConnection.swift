@@ -170,8 +170,8 @@ struct ChatConnection {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
         }
-        guard !clientID.isEmpty, clientID.count <= 100 else {
-            reply(outbox, .error(.invalidID, "a message id is 1-100 characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
+        guard !clientID.isEmpty, clientID.count <= 100, !hasControlCharacter(clientID) else {
+            reply(outbox, .error(.invalidID, "a message id is 1-100 characters without control characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
             return
         }
         let started = ContinuousClock.now
