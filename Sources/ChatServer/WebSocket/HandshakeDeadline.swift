@@ -34,6 +34,9 @@ final class HandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
         let onTimeout = self.onTimeout
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             onTimeout()
+            // As if the peer had gone: the upgrade handler then ends its negotiation quietly (a plain close would
+            // make HummingbirdWebSocket log every timed-out socket at error level), and the channel is closed.
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             context.close(promise: nil)
         }
     }
