@@ -293,7 +293,7 @@ class Fuzzer:
             elif r < 0.9:
                 env[rng.choice(["extra", "__proto__", "Type", "thread ", "", "😀"])] = self.wrong_value()
             else:
-                env[rng.choice(keys or ["type"])] = rng.choice(UNICODE) * rng.randint(1, 100)
+                env[rng.choice(keys or ["type"])] = rng.choice(UNICODE) * rng.randint(1, 20)
         return env
 
     def deep(self):
@@ -352,6 +352,12 @@ class Fuzzer:
             return Case("not-json", data, expect, note=repr(data))
         # The rest are frame-level: built here, written as they are.
         return self.frame_case(r)
+
+    def next_case_sized(self):
+        case = self.next_case()
+        if not getattr(case, "raw", False) and len(case.data) > MAX_FRAME and case.expect != "close":
+            case.expect, case.codes = "close", {1009}  # mutations (long unicode) made the frame too big
+        return case
 
     def frame_case(self, r):
         rng = self.rng
@@ -422,9 +428,11 @@ class Fuzzer:
             self.n += 1
             env = {"type": "send", "thread": self.own, "id": f"c{self.n}", "text": self.slash_line()}
             return RawCase("slash", text(dumps(env, rng)), "reply", note=env["text"][:80])
-        # random bytes, then padding that ends any frame they began and is then a protocol error itself
+        # Random bytes, then padding that completes any frame they began (or declares one too big) and then is
+        # a frame with the reserved opcode 3 (0x83 0x83: FIN, opcode 3, masked, 3 bytes), a protocol error in
+        # any state. (Zeros would not do: after an open fragmented message they are valid empty continuations.)
         junk = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 200)))
-        return RawCase("random-bytes", junk + b"\x00" * (MAX_FRAME + 200), "any-close", note=junk[:16].hex())
+        return RawCase("random-bytes", junk + b"\x83" * (MAX_FRAME + 200), "any-close", note=junk[:16].hex())
 
 
 class RawCase(Case):
@@ -490,7 +498,7 @@ async def fuzz_connection(index, port, token, own, threads, seed, stop, stats):
             conn.text({"type": "join", "thread": own})
         while not stop.is_set() and not conn.closed.is_set():
             number += 1
-            case = fuzzer.next_case()
+            case = fuzzer.next_case_sized()
             stats.cases[case.kind] += 1
             where = f"seed {seed} conn {index} case {number} ({case.kind}{': ' + case.note if case.note else ''})"
             conn.write(as_frames(case, rng))
