@@ -494,8 +494,17 @@ async def fuzz_connection(index, port, token, own, threads, seed, stop, stats):
             await asyncio.sleep(0.5)
             continue
         stats.connections += 1
-        if rng.random() < 0.7:  # join the own thread so sends run as commands there
-            conn.text({"type": "join", "thread": own})
+        # Join the own thread so sends run as commands there; its answer is awaited, so that it is not
+        # taken for the answer to the first input.
+        conn.text({"type": "join", "thread": own})
+        try:
+            while True:
+                frame = await conn.next(ANSWER_TIMEOUT)
+                if frame is None or frame.get("type") in ("joined", "error"):
+                    break
+        except asyncio.TimeoutError:
+            stats.hangs += 1
+            stats.fail(f"conn {index}: no answer to joining {own} within {ANSWER_TIMEOUT}s")
         while not stop.is_set() and not conn.closed.is_set():
             number += 1
             case = fuzzer.next_case_sized()
