@@ -120,7 +120,8 @@ public func buildChatServer(
                 ws: WebSocketServerConfiguration(
                     maxFrameSize: limits.maxFrameBytes,
                     autoPing: .enabled(timePeriod: .seconds(Int64(limits.pingInterval))),
-                    validateUTF8: true))),
+                    validateUTF8: true)),
+            handshakeTimeout: limits.handshakeTimeout),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "milestone-bot"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port

@@ -20,6 +20,8 @@ public final class ServerContext: Sendable {
     public let logger: Logger
     /// The port actually bound (differs from the settings when they say 0).
     let boundPort = Mutex<Int?>(nil)
+    /// WebSockets open per user, capped at `limits.max_connections_per_user`.
+    public let userConnections = UserConnections()
 
     /// The URL people reach the server at, with the bound port.
     public var baseURL: String {

@@ -146,7 +146,7 @@ enum ModerationAPI {
 
     /// Runs a line as if typed in the thread: same core, same transaction, same transcript and fan-out.
     static func runCommand(_ line: String, id: String, in thread: ContractID, by viewer: Participant, server: ServerContext) async throws -> CommandResult {
-        guard !id.isEmpty, id.count <= 100 else { throw APIError(.badRequest, "invalid_id", "id is 1-100 characters") }
+        guard !id.isEmpty, id.count <= 100, !hasControlCharacter(id) else { throw APIError(.badRequest, "invalid_id", "id is 1-100 characters without control characters") }
         let receipt: LineReceipt
         do {
             receipt = try await server.handle(line, id: id, in: thread, by: viewer)

@@ -61,6 +61,8 @@ extension ServerSettings {
         settings.limits.pingInterval = try double("limits.ping_interval_seconds", settings.limits.pingInterval)
         settings.limits.idleTimeout = try double("limits.idle_timeout_seconds", settings.limits.idleTimeout)
         settings.limits.maxQueuedMessages = try int("limits.max_queued_messages", settings.limits.maxQueuedMessages)
+        settings.limits.handshakeTimeout = try double("limits.handshake_timeout_seconds", settings.limits.handshakeTimeout)
+        settings.limits.maxConnectionsPerUser = try int("limits.max_connections_per_user", settings.limits.maxConnectionsPerUser)
         let origins = config.string(forKey: "limits.allowed_origins", default: settings.limits.allowedOrigins.sorted().joined(separator: ","))
         settings.limits.allowedOrigins = Set(origins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         settings.processor = config.string(forKey: "payments.processor", default: settings.processor)

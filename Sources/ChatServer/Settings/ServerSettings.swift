@@ -58,6 +58,10 @@ public struct ServerSettings: Sendable {
         public var pingInterval: TimeInterval = 30
         public var idleTimeout: TimeInterval = 30
         public var maxQueuedMessages = 5_000
+        /// A connection must complete its first request (a WebSocket's upgrade) this soon after it is accepted.
+        public var handshakeTimeout: TimeInterval = 10
+        /// WebSockets one user may hold open at once; more are refused (`too_many_connections`, 4429).
+        public var maxConnectionsPerUser = 20
         /// Browser origins allowed to open a WebSocket; `*` allows any.
         public var allowedOrigins: Set<String> = ["http://127.0.0.1:8080", "http://localhost:8080"]
 
@@ -87,6 +91,8 @@ public struct ServerSettings: Sendable {
         if limits.messagesPerSecond <= 0 || limits.messageBurst < 1 { found.append("limits.messages_per_second and limits.message_burst must be positive") }
         if limits.pingInterval < 1 { found.append("limits.ping_interval_seconds must be at least 1") }
         if limits.idleTimeout < 1 { found.append("limits.idle_timeout_seconds must be at least 1") }
+        if limits.handshakeTimeout < 0.1 { found.append("limits.handshake_timeout_seconds must be at least 0.1") }
+        if limits.maxConnectionsPerUser < 1 { found.append("limits.max_connections_per_user must be at least 1") }
         switch processor {
         case "simulated": break
         case "stripe":

@@ -25,6 +25,14 @@ struct ChatConnection {
 
     /// Runs the connection until the client leaves, the server shuts down, or the client falls too far behind.
     mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
+        let cap = context.settings.limits.maxConnectionsPerUser
+        guard context.userConnections.acquire(identity.user, limit: cap) else {
+            try await refuseWebSocket(outbound, code: "too_many_connections",
+                message: "you already have \(cap) connections open (limits.max_connections_per_user); close one and reconnect",
+                closeCode: tooManyConnectionsCloseCode, metrics: context.metrics)
+            return
+        }
+        defer { context.userConnections.release(identity.user) }
         // A client that stops reading blocks our writes; when its queue overflows, drop the TCP connection.
         let outbox = Outbox(limit: context.settings.limits.maxQueuedMessages) { channel.close(promise: nil) }
         let id = await context.hub.connect(outbox)
@@ -162,8 +170,8 @@ struct ChatConnection {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
         }
-        guard !clientID.isEmpty, clientID.count <= 100 else {
-            reply(outbox, .error(.invalidID, "a message id is 1-100 characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
+        guard !clientID.isEmpty, clientID.count <= 100, !hasControlCharacter(clientID) else {
+            reply(outbox, .error(.invalidID, "a message id is 1-100 characters without control characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
             return
         }
         let started = ContinuousClock.now
