@@ -9,7 +9,8 @@
 #   --target     run only against our server or only against the peer
 #   --no-build   use the binaries already built
 # Environment: MILESTONE_BOT (server binary; default .build/release/milestone-bot, built here),
-#   SWIFT_BUILD_FLAGS (extra flags for the server's release build), BENCH_PORT (default 18080; the peer
+#   SWIFT_BUILD_FLAGS (extra flags for the server's release build; default works around a Swift 6.3.1
+#   optimizer crash, "CopyPropagation" in MilestoneCore Step.edit, with copy propagation off), BENCH_PORT (default 18080; the peer
 #   uses BENCH_PORT+10), LOADGEN_THREADS (generator event loops, default 2).
 set -euo pipefail
 
@@ -53,7 +54,7 @@ export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
 if [ $BUILD = 1 ]; then
     echo "building milestone-bot (release) -> $RUN_DIR/build-server.log"
     # shellcheck disable=SC2086
-    (cd "$ROOT" && swift build -c release --product milestone-bot ${SWIFT_BUILD_FLAGS:-}) > "$RUN_DIR/build-server.log" 2>&1 \
+    (cd "$ROOT" && swift build -c release --product milestone-bot ${SWIFT_BUILD_FLAGS--Xswiftc -Xfrontend -Xswiftc -enable-copy-propagation=false}) > "$RUN_DIR/build-server.log" 2>&1 \
         || { tail -20 "$RUN_DIR/build-server.log"; exit 1; }
     echo "building loadgen (release) -> $RUN_DIR/build-loadgen.log"
     (cd "$HERE" && swift build -c release) > "$RUN_DIR/build-loadgen.log" 2>&1 || { tail -20 "$RUN_DIR/build-loadgen.log"; exit 1; }
@@ -71,7 +72,7 @@ export LIMITS_MESSAGE_BURST=1000000
 export LIMITS_FLOOD_STRIKES_BEFORE_CLOSE=1000000
 export LIMITS_MAX_QUEUED_MESSAGES=100000
 export LOG_LEVEL=${LOG_LEVEL:-warning}
-COMMON=(--secret "$AUTH_SIGNING_SECRET" --api-key "$AUTH_API_KEY" --threads "${LOADGEN_THREADS:-2}")
+COMMON=(--secret "$AUTH_SIGNING_SECRET" --api-key "$AUTH_API_KEY" --event-loops "${LOADGEN_THREADS:-2}")
 
 wait_for_health() {  # port pid
     for _ in $(seq 1 600); do

@@ -8,7 +8,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "The server's auth.signing_secret (HS256), to mint user tokens.") var secret = ""
     @Option(help: "The server's auth.api_key, to create contracts.") var apiKey = ""
     @Option(help: "The server's process id, to read its memory (VmRSS).") var serverPid: Int32?
-    @Option(help: "Event loop threads of the generator.") var threads = 2
+    @Option(help: "Event loop threads of the generator.") var eventLoops = 2
     @Option(help: "Connections being opened at once.") var parallel = 200
     @Option(help: "Write the JSON result here.") var out: String?
     @Option(help: "Prefix of contract ids, so runs on one database do not collide.") var prefix = "bench"

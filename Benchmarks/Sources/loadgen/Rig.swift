@@ -26,7 +26,7 @@ final class Rig {
     init(options: CommonOptions) {
         self.options = options
         SystemInfo.raiseOpenFileLimit()
-        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoops))
         loops = Array(group.makeIterator())
         stats = loops.map { _ in LoopStats() }
         minter = TokenMinter(secret: options.secret)
