@@ -52,11 +52,15 @@ struct TableCommand: ParsableCommand {
         for scenario in Self.scenarios {
             let ours = load(scenario, "ours")
             let peer = load(scenario, "peer")
-            guard let names = (ours ?? peer)?.metrics.map(\.name) else { continue }
+            // Ours first; a metric only one side has (no latency when nothing arrived in time) is still shown.
+            var names = (ours?.metrics ?? []).map(\.name)
+            for (index, name) in (peer?.metrics ?? []).map(\.name).enumerated() where !names.contains(name) {
+                names.insert(name, at: min(index, names.count))
+            }
             for name in names {
                 let a = ours?.value(name)
                 let b = peer?.value(name)
-                let unit = (ours ?? peer)?.metrics.first { $0.name == name }?.unit ?? ""
+                let unit = ((ours?.metrics ?? []) + (peer?.metrics ?? [])).first { $0.name == name }?.unit ?? ""
                 let ratio = a.flatMap { a in b.flatMap { b in b == 0 ? nil : String(format: "%.2f", a / b) } } ?? ""
                 let target = Self.targets[scenario]?[name]
                 let met = target.flatMap { t in a.map { t.met(by: $0) ? "yes" : "NO" } } ?? ""

@@ -22,6 +22,7 @@ struct CommandsScenario: ParsableCommand {
             return ClientSpec(user: member == 0 ? "b\(thread)" : "f\(thread)", role: member == 0 ? "buyer" : "freelancer",
                 thread: rig.thread(thread), threadSize: 2, loopGroup: thread)
         }
+        let cpu = CPUMeter(server: common.serverPid)
         let start = nowNanos()
         let stop = start + UInt64(duration * 1e9)
         rig.setWindow(start: start, end: .max)
@@ -38,6 +39,7 @@ struct CommandsScenario: ParsableCommand {
         let expected = contracts * cycles * 4
         rig.wait(upTo: duration + 5) { $0.acks >= expected || $0.closedByServer > 0 }
         let elapsed = Double(nowNanos() - start) / 1e9
+        let (serverCPU, generatorCPU) = cpu.percent()
         var last: UInt64 = start
         var money = 0
         var done = 0
@@ -59,6 +61,8 @@ struct CommandsScenario: ParsableCommand {
         result.add("commands", Double(done), "")
         result.add("rejected", Double(totals.counts.rejected), "")
         result.add("errors", Double(totals.counts.errors + totals.counts.closedByServer), "")
+        result.add("server_cpu", serverCPU ?? 0, "%")
+        result.add("generator_cpu", generatorCPU ?? 0, "%")
         result.problem = totals.firstProblem
         rig.closeAll(clients)
         try result.emit(to: common.out)

@@ -39,7 +39,10 @@ struct FanOut {
             let pacer = Pacer(senders: mine, rate: rate * Double(mine.count) / Double(talkers.count), begin: begin, end: end)
             try loop.submit { pacer.start(on: loop) }.wait()
         }
+        usleep(UInt32(Double(windowStart - nowNanos()) / 1000))
+        let cpu = CPUMeter(server: common.serverPid)
         usleep(UInt32(Double(end - nowNanos()) / 1000))
+        let (serverCPU, generatorCPU) = cpu.percent()
         progress("\(name): sending done; draining (at most \(drain) s)")
         rig.wait(upTo: drain) { $0.acks >= $0.sent && $0.deliveries >= $0.expectedDeliveries }
         let totals = rig.collect()
@@ -51,12 +54,14 @@ struct FanOut {
         result.add("stored_per_s", Double(c.acksInWindow) / duration, "/s")
         result.add("deliveries_per_s", Double(c.deliveriesInWindow) / duration, "/s")
         result.addLatencies("delivery", totals.delivery)
-        result.add("ack_p99", .millis(totals.ack.valueAtPercentile(99)), "ms")
+        if totals.ack.totalCount > 0 { result.add("ack_p99", .millis(totals.ack.valueAtPercentile(99)), "ms") }
         result.add("lost", Double(max(0, c.expectedDeliveries - c.deliveries)), "")
         result.add("unacked", Double(max(0, c.sent - c.acks)), "")
         result.add("seq_gaps", Double(c.seqGaps), "")
         result.add("seq_repeats", Double(c.seqRepeats), "")
         result.add("errors", Double(c.errors + c.closedByServer), "")
+        result.add("server_cpu", serverCPU ?? 0, "%")
+        result.add("generator_cpu", generatorCPU ?? 0, "%")
         result.problem = totals.firstProblem
         rig.closeAll(clients)
         try result.emit(to: common.out)
