@@ -16,6 +16,12 @@ id. At the end the server is stopped and the database is checked directly:
     holds - posts - voids == held; at most one hold per milestone) and matches the acknowledged commands;
   * `milestone-bot verify --database FILE` exits 0.
 
+With `--processor stripe` the server moves money through localstripe (a fake Stripe server, started here on
+a free port), so kills also land between a processor call and the commit. Then also: no payment operation
+is left pending, every hold in the ledger is one confirmed PaymentIntent for exactly its amount, no
+PaymentIntent took money without a hold in the ledger, and each intent's state (authorized, captured,
+partly refunded, cancelled) is what the milestone's postings say: money moved exactly once.
+
 One line per check, then `N passed, M failed`; exit status 1 when any check failed.
 
 Requirements: Python 3.9+ and `websockets` (pip install websockets). Build first:
@@ -101,10 +107,19 @@ def binary_path():
     return binary
 
 
+STRIPE = {}            # set by --processor stripe: {"port": N, "proc": Popen}
+STRIPE_KEY = "sk_test_crash_test_localstripe"
+
+
 def server_env():
     env = dict(os.environ)
     env["AUTH_SIGNING_SECRET"] = SIGNING_SECRET
     env["AUTH_API_KEY"] = API_KEY
+    if STRIPE:
+        env["PAYMENTS_PROCESSOR"] = "stripe"
+        env["PAYMENTS_STRIPE_API_BASE"] = f"http://127.0.0.1:{STRIPE['port']}"
+        env["STRIPE_SECRET_KEY"] = STRIPE_KEY
+        env["PAYMENTS_STRIPE_RETRY_SECONDS"] = "1"
     env.setdefault("LOG_LEVEL", "warning")
     return env
 
@@ -325,7 +340,7 @@ class Client:
             elif typ == "error":
                 cid = frame.get("id")
                 code = frame.get("code")
-                if code == "rate_limited":
+                if code in ("rate_limited", "payment_pending"):
                     self.stats.rate_limited += 1
                     state["backoff_until"] = time.monotonic() + 0.5
                 elif code == "internal":
@@ -505,6 +520,43 @@ async def kill_loop(server, kills, budget, rng, log):
     return done, True
 
 
+def stripe_call(method, path, form=None):
+    """A call to localstripe; returns the decoded JSON."""
+    import urllib.parse
+    import urllib.request
+    data = urllib.parse.urlencode(form).encode() if form else None
+    req = urllib.request.Request(f"http://127.0.0.1:{STRIPE['port']}{path}", data=data, method=method,
+                                 headers={"Authorization": f"Bearer {STRIPE_KEY}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read()
+    return json.loads(body) if body else {}
+
+
+def start_localstripe(tmpdir):
+    port = free_port()
+    log = open(os.path.join(tmpdir, "localstripe.log"), "wb")
+    proc = subprocess.Popen(["localstripe", "--port", str(port), "--from-scratch"], stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL)
+    STRIPE.update(port=port, proc=proc)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            stripe_call("GET", "/v1/customers")
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("localstripe did not start (pip install localstripe)")
+
+
+def buyer_card():
+    customer = stripe_call("POST", "/v1/customers", {"email": "crash@example.com"})["id"]
+    method = stripe_call("POST", "/v1/payment_methods", {"type": "card", "card[number]": "4242424242424242",
+                                                          "card[exp_month]": "12", "card[exp_year]": "2030",
+                                                          "card[cvc]": "123"})["id"]
+    stripe_call("POST", f"/v1/payment_methods/{method}/attach", {"customer": customer})
+    return {"customer": customer, "payment_method": method}
+
+
 def create_contracts(port, n, rng, binary):
     contracts = []
     for i in range(1, n + 1):
@@ -516,6 +568,8 @@ def create_contracts(port, n, rng, binary):
             milestones[0]["due"] = "2031-06-30"
         body = {"id": f"crash-{i}", "title": f"Crash job {i}", "buyer": f"buyer-{i}", "freelancer": f"free-{i}",
                 "currency": "USD", "preset": preset, "milestones": milestones}
+        if STRIPE:
+            body["payment"] = buyer_card()
         status, _, resp = http_call(port, "POST", "/api/contracts", body, {"X-Api-Key": API_KEY})
         if status != 201:
             raise RuntimeError(f"POST /api/contracts -> {status} {resp}")
@@ -703,6 +757,9 @@ def db_checks(db, clients, stats, binary):
             pass
     check("acknowledged outcomes agree with the ledger (applied money commands moved money, others did not)",
           not mismatch, sample(mismatch))
+
+    if STRIPE:
+        stripe_checks(conn)
     conn.close()
 
     out = subprocess.run([binary, "verify", "--database", db], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
@@ -710,6 +767,59 @@ def db_checks(db, clients, stats, binary):
     check(f"milestone-bot verify exits 0 ({tail})", out.returncode == 0,
           f"exit {out.returncode}: {sample([l for l in out.stdout.splitlines() if 'intact' not in l or 'broken' in l], 5)} {out.stderr[-500:]}")
     return total_acked
+
+
+def stripe_checks(conn):
+    """Money at localstripe agrees with the ledger: every movement happened exactly once."""
+    pending = [r[0] for r in conn.execute("SELECT key FROM payment_operation WHERE status = 'pending'")]
+    check("no payment operation is left pending", not pending, sample(pending))
+    ops = dict(tuple(r) for r in conn.execute("SELECT status, COUNT(*) FROM payment_operation GROUP BY status"))
+    recovered = conn.execute("SELECT COUNT(*) FROM message WHERE body LIKE 'The payment processor confirmed this payment after an interruption%'").fetchone()[0]
+    info(f"payment operations {ops}; completed after a crash between the processor call and the commit: {recovered}")
+    per_milestone = defaultdict(lambda: {"hold": [], "post": 0, "void": 0})
+    for e in conn.execute("SELECT contract_id, milestone, kind, amount, processor_ref FROM ledger_entry ORDER BY id"):
+        m = per_milestone[(e["contract_id"], e["milestone"])]
+        if e["kind"] == "hold":
+            m["hold"].append((e["processor_ref"], e["amount"]))
+        else:
+            m[e["kind"]] += e["amount"]
+    intents = {}
+    after = None
+    while True:
+        page = stripe_call("GET", "/v1/payment_intents?limit=100" + (f"&starting_after={after}" if after else ""))
+        for pi in page.get("data", []):
+            intents[pi["id"]] = pi
+        if not page.get("has_more") or not page.get("data"):
+            break
+        after = page["data"][-1]["id"]
+    bad, referenced = [], set()
+    for (contract, number), m in per_milestone.items():
+        for ref, amount in m["hold"]:
+            pi = intents.get(ref)
+            referenced.add(ref)
+            if pi is None or pi["amount"] != amount:
+                bad.append(f"{contract} M{number}: hold {amount} -> {ref}: {pi and pi['amount']}")
+                continue
+            charge = pi.get("latest_charge") or {}
+            if isinstance(charge, str):
+                charge = stripe_call("GET", f"/v1/charges/{charge}")
+            refunded = charge.get("amount_refunded", 0) or 0
+            if m["post"] == 0 and m["void"] == 0:
+                ok = pi["status"] == "requires_capture"
+            elif m["post"] == 0:
+                ok = pi["status"] == "canceled"
+            else:
+                ok = pi["status"] == "succeeded" and charge.get("captured") and refunded == m["void"]
+            if not ok:
+                bad.append(f"{contract} M{number}: posts {m['post']} voids {m['void']} but {ref} is {pi['status']}, "
+                           f"captured {charge.get('captured')}, refunded {refunded}")
+    moved = [pid for pid, pi in intents.items() if pi["status"] in ("requires_capture", "succeeded", "canceled")
+             and pi.get("latest_charge")]
+    unrecorded = [pid for pid in moved if pid not in referenced]
+    check(f"every ledger hold is one PaymentIntent of its amount in the state its postings say ({len(referenced)} intents)",
+          not bad, sample(bad))
+    check(f"no PaymentIntent took money without a ledger hold ({len(moved)} confirmed at localstripe)", not unrecorded,
+          sample(unrecorded))
 
 
 # --------------------------------------------------------------------------- main
@@ -722,6 +832,8 @@ def main():
     ap.add_argument("--contracts", type=int, default=10)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server logs)")
+    ap.add_argument("--processor", choices=["simulated", "stripe"], default="simulated",
+                    help="stripe: money moves through localstripe, started on a free port (pip install localstripe)")
     args = ap.parse_args()
     if args.budget is None:
         args.budget = min(170.0, max(10.0, 2.4 * args.kills))
@@ -736,6 +848,9 @@ def main():
     server = Server(binary, port, db, tmpdir)
     keep = args.keep
     try:
+        if args.processor == "stripe":
+            start_localstripe(tmpdir)
+            info(f"localstripe on port {STRIPE['port']}")
         server.start()
         check("server starts with a fixed secret and API key", server.api_key == API_KEY, f"api key {server.api_key!r}")
         contracts = create_contracts(port, args.contracts, rng, binary)
@@ -821,6 +936,9 @@ def main():
         check("the test ran to the end", False, repr(e))
     finally:
         server.stop()
+        if STRIPE:
+            STRIPE["proc"].kill()
+            STRIPE["proc"].wait(10)
         failed = sum(1 for _, ok in RESULTS if not ok)
         if failed:
             keep = True
