@@ -194,6 +194,9 @@ struct ChatConnection {
         } catch let pending as PaymentPending {
             reply(outbox, .error(.paymentPending, pending.description, thread: thread, id: clientID))
             return
+        } catch is CancellationError {
+            // The connection is closing: the line was not stored and never acknowledged; the client resends it.
+            return
         } catch {
             logger.error("storing a message failed", metadata: ["thread": "\(thread)", "error": "\(error)"])
             reply(outbox, .error(.internalError, "the message was not stored; send it again with the same id", thread: thread, id: clientID))
