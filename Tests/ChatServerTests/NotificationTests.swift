@@ -47,21 +47,8 @@ final class WebhookReceiver: Sendable {
             }
             return .ok
         }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "receiver")
-        logger.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress!.port!); continuation.finish() }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next()!
-            defer { Task { await group.triggerGracefulShutdown() } }
-            let result = try await body(URL(string: "http://127.0.0.1:\(port)/hook")!)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
+        return try await LoopbackHTTP.serve(router, label: "receiver") { base in
+            try await body(base.appendingPathComponent("hook"))
         }
     }
 }

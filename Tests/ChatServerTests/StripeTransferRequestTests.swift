@@ -36,27 +36,7 @@ final class StripeRequestRecorder: Sendable {
         let router = Router()
         router.post("**") { request, _ -> Response in try await self.answer(request) }
         router.get("**") { request, _ -> Response in try await self.answer(request) }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "stripe-recorder")
-        logger.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress!.port!); continuation.finish() }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next()!
-            do {
-                let result = try await body(URL(string: "http://127.0.0.1:\(port)")!)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-        }
+        return try await LoopbackHTTP.serve(router, label: "stripe-recorder", body)
     }
 
     private func answer(_ request: Request) async throws -> Response {
