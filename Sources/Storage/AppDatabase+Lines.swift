@@ -12,13 +12,43 @@ extension AppDatabase {
     /// `payment` is what the processor did for the money the command moves (nil with the simulated processor).
     public func handle(_ request: LineRequest, payment: PaymentOutcome? = nil) throws -> LineReceipt {
         let text = try Self.checkedText(request)
-        return try writer.write { db in try handle(db, request, text: text, payment: payment) }
+        return try writer.write { db in try handleAnnouncing(db, request, text: text, payment: payment) }
     }
 
-    /// The same as `handle(_:payment:)`, waiting for the writer without blocking a thread.
+    /// The same as `handle(_:payment:)`, waiting for the writer without blocking a thread. Lines that
+    /// arrive while a write is under way are stored together in the next transaction (group commit): one
+    /// fsync for all of them, each in its own savepoint so one line's failure touches no other. Each
+    /// caller still returns only after its line is durable.
     public func handle(_ request: LineRequest, payment: PaymentOutcome? = nil) async throws -> LineReceipt {
         let text = try Self.checkedText(request)
-        return try await writer.write { db in try handle(db, request, text: text, payment: payment) }
+        if payment != nil {
+            return try await writer.write { db in try handleAnnouncing(db, request, text: text, payment: payment) }
+        }
+        return try await lineQueue.submit(LineQueue.Item(request: request, text: text, database: self))
+    }
+
+    /// Stores a batch of lines in one write transaction; a line that fails rolls back only its savepoint.
+    func handleBatch(_ items: [LineQueue.Item]) async throws -> [Result<LineReceipt, any Error>] {
+        try await writer.write { db in
+            items.map { item in
+                Result {
+                    var receipt: LineReceipt?
+                    try db.inSavepoint {
+                        receipt = try item.database.handle(db, item.request, text: item.text, payment: nil)
+                        return .commit
+                    }
+                    guard let receipt else { throw StorageError.corrupt("a line's savepoint committed without a receipt") }
+                    if !receipt.isDuplicate { item.database.announce(db, [receipt.line] + receipt.replies) }
+                    return receipt
+                }
+            }
+        }
+    }
+
+    private func handleAnnouncing(_ db: Database, _ request: LineRequest, text: String, payment: PaymentOutcome?) throws -> LineReceipt {
+        let receipt = try handle(db, request, text: text, payment: payment)
+        if !receipt.isDuplicate { announce(db, [receipt.line] + receipt.replies) }
+        return receipt
     }
 
     private static func checkedText(_ request: LineRequest) throws -> String {
@@ -39,18 +69,21 @@ extension AppDatabase {
         if let logged = try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) {
             return try Self.replay(db, logged, request)
         }
-        guard let contract = try Self.loadContract(db, request.thread) else {
+        let isCommand = CommandParser.isCommand(text)
+        // A chat line needs only the parties; a command needs the whole contract.
+        let contract = isCommand ? try Self.loadContract(db, request.thread) : nil
+        guard let parties = try contract.map({ ($0.buyer.rawValue, $0.freelancer.rawValue) }) ?? Self.parties(db, request.thread) else {
             throw StorageError.unknownContract(request.thread.rawValue)
         }
         let author = request.author
-        if author.role != .moderator, contract.partyRole(of: author.user) != author.role {
-            throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(contract.id)")
+        let partyRole: Role? = author.user.rawValue == parties.0 ? .buyer : (author.user.rawValue == parties.1 ? .freelancer : nil)
+        if author.role != .moderator, partyRole != author.role {
+            throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(request.thread)")
         }
         var transcript = try TranscriptWriter(db, thread: request.thread)
         let now = request.receivedAt
-        let isCommand = CommandParser.isCommand(text)
         let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
-        var result = isCommand ? contract.apply(line: text, by: author, at: now) : nil
+        var result = contract?.apply(line: text, by: author, at: now)
         var settlement: Settlement?
         switch payment {
         case .settled(let settled): settlement = settled
@@ -83,16 +116,22 @@ extension AppDatabase {
             case .success(.applied(let applied)):
                 outcome = .applied(events: applied.events.map(\.name))
                 transition = applied
+                guard let contract else { throw StorageError.corrupt("a command ran without its contract") }
                 try persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, settlement: settlement, at: now)
             }
         }
         try transcript.saveHead(db)
-        announce(db, transcript.written)
         try CommandLogRecord(
             commandId: request.commandID.rawValue, contractId: request.thread.rawValue, userId: author.user.rawValue,
             outcome: try JSON.string(outcome), firstSeq: line.seq, lastSeq: transcript.lastSeq, createdAt: now.milliseconds
         ).insert(db)
         return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
+    }
+
+    /// The buyer's and the freelancer's user ids, or nil when there is no such contract.
+    private static func parties(_ db: Database, _ thread: ContractID) throws -> (String, String)? {
+        try Row.fetchOne(db, sql: "SELECT buyer_id, freelancer_id FROM contract WHERE id = ?", arguments: [thread.rawValue])
+            .map { ($0["buyer_id"], $0["freelancer_id"]) }
     }
 
     /// The line as typed, shortened for the start of a notice: `/fund M7`.

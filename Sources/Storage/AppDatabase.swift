@@ -5,6 +5,8 @@ import GRDB
 /// transcript and deadlines. Every write method is one transaction that keeps all of them consistent.
 public struct AppDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// Lines waiting to be stored together in the next write transaction (group commit).
+    let lineQueue = LineQueue()
     /// Called with every batch of messages right after its transaction commits, on the writer's queue, in
     /// commit order: the chat server's live feed. Never called for a rolled-back transaction.
     public private(set) var onCommit: (@Sendable ([StoredMessage]) -> Void)?

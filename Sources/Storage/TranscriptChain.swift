@@ -42,7 +42,20 @@ public enum TranscriptChain {
         var hasher = SHA256()
         hasher.update(data: Data(prev.utf8))
         hasher.update(data: canonical)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex, without `String(format:)` (which showed up in profiles).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The hash a stored message should carry, recomputed from its fields.
