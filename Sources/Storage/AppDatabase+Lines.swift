@@ -66,7 +66,7 @@ extension AppDatabase {
     }
 
     private func handle(_ db: Database, _ request: LineRequest, text: String, payment: PaymentOutcome?) throws -> LineReceipt {
-        if let logged = try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) {
+        if let logged = try CommandLogRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM command_log WHERE command_id = ?"), arguments: [request.commandID.rawValue]) {
             return try Self.replay(db, logged, request)
         }
         let isCommand = CommandParser.isCommand(text)
@@ -121,16 +121,18 @@ extension AppDatabase {
             }
         }
         try transcript.saveHead(db)
-        try CommandLogRecord(
-            commandId: request.commandID.rawValue, contractId: request.thread.rawValue, userId: author.user.rawValue,
-            outcome: try JSON.string(outcome), firstSeq: line.seq, lastSeq: transcript.lastSeq, createdAt: now.milliseconds
-        ).insert(db)
+        try db.cachedStatement(sql: "INSERT INTO command_log (command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [request.commandID.rawValue, request.thread.rawValue, author.user.rawValue,
+                outcome == .chat ? Self.chatOutcome : try JSON.string(outcome), line.seq, transcript.lastSeq, now.milliseconds])
         return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
     }
 
+    /// The stored outcome of every chat line (encoded once).
+    static let chatOutcome: String = (try? JSON.string(LineOutcome.chat)) ?? #"{"chat":{}}"#
+
     /// The buyer's and the freelancer's user ids, or nil when there is no such contract.
     private static func parties(_ db: Database, _ thread: ContractID) throws -> (String, String)? {
-        try Row.fetchOne(db, sql: "SELECT buyer_id, freelancer_id FROM contract WHERE id = ?", arguments: [thread.rawValue])
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT buyer_id, freelancer_id FROM contract WHERE id = ?"), arguments: [thread.rawValue])
             .map { ($0["buyer_id"], $0["freelancer_id"]) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MilestoneCore
+import Synchronization
 
 /// A row of `contract`.
 struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
@@ -43,7 +44,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
         guard let currency = Currency(code: currency) else { throw StorageError.corrupt("contract \(id): unknown currency \(self.currency)") }
         var contract = Contract(
             id: ContractID(id), title: title, currency: currency, buyer: UserID(buyerId), freelancer: UserID(freelancerId),
-            policy: try JSON.decode(Policy.self, policy))
+            policy: try PolicyCache.shared.policy(decoding: policy))
         guard let phase = Contract.Phase(rawValue: phase) else { throw StorageError.corrupt("contract \(id): unknown phase \(self.phase)") }
         contract.phase = phase
         contract.endRequest = try endRequest.map { try JSON.decode(Contract.EndRequest.self, $0) }
@@ -104,5 +105,22 @@ struct MilestoneRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
         milestone.released = released
         milestone.refunded = refunded
         return milestone
+    }
+}
+
+/// Decoded policies by their stored JSON: a contract's policy never changes after creation, and decoding it
+/// through Codable for every command showed up in profiles. Keyed by the text itself, so it cannot go stale.
+final class PolicyCache: Sendable {
+    static let shared = PolicyCache()
+    private let policies = Mutex<[String: Policy]>([:])
+
+    func policy(decoding text: String) throws -> Policy {
+        if let cached = policies.withLock({ $0[text] }) { return cached }
+        let policy = try JSON.decode(Policy.self, text)
+        policies.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[text] = policy
+        }
+        return policy
     }
 }

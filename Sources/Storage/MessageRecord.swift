@@ -22,6 +22,15 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     var prevHash: String
     var hash: String
 
+    /// Inserts the row with a statement compiled once per connection (the hot path of every line).
+    func insertFast(_ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO message (thread_id, seq, author_id, author_role, kind, visible_to, body, client_message_id, event, milestone, created_at, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [threadId, seq, authorId, authorRole, kind, visibleTo, body, clientMessageId, event, milestone, createdAt, prevHash, hash])
+    }
+
     func message() throws -> StoredMessage {
         guard let kind = MessageKind(rawValue: kind) else { throw StorageError.corrupt("message \(threadId)#\(seq): kind \(self.kind)") }
         var role: Role?
@@ -46,7 +55,7 @@ struct TranscriptWriter {
     private(set) var written: [StoredMessage] = []
 
     init(_ db: Database, thread: ContractID) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT last_seq, head_hash FROM contract WHERE id = ?", arguments: [thread.rawValue]) else {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT last_seq, head_hash FROM contract WHERE id = ?"), arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
         self.thread = thread
@@ -76,7 +85,7 @@ struct TranscriptWriter {
             threadId: thread.rawValue, seq: seq, authorId: author?.user.rawValue, authorRole: author?.role.rawValue,
             kind: kind.rawValue, visibleTo: visibleTo?.rawValue, body: body, clientMessageId: clientMessageID,
             event: event?.name, milestone: event?.milestone?.rawValue, createdAt: createdAt, prevHash: headHash, hash: hash)
-        try record.insert(db)
+        try record.insertFast(db)
         let message = try record.message()
         written.append(message)
         lastSeq = seq
@@ -86,6 +95,6 @@ struct TranscriptWriter {
 
     /// Records the new head on the contract row. Call once, before the transaction commits.
     func saveHead(_ db: Database) throws {
-        try db.execute(sql: "UPDATE contract SET last_seq = ?, head_hash = ? WHERE id = ?", arguments: [lastSeq, headHash, thread.rawValue])
+        try db.cachedStatement(sql: "UPDATE contract SET last_seq = ?, head_hash = ? WHERE id = ?").execute(arguments: [lastSeq, headHash, thread.rawValue])
     }
 }
