@@ -162,8 +162,11 @@ extension AppDatabase {
 /// A row of `command_log`: the idempotency log.
 struct CommandLogRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "command_log"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
+    enum CodingKeys: String, CodingKey {
+        case commandId = "command_id", contractId = "contract_id", userId = "user_id", outcome,
+            firstSeq = "first_seq", lastSeq = "last_seq", createdAt = "created_at"
+    }
 
     var commandId: String
     var contractId: String

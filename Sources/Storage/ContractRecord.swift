@@ -6,8 +6,12 @@ import Synchronization
 /// A row of `contract`.
 struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "contract"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
+    enum CodingKeys: String, CodingKey {
+        case id, title, currency, buyerId = "buyer_id", freelancerId = "freelancer_id", preset, policy, phase,
+            endRequest = "end_request", reviews, lastSeq = "last_seq", headHash = "head_hash",
+            createdAt = "created_at"
+    }
 
     var id: String
     var title: String
@@ -57,8 +61,12 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
 /// A row of `milestone`.
 struct MilestoneRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "milestone"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
+    enum CodingKeys: String, CodingKey {
+        case contractId = "contract_id", number, description, amount, dueDate = "due_date",
+            revisionAllowance = "revision_allowance", revisionsUsed = "revisions_used", createdBy = "created_by",
+            state, stateDetail = "state_detail", funded, released, refunded
+    }
 
     var contractId: String
     var number: Int

@@ -21,8 +21,11 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
 /// A row of `ledger_entry`.
 struct LedgerEntryRecord: Codable, FetchableRecord, MutablePersistableRecord {
     static let databaseTableName = "ledger_entry"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
+    enum CodingKeys: String, CodingKey {
+        case id, contractId = "contract_id", milestone, kind, debit, credit, amount, currency,
+            commandId = "command_id", messageSeq = "message_seq", createdAt = "created_at", processorRef = "processor_ref"
+    }
 
     var id: Int64?
     var contractId: String

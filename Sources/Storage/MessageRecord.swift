@@ -5,8 +5,12 @@ import MilestoneCore
 /// A row of `message`.
 struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "message"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+    /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
+    enum CodingKeys: String, CodingKey {
+        case threadId = "thread_id", seq, authorId = "author_id", authorRole = "author_role", kind,
+            visibleTo = "visible_to", body, clientMessageId = "client_message_id", event, milestone,
+            createdAt = "created_at", prevHash = "prev_hash", hash
+    }
 
     var threadId: String
     var seq: Int64

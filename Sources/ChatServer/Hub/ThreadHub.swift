@@ -111,11 +111,13 @@ public actor ThreadHub {
     /// Sends each connection in the thread the contract as it now is, seen from its viewer's role.
     public func contractChanged(_ contract: Contract, testMoney: Bool, now: Date) {
         guard let subscribers = threads[contract.id] else { return }
-        var views: [Participant: String] = [:]
+        // A view depends only on the viewer's role (a party's role names the user; any moderator sees the
+        // same), so a room of moderators costs one view, not one each.
+        var views: [Role: String] = [:]
         for subscription in subscribers.values {
             let viewer = subscription.viewer
-            let frame = views[viewer] ?? Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))
-            views[viewer] = frame
+            let frame = views[viewer.role] ?? Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))
+            views[viewer.role] = frame
             subscription.outbox.push(frame)
         }
     }
