@@ -48,15 +48,23 @@ public struct KeyedCall: Hashable, Sendable, Codable {
 /// What the processor did for one call.
 public struct PaymentResult: Hashable, Sendable, Codable {
     public var key: String
+    /// The milestone whose money moved.
+    public var milestone: MilestoneNumber
     /// The processor's id of what it did: `pi_...`, `re_...`, `tr_...`.
     public var reference: String
     /// For `hold`: the new hold.
     public var hold: ProcessorHold?
 
-    public init(key: String, reference: String, hold: ProcessorHold? = nil) {
+    public init(key: String, milestone: MilestoneNumber, reference: String, hold: ProcessorHold? = nil) {
         self.key = key
+        self.milestone = milestone
         self.reference = reference
         self.hold = hold
+    }
+
+    /// What the processor did for `call`.
+    public init(_ call: KeyedCall, reference: String, hold: ProcessorHold? = nil) {
+        self.init(key: call.key, milestone: call.call.milestone, reference: reference, hold: hold)
     }
 }
 

@@ -65,7 +65,7 @@ public struct StripeProcessor: PaymentProcessor {
             switch intent.status {
             case "requires_capture", "succeeded", "processing":
                 let created = intent.created.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now()
-                return PaymentResult(key: key, reference: id, hold: ProcessorHold(
+                return PaymentResult(keyed, reference: id, hold: ProcessorHold(
                     milestone: milestone, kind: manualCapture ? .authorization : .charge, paymentIntent: id, amount: amount,
                     createdAt: created, expiresAt: manualCapture ? created.addingTimeInterval(settings.authorizationLifetime) : nil))
             case "requires_action":
@@ -76,38 +76,38 @@ public struct StripeProcessor: PaymentProcessor {
 
         case .capture(_, let intent, let amount):
             if retrying, try await client.get("/v1/payment_intents/\(intent)").status == "succeeded" {
-                return PaymentResult(key: key, reference: intent)
+                return PaymentResult(keyed, reference: intent)
             }
             let captured = try await client.post("/v1/payment_intents/\(intent)/capture", [("amount_to_capture", String(amount))], idempotencyKey: key)
             guard captured.status == "succeeded" || captured.status == "processing" else {
                 throw .declined("Stripe did not capture \(intent) (\(captured.status ?? "no status"))")
             }
-            return PaymentResult(key: key, reference: intent)
+            return PaymentResult(keyed, reference: intent)
 
         case .cancel(_, let intent):
             if retrying, try await client.get("/v1/payment_intents/\(intent)").status == "canceled" {
-                return PaymentResult(key: key, reference: intent)
+                return PaymentResult(keyed, reference: intent)
             }
             _ = try await client.post("/v1/payment_intents/\(intent)/cancel", [], idempotencyKey: key)
-            return PaymentResult(key: key, reference: intent)
+            return PaymentResult(keyed, reference: intent)
 
         case .refund(_, let intent, let amount):
             if retrying, let done = try await tagged("/v1/refunds", [("payment_intent", intent), ("limit", "100")], key: key) {
-                return PaymentResult(key: key, reference: done)
+                return PaymentResult(keyed, reference: done)
             }
             let refund = try await client.post("/v1/refunds", [("payment_intent", intent), ("amount", String(amount)), ("metadata[operation]", key)], idempotencyKey: key)
-            return PaymentResult(key: key, reference: refund.id ?? intent)
+            return PaymentResult(keyed, reference: refund.id ?? intent)
 
         case .transfer(_, let amount, let currency, let destination, let transferGroup, let intent):
             if retrying, let done = try await tagged("/v1/transfers", [("transfer_group", transferGroup), ("limit", "100")], key: key) {
-                return PaymentResult(key: key, reference: done)
+                return PaymentResult(keyed, reference: done)
             }
             let transfer = try await client.post("/v1/transfers", [
                 ("amount", String(amount)), ("currency", currency), ("destination", destination),
                 ("transfer_group", transferGroup), ("metadata[operation]", key), ("metadata[payment_intent]", intent),
             ], idempotencyKey: key)
             guard let id = transfer.id else { throw .unavailable("Stripe created a Transfer without an id") }
-            return PaymentResult(key: key, reference: id)
+            return PaymentResult(keyed, reference: id)
         }
     }
 

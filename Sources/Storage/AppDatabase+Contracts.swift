@@ -59,8 +59,7 @@ extension AppDatabase {
             guard try ContractRecord.fetchOne(db, key: id) == nil else { throw StorageError.contractExists(id) }
             var contract = Contract(id: new.id, title: title, currency: new.currency, buyer: new.buyer, freelancer: new.freelancer, policy: new.policy)
             try ContractRecord(contract, lastSeq: 0, headHash: TranscriptChain.genesis, createdAt: now).insert(db)
-            try db.execute(sql: "UPDATE contract SET payer_customer = ?, payer_payment_method = ?, payout_account = ? WHERE id = ?",
-                arguments: [new.parties.customer, new.parties.paymentMethod, new.parties.payoutAccount, id])
+            try Self.savePaymentParties(db, new.parties, of: new.id)
             var transcript = TranscriptWriter(newThread: new.id)
             let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
             try transcript.append(db, kind: .system, body: "Contract \"\(title)\" between buyer \(new.buyer) and freelancer \(new.freelancer), under \(new.policy.name) rules, in \(new.currency.code).\(live) Type /help to see what you can do.", at: now)

@@ -19,7 +19,7 @@ public struct Settlement: Hashable, Sendable {
 
     /// The processor's references for a milestone's postings.
     func reference(for milestone: MilestoneNumber) -> String? {
-        let references = results.filter { $0.key.contains("/\(milestone)/") }.map(\.reference)
+        let references = results.filter { $0.milestone == milestone }.map(\.reference)
         return references.isEmpty ? nil : references.joined(separator: ",")
     }
 }
@@ -79,10 +79,14 @@ extension AppDatabase {
     public func setPaymentParties(_ parties: PaymentParties, of contract: ContractID) throws {
         if let problem = parties.problem { throw StorageError.invalid(problem) }
         try writer.write { db in
-            try db.execute(sql: "UPDATE contract SET payer_customer = ?, payer_payment_method = ?, payout_account = ? WHERE id = ?",
-                arguments: [parties.customer, parties.paymentMethod, parties.payoutAccount, contract.rawValue])
+            try Self.savePaymentParties(db, parties, of: contract)
             guard db.changesCount == 1 else { throw StorageError.unknownContract(contract.rawValue) }
         }
+    }
+
+    static func savePaymentParties(_ db: Database, _ parties: PaymentParties, of contract: ContractID) throws {
+        try db.execute(sql: "UPDATE contract SET payer_customer = ?, payer_payment_method = ?, payout_account = ? WHERE id = ?",
+            arguments: [parties.customer, parties.paymentMethod, parties.payoutAccount, contract.rawValue])
     }
 
     public func paymentContext(_ contract: ContractID) async throws -> PaymentContext {
@@ -174,11 +178,6 @@ extension AppDatabase {
             try db.execute(sql: "UPDATE payment_operation SET attempts = attempts + 1, last_error = ?, updated_at = ? WHERE key = ?",
                 arguments: [error, now.milliseconds, operation])
         }
-    }
-
-    /// Gives up an operation whose first call the processor refused; nothing moved.
-    public func abandonPayment(_ operation: String, reason: String, at now: Date) async throws {
-        try await writer.write { db in try Self.finish(db, operation, status: "failed", error: reason, at: now) }
     }
 
     static func finish(_ db: Database, _ operation: String, status: String, error: String? = nil, at now: Date) throws {
@@ -274,10 +273,4 @@ extension AppDatabase {
         }
     }
 
-    /// Whether a processor event was applied already.
-    public func processorEventSeen(_ id: String) async throws -> Bool {
-        try await writer.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM processor_event WHERE id = ?)", arguments: [id]) ?? false
-        }
-    }
 }

@@ -163,11 +163,11 @@ final class PaymentDesk: Sendable {
             settled.note = nil
             if action == .capture {
                 // The authorization is now a charge: release transfers it, a refund refunds it.
-                settled.results = results.map { result in
+                settled.results = zip(pending.calls, results).map { call, result in
                     var result = result
-                    result.hold = ProcessorHold(milestone: milestone, kind: .charge, paymentIntent: result.reference,
-                        amount: pending.calls.first.flatMap { if case .capture(_, _, let amount) = $0.call { amount } else { nil } } ?? 0,
-                        createdAt: now, expiresAt: nil)
+                    if case .capture(_, let intent, let amount) = call.call {
+                        result.hold = ProcessorHold(milestone: milestone, kind: .charge, paymentIntent: intent, amount: amount, createdAt: now, expiresAt: nil)
+                    }
                     return result
                 }
             }
@@ -226,7 +226,7 @@ final class PaymentDesk: Sendable {
         let now = clock()
         return try await locks.withLock(held.contract) {
             try await database.commitProcessorChange(
-                of: held.contract, eventID: (event.id, event.type), settlement: Settlement(operation: event.id, results: [PaymentResult(key: "\(event.id)/\(held.hold.milestone)/event", reference: event.id)]), at: now
+                of: held.contract, eventID: (event.id, event.type), settlement: Settlement(operation: event.id, results: [PaymentResult(key: "\(event.id)/\(held.hold.milestone)/event", milestone: held.hold.milestone, reference: event.id)]), at: now
             ) { context in
                 // Only if that intent still holds the milestone's money.
                 guard context.holds[held.hold.milestone]?.paymentIntent == intent else { return nil }

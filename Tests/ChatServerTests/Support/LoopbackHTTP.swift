@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import ServiceLifecycle
 
 /// A small HTTP server on an ephemeral loopback port for the length of `body` (a webhook receiver, a
 /// recorder standing in for a remote API), shut down gracefully afterwards.
@@ -12,21 +11,8 @@ enum LoopbackHTTP {
         logger.logLevel = .warning
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress!.port!); continuation.finish() }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            do {
-                let result = try await body(URL(string: "http://127.0.0.1:\(port)")!)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        return try await withRunningServices([app], logger: logger, ports: ports) { port in
+            try await body(URL(string: "http://127.0.0.1:\(port)")!)
         }
     }
 }

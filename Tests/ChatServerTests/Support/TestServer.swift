@@ -3,7 +3,6 @@ import ChatServer
 import Foundation
 import Logging
 import MilestoneCore
-import ServiceLifecycle
 import Storage
 import Synchronization
 
@@ -64,22 +63,8 @@ struct TestServer: Sendable {
             portContinuation.yield(port)
             portContinuation.finish()
         }
-        let group = ServiceGroup(services: app.services, gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            let server = TestServer(port: port, context: app.context, clock: clock, folder: folder)
-            do {
-                let result = try await body(server)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        return try await withRunningServices(app.services, logger: logger, ports: ports) { port in
+            try await body(TestServer(port: port, context: app.context, clock: clock, folder: folder))
         }
     }
 
