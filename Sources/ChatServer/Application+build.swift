@@ -1,10 +1,8 @@
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import MilestoneCore
 import NIOCore
-import NIOWebSocket
 import Payments
 import ServiceLifecycle
 import Storage
@@ -76,52 +74,9 @@ public func buildChatServer(
     }
     ModerationAPI.addRoutes(to: router, server: context)
 
-    let webSocketRouter = Router(context: ChatRequestContext.self)
-    webSocketRouter.add(middleware: AuthMiddleware(server: context, webSocket: true))
-    webSocketRouter.ws("/ws") { _, _ in
-        .upgrade([:])
-    } onUpgrade: { inbound, outbound, webSocketContext in
-        guard let identity = webSocketContext.requestContext.identity else {
-            // Refused: say why in an `error` frame, then close with 4401 (authentication) or 4403 (origin).
-            let refusal = webSocketContext.requestContext.refusal ?? APIError(.unauthorized, "unauthenticated", "no credentials")
-            context.metrics.protocolError(refusal.code)
-            // Some clients (HummingbirdWSClient 2.8) drop frames that arrive in the same read as the
-            // 101 response; a moment's pause keeps the reason from being lost.
-            try await Task.sleep(for: .milliseconds(25))
-            try await outbound.write(.text(Wire.text(ServerMessage.error(.init(code: refusal.code, message: refusal.message, thread: nil, id: nil)))))
-            try await outbound.close(WebSocketErrorCode(codeNumber: refusal.status == .forbidden ? 4403 : 4401), reason: refusal.code)
-            return
-        }
-        var connection = ChatConnection(context: context, identity: identity, logger: webSocketContext.logger)
-        try await connection.run(inbound: inbound, outbound: outbound, channel: webSocketContext.requestContext.channel)
-    }
-    if conformanceEcho {
-        // Test-only (`serve --conformance-echo`): echoes every text and binary message back, with the same
-        // WebSocket configuration as `/ws` (frame size, UTF-8 validation, pings). No authentication.
-        webSocketRouter.ws("/conformance/echo") { _, _ in
-            .upgrade([:])
-        } onUpgrade: { inbound, outbound, _ in
-            for try await message in inbound.messages(maxSize: settings.limits.maxFrameBytes) {
-                switch message {
-                case .text(let text): try await outbound.write(.text(text))
-                case .binary(let data): try await outbound.write(.binary(data))
-                }
-            }
-        }
-    }
-
-    let limits = settings.limits
     let application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                http1: .init(idleTimeout: .seconds(Int64(limits.idleTimeout))),
-                ws: WebSocketServerConfiguration(
-                    maxFrameSize: limits.maxFrameBytes,
-                    autoPing: .enabled(timePeriod: .seconds(Int64(limits.pingInterval))),
-                    validateUTF8: true)),
-            handshakeTimeout: limits.handshakeTimeout),
+        server: .chat(server: context, conformanceEcho: conformanceEcho),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "milestone-bot"),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? settings.port

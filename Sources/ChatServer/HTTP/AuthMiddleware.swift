@@ -2,32 +2,28 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Authenticates API requests and WebSocket handshakes: `Authorization: Bearer <token>`, or for browsers a
-/// one-time `ticket` query parameter. Neither is ever logged. For WebSockets it also enforces the
-/// allow-list of browser origins.
+/// Authenticates API requests: `Authorization: Bearer <token>`, or for browsers a one-time `ticket` query
+/// parameter. Neither is ever logged. (WebSocket handshakes use the same ``Authenticator`` from
+/// ``ChatChannel``.)
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ChatRequestContext
     let server: ServerContext
-    /// WebSocket handshakes: check the browser origin, and record a refusal instead of failing the request,
-    /// because a failed upgrade can only be a bare 400. The socket then carries the reason and closes.
-    let webSocket: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        do {
-            // The server's own page (its bound base URL's origin) may always connect, whatever the port.
-            if webSocket, let origin = request.headers[.origin], !server.settings.limits.allows(origin: origin), origin != server.ownOrigin {
-                throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; the operator can add it to limits.allowed_origins")
-            }
-            context.identity = try await authenticate(request)
-        } catch let error as APIError where webSocket {
-            context.refusal = error
-        }
+        context.identity = try await Authenticator(server: server).identity(
+            authorization: request.headers[.authorization], ticket: request.uri.queryParameters["ticket"].map(String.init))
         return try await next(request, context)
     }
+}
 
-    private func authenticate(_ request: Request) async throws -> Identity {
-        if let header = request.headers[.authorization] {
+/// Who is calling, from a bearer token or a one-time ticket; and, for WebSockets, whether the browser
+/// origin may connect.
+struct Authenticator {
+    let server: ServerContext
+
+    func identity(authorization: String?, ticket: String?) async throws(APIError) -> Identity {
+        if let header = authorization {
             guard header.hasPrefix("Bearer ") else {
                 throw APIError(.unauthorized, "unauthenticated", "use Authorization: Bearer <token>")
             }
@@ -37,13 +33,20 @@ struct AuthMiddleware: RouterMiddleware {
                 throw APIError(.unauthorized, "bad_token", "\(error)")
             }
         }
-        if let ticket = request.uri.queryParameters["ticket"] {
-            guard let identity = await server.tickets.redeem(String(ticket)) else {
+        if let ticket {
+            guard let identity = await server.tickets.redeem(ticket) else {
                 throw APIError(.unauthorized, "bad_ticket", "the ticket is unknown, used or expired; get a new one from POST /api/ws-ticket")
             }
             return identity
         }
         throw APIError(.unauthorized, "unauthenticated", "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket")
+    }
+
+    /// A WebSocket from a browser page: the page's origin must be allowed. The server's own page (its bound
+    /// base URL's origin) may always connect, whatever the port.
+    func checkOrigin(_ origin: String?) throws(APIError) {
+        guard let origin, !server.settings.limits.allows(origin: origin), origin != server.ownOrigin else { return }
+        throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; the operator can add it to limits.allowed_origins")
     }
 }
 

@@ -116,7 +116,7 @@ enum ContractsAPI {
             return Response(status: .noContent)
         }
 
-        let authenticated = router.group("/api").add(middleware: AuthMiddleware(server: server, webSocket: false))
+        let authenticated = router.group("/api").add(middleware: AuthMiddleware(server: server))
         authenticated.get("threads") { _, context -> ThreadList in
             let identity = context.identity!
             let role: Role = identity.isModerator ? .moderator : .buyer

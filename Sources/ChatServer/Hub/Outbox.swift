@@ -1,70 +1,126 @@
-import Foundation
+import NIOCore
+import NIOWebSocket
 import Synchronization
 
-/// The frames waiting to be written to one connection. A client that stops reading fills it; past the
-/// limit the connection is marked overflowing and closed, so it cannot hold the server's memory hostage.
+/// The frames waiting to be written to one connection. Any thread may push; the frames are written on the
+/// connection's event loop in push order, many to one flush. A client that stops reading fills it: its
+/// socket stops being writable, frames wait here, and past the limit the connection is closed, so it cannot
+/// hold the server's memory hostage.
 final class Outbox: Sendable {
-    let frames: AsyncStream<String>
-    private let continuation: AsyncStream<String>.Continuation
-    private let queued = Mutex(0)
-    let limit: Int
-
-    /// Called once when the queue overflows: the writer is stuck on a full socket, so the connection must
-    /// be cut from outside.
-    private let onOverflow: @Sendable () -> Void
-
-    init(limit: Int, onOverflow: @escaping @Sendable () -> Void = {}) {
-        (frames, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
-        self.limit = limit
-        self.onOverflow = onOverflow
+    /// A frame to write.
+    enum Frame: Sendable {
+        case text(String)
+        case binary(ByteBuffer)
     }
 
-    /// Queues a frame; false when the client is too far behind (the frame is dropped and the
-    /// connection must close).
-    @discardableResult
-    func push(_ frame: String) -> Bool {
-        let accepted = queued.withLock { count -> Bool in
-            guard count < limit else { return false }
-            count += 1
-            return true
-        }
-        if accepted {
-            continuation.yield(frame)
-        } else if endedBecause == nil {
-            finish(.overflow)
-            onOverflow()
-        }
-        return accepted
-    }
-
-    func push(_ message: ServerMessage) {
-        push(Wire.text(message))
-    }
-
-    /// Called by the writer after each frame went out.
-    func didWrite() {
-        queued.withLock { $0 -= 1 }
-    }
-
-    /// Why the outbox stopped: the writer closes the socket accordingly.
-    enum Ending: Sendable {
-        /// The client left or broke the protocol; the WebSocket layer closes with its own code.
+    /// Why the outbox stopped; after any of these, pushes are dropped.
+    enum Ending: Sendable, Equatable {
+        /// The client left or broke the protocol; the frame handler has closed or is closing.
         case clientGone
-        /// The client is not reading: close with 1008.
+        /// The client is not reading: close with 1008 at once.
         case overflow
         /// The client kept flooding past its rate limit: close with 1008 after what is already queued.
         case flood
-        /// The server is stopping: close with 1001 "going away".
+        /// The server is stopping: close with 1001 "going away" after what is already queued.
         case shutdown
+        /// The handshake was refused (4401, 4403, 4429): close after the `error` frame saying why.
+        case refused(code: UInt16, reason: String)
     }
 
-    private let ending = Mutex<Ending?>(nil)
+    private struct State {
+        var queue: [Frame] = []
+        /// A drain is scheduled on the event loop.
+        var scheduled = false
+        var ending: Ending?
+        var endingHandled = false
+    }
 
-    var endedBecause: Ending? { ending.withLock { $0 } }
+    let limit: Int
+    private let channel: any Channel
+    private let handler: NIOLoopBound<WebSocketFrameHandler>
+    private let state = Mutex(State())
 
-    /// Stops the outbox; the first reason given wins.
+    init(limit: Int, channel: any Channel, handler: NIOLoopBound<WebSocketFrameHandler>) {
+        self.limit = limit
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Queues a frame; false when it is dropped: the outbox has ended, or the client is too far behind (the
+    /// connection is then closed).
+    @discardableResult
+    func push(_ frame: Frame) -> Bool {
+        let (accepted, schedule) = state.withLock { state -> (Bool, Bool) in
+            guard state.ending == nil else { return (false, false) }
+            if state.queue.count >= limit {
+                state.ending = .overflow
+                state.queue.removeAll()
+            } else {
+                state.queue.append(frame)
+            }
+            guard !state.scheduled else { return (state.ending == nil, false) }
+            state.scheduled = true
+            return (state.ending == nil, true)
+        }
+        if schedule { scheduleDrain() }
+        return accepted
+    }
+
+    @discardableResult
+    func push(_ text: String) -> Bool { push(.text(text)) }
+
+    func push(_ message: ServerMessage) {
+        push(.text(Wire.text(message)))
+    }
+
+    var endedBecause: Ending? { state.withLock { $0.ending } }
+
+    /// Stops the outbox; the first reason given wins. Frames already queued are still written (except after
+    /// an overflow), then the connection is closed as the reason says.
     func finish(_ reason: Ending) {
-        ending.withLock { if $0 == nil { $0 = reason } }
-        continuation.finish()
+        let schedule = state.withLock { state -> Bool in
+            if state.ending == nil { state.ending = reason }
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule { scheduleDrain() }
+    }
+
+    /// Deferred even on the event loop, so the frames pushed in the same turn share one flush.
+    private func scheduleDrain() {
+        channel.eventLoop.execute { self.drainOnLoop() }
+    }
+
+    /// Writes what is queued while the socket takes it, with one flush; then, once the queue is empty,
+    /// carries out the ending. Runs on the event loop (scheduled by a push, or when the socket drains).
+    func drainOnLoop() {
+        let handler = handler.value
+        let writable = handler.isWritable
+        let (frames, ending) = state.withLock { state -> ([Frame], Ending?) in
+            state.scheduled = false
+            guard writable || state.ending == .overflow else { return ([], nil) }
+            let frames = state.queue
+            state.queue = []
+            guard let ending = state.ending, !state.endingHandled else { return (frames, nil) }
+            state.endingHandled = true
+            return (frames, ending)
+        }
+        if !frames.isEmpty {
+            for frame in frames {
+                switch frame {
+                case .text(let text): handler.writeText(text)
+                case .binary(let data): handler.write(WebSocketFrame(fin: true, opcode: .binary, data: data))
+                }
+            }
+            handler.flush()
+        }
+        switch ending {
+        case nil, .clientGone: break
+        case .overflow: handler.close(.policyViolation, reason: "too many messages queued; the client is not reading", immediately: true)
+        case .flood: handler.close(.policyViolation, reason: "flooding: too many messages over the rate limit")
+        case .shutdown: handler.close(.goingAway, reason: "server shutting down")
+        case .refused(let code, let reason): handler.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
+        }
     }
 }

@@ -58,7 +58,7 @@ struct VerificationList: ResponseEncodable {
 
 enum ModerationAPI {
     static func addRoutes(to router: Router<ChatRequestContext>, server: ServerContext) {
-        let api = router.group("/api").add(middleware: AuthMiddleware(server: server, webSocket: false))
+        let api = router.group("/api").add(middleware: AuthMiddleware(server: server))
 
         api.get("disputes") { request, context -> DisputeQueue in
             try requireModerator(context)

@@ -1,80 +1,59 @@
 import Foundation
-import HummingbirdWebSocket
 import Logging
 import MilestoneCore
 import NIOCore
 import Storage
 
-/// One client's WebSocket: reads its envelopes, runs them, and writes what the hub and the commands send it.
+/// One client's chat state: the threads it joined and its rate limit. Run by ``ChatSession`` one
+/// envelope at a time, in the order the client sent them.
 struct ChatConnection {
     let context: ServerContext
     let identity: Identity
     let logger: Logger
+    let outbox: Outbox
+    /// The hub's name for this connection, once registered.
+    var id: ConnectionID?
 
     /// Threads this connection joined, with the role it has in each.
     private var joined: [ContractID: Participant] = [:]
     private var limiter: RateLimiter
     private var strikes = 0
 
-    init(context: ServerContext, identity: Identity, logger: Logger) {
+    init(context: ServerContext, identity: Identity, outbox: Outbox, logger: Logger) {
         self.context = context
         self.identity = identity
+        self.outbox = outbox
         self.logger = logger
         limiter = RateLimiter(rate: context.settings.limits.messagesPerSecond, burst: context.settings.limits.messageBurst)
     }
 
-    /// Runs the connection until the client leaves, the server shuts down, or the client falls too far behind.
-    mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let cap = context.settings.limits.maxConnectionsPerUser
-        guard context.userConnections.acquire(identity.user, limit: cap) else {
-            try await refuseWebSocket(outbound, code: "too_many_connections",
-                message: "you already have \(cap) connections open (limits.max_connections_per_user); close one and reconnect",
-                closeCode: tooManyConnectionsCloseCode, metrics: context.metrics)
-            return
-        }
-        defer { context.userConnections.release(identity.user) }
-        // A client that stops reading blocks our writes; when its queue overflows, drop the TCP connection.
-        let outbox = Outbox(limit: context.settings.limits.maxQueuedMessages) { channel.close(promise: nil) }
-        let id = await context.hub.connect(outbox)
+    /// Registers with the hub and says hello (the first frame on every connection).
+    mutating func connect() async {
+        id = await context.hub.connect(outbox)
         context.metrics.connectionOpened()
-        defer { context.metrics.connectionClosed() }
         let limits = context.settings.limits
         outbox.push(.hello(.init(
             user: identity.user.rawValue, moderator: identity.isModerator, maxFrameBytes: limits.maxFrameBytes,
             maxTextLength: AppDatabase.maximumLineLength, messagesPerSecond: limits.messagesPerSecond,
             messageBurst: limits.messageBurst, floodStrikesBeforeClose: limits.floodStrikesBeforeClose, testMoney: context.testMoney)))
+    }
 
-        let writer = Task {
-            for await frame in outbox.frames {
-                try await outbound.write(.text(frame))
-                outbox.didWrite()
-            }
-            switch outbox.endedBecause {
-            case .overflow: try await outbound.close(.policyViolation, reason: "too many messages queued; the client is not reading")
-            case .flood: try await outbound.close(.policyViolation, reason: "flooding: too many messages over the rate limit")
-            case .shutdown: try await outbound.close(.goingAway, reason: "server shutting down")
-            case .clientGone, nil: break
-            }
-        }
-        var failure: (any Error)?
-        do {
-            var messages = inbound.messages(maxSize: limits.maxFrameBytes).makeAsyncIterator()
-            while let message = try await messages.next() {
-                guard case .text(let text) = message else {
-                    reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
-                    continue
-                }
-                if await !handle(text, id: id, outbox: outbox) { break }
-            }
-        } catch {
-            // A protocol violation (invalid UTF-8, an oversized message): rethrown below so the WebSocket
-            // layer closes with its specific code (1007, 1009).
-            failure = error
-        }
+    /// Leaves the hub; after this nothing more is delivered.
+    mutating func disconnect() async {
+        guard let id else { return }
+        self.id = nil
         await context.hub.disconnect(id)
-        outbox.finish(.clientGone)
-        _ = await writer.result
-        if let failure { throw failure }
+        context.metrics.connectionClosed()
+    }
+
+    /// Handles one client message; false when the connection must close.
+    mutating func handle(_ message: InboundMessage) async -> Bool {
+        guard let id else { return false }
+        guard case .text(let text) = message else {
+            reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
+            return true
+        }
+        return await handle(text, id: id, outbox: outbox)
     }
 
     private func reply(_ outbox: Outbox, _ message: ServerMessage) {

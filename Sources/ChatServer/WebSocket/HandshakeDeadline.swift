@@ -1,15 +1,10 @@
-import HTTPTypes
-import Hummingbird
-import HummingbirdCore
-import HummingbirdWebSocket
-import Logging
 import NIOCore
 import NIOHTTP1
 
 /// Slowloris defence: a connection must deliver its whole first request (head and end; for a WebSocket, the
 /// upgrade request) within `limits.handshake_timeout_seconds` of being accepted, or it is closed.
 ///
-/// HummingbirdWebSocket 2.8.1 installs the HTTP idle timeout only once a complete request head has been
+/// Hummingbird 2 installs the HTTP idle timeout only once a complete request head has been
 /// parsed, so before that a socket that sends nothing, half a head, or one header byte a second would stay
 /// open for ever. This is a total deadline, not an idle timer: bytes arriving do not extend it.
 ///
@@ -35,7 +30,7 @@ final class HandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             onTimeout()
             // As if the peer had gone: the upgrade handler then ends its negotiation quietly (a plain close would
-            // make HummingbirdWebSocket log every timed-out socket at error level), and the channel is closed.
+            // make Hummingbird log every timed-out socket at error level), and the channel is closed.
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             context.close(promise: nil)
         }
@@ -66,46 +61,3 @@ final class HandshakeDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
     }
 }
 
-/// The HTTP/1 + WebSocket upgrade child channel of HummingbirdWebSocket with ``HandshakeDeadlineHandler``
-/// placed right behind the HTTP request decoder.
-struct HandshakeDeadlineChannel: ServerChildChannel {
-    typealias Value = HTTP1WebSocketUpgradeChannel.Value
-
-    let base: HTTP1WebSocketUpgradeChannel
-    let timeout: TimeAmount
-    let onTimeout: @Sendable () -> Void
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let timeout = self.timeout
-        let onTimeout = self.onTimeout
-        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(HandshakeDeadlineHandler(timeout: timeout, onTimeout: onTimeout), position: .after(decoder))
-            return value
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
-    }
-}
-
-extension HTTPServerBuilder {
-    /// `http1WebSocketUpgrade(webSocketRouter:configuration:)` with a deadline on every connection's first
-    /// request (see ``HandshakeDeadlineHandler``). `onTimeout` runs for each connection closed by it.
-    static func http1WebSocketUpgrade(
-        webSocketRouter: Router<ChatRequestContext>,
-        configuration: HTTP1WebSocketUpgradeChannel.Configuration,
-        handshakeTimeout seconds: Double,
-        onHandshakeTimeout: @escaping @Sendable () -> Void = {}
-    ) -> HTTPServerBuilder {
-        let webSocketResponder = webSocketRouter.buildResponder()
-        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
-        return .init { responder in
-            HandshakeDeadlineChannel(
-                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                timeout: timeout, onTimeout: onHandshakeTimeout)
-        }
-    }
-}

@@ -1,6 +1,4 @@
-import HummingbirdWebSocket
 import MilestoneCore
-import NIOWebSocket
 import Synchronization
 
 /// How many WebSockets each user has open, to cap them at `limits.max_connections_per_user`.
@@ -37,11 +35,3 @@ public final class UserConnections: Sendable {
 /// (the WebSocket twin of HTTP 429, like 4401 and 4403 for 401 and 403).
 let tooManyConnectionsCloseCode: UInt16 = 4429
 
-/// Refuses a just-upgraded WebSocket the way a refused handshake is: one `error` frame, then the close.
-func refuseWebSocket(_ outbound: WebSocketOutboundWriter, code: String, message: String, closeCode: UInt16, metrics: ServerMetrics) async throws {
-    metrics.protocolError(code)
-    // Some clients (HummingbirdWSClient 2.8) drop frames that arrive in the same read as the 101 response.
-    try await Task.sleep(for: .milliseconds(25))
-    try await outbound.write(.text(Wire.text(ServerMessage.error(.init(code: code, message: message, thread: nil, id: nil)))))
-    try await outbound.close(WebSocketErrorCode(codeNumber: Int(closeCode)), reason: code)
-}
