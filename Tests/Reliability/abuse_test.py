@@ -776,13 +776,87 @@ async def test_payloads(srv):
     await bob.close()
 
 
+# --------------------------------------------------------------------------- 6. frame rules and pings
+
+
+def read_frames(s, seconds):
+    """Reads raw server frames for up to `seconds`: returns ([(opcode, payload)], EOF seen)."""
+    s.settimeout(0.2)
+    buf, frames, eof = b"", [], False
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not eof:
+        try:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                eof = True
+            buf += chunk
+        except socket.timeout:
+            pass
+        except OSError:
+            eof = True
+        while len(buf) >= 2:
+            n, j = buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, j = struct.unpack("!H", buf[2:4])[0], 4
+            if len(buf) < j + n:
+                break
+            frames.append((buf[0] & 0x0F, buf[j:j + n]))
+            buf = buf[j + n:]
+    return frames, eof
+
+
+async def test_frame_rules(srv):
+    # A server of its own with a one-second ping interval.
+    quick = Server(extra_env={"LIMITS_PING_INTERVAL_SECONDS": "1"}, prefix="abuse-ping-")
+    quick.start()
+    try:
+        port = quick.port
+        s = raw_ws_connect(port, mint("alice", "buyer"))
+        payload = json.dumps({"type": "join", "thread": "demo"}).encode()
+        s.sendall(struct.pack("!BB", 0x81, len(payload)) + payload)  # no mask bit, no mask
+        frames, eof = read_frames(s, 3)
+        closes = [struct.unpack("!H", p[:2])[0] for op, p in frames if op == 0x8 and len(p) >= 2]
+        check("frames: an unmasked client frame closes the connection with 1002 (RFC 6455 5.1)",
+              closes == [1002] and eof, f"close codes {closes}, EOF {eof}")
+        s.close()
+
+        silent = raw_ws_connect(port, mint("bob", "freelancer"))
+        started = time.monotonic()
+        frames, eof = read_frames(silent, 5)
+        pings = [op for op, _ in frames if op == 0x9]
+        closes = [struct.unpack("!H", p[:2])[0] for op, p in frames if op == 0x8 and len(p) >= 2]
+        check("pings: a client that never answers is pinged, then dropped with 1001 within ~2 intervals",
+              len(pings) >= 1 and closes == [1001] and eof and time.monotonic() - started < 4.5,
+              f"pings {len(pings)}, close codes {closes}, EOF {eof} after {time.monotonic() - started:.1f}s")
+        silent.close()
+
+        lively = raw_ws_connect(port, mint("mia", "moderator"))
+        answered, dropped = 0, False
+        end = time.monotonic() + 4
+        while time.monotonic() < end and not dropped:
+            frames, dropped = read_frames(lively, 0.3)
+            for op, p in frames:
+                if op == 0x9:
+                    lively.sendall(ws_frame(p.decode("latin-1"), opcode=0xA) if not p else ws_frame("", opcode=0xA))
+                    answered += 1
+                if op == 0x8:
+                    dropped = True
+        check("pings: a client that answers them stays connected", answered >= 2 and not dropped,
+              f"answered {answered} pings, dropped {dropped}")
+        lively.close()
+    finally:
+        quick.stop()
+
+
 # --------------------------------------------------------------------------- main
 
 
 async def run(srv):
     for name, test in (("slowloris", test_slowloris), ("never-reads", test_never_reads),
                        ("many-connections", test_many_connections), ("flood", test_flood),
-                       ("payloads", test_payloads)):
+                       ("payloads", test_payloads), ("frame-rules", test_frame_rules)):
         t0 = time.monotonic()
         try:
             await test(srv)
