@@ -10,6 +10,8 @@ final class Outbox: Sendable {
     /// A frame to write.
     enum Frame: Sendable {
         case text(String)
+        /// A text frame's UTF-8, encoded once and shared by every connection it goes to.
+        case encodedText(ByteBuffer)
         case binary(ByteBuffer)
     }
 
@@ -110,6 +112,7 @@ final class Outbox: Sendable {
             for frame in frames {
                 switch frame {
                 case .text(let text): handler.writeText(text)
+                case .encodedText(let data): handler.write(WebSocketFrame(fin: true, opcode: .text, data: data))
                 case .binary(let data): handler.write(WebSocketFrame(fin: true, opcode: .binary, data: data))
                 }
             }

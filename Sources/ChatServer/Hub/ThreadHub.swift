@@ -1,5 +1,6 @@
 import Foundation
 import MilestoneCore
+import NIOCore
 import Storage
 
 /// One WebSocket connection's identity within the hub.
@@ -83,7 +84,7 @@ public actor ThreadHub {
     public func publish(_ messages: [StoredMessage]) {
         for message in messages {
             guard var subscribers = threads[message.thread] else { continue }
-            var publicFrame: String?
+            var publicFrame: Outbox.Frame?
             for (id, var subscription) in subscribers {
                 switch subscription.phase {
                 case .catchingUp(var held):
@@ -95,7 +96,7 @@ public actor ThreadHub {
                         if message.isPrivate {
                             subscription.outbox.push(.stored(message))
                         } else {
-                            let frame = publicFrame ?? Wire.text(ServerMessage.stored(message))
+                            let frame = publicFrame ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message))))
                             publicFrame = frame
                             subscription.outbox.push(frame)
                         }
@@ -113,10 +114,11 @@ public actor ThreadHub {
         guard let subscribers = threads[contract.id] else { return }
         // A view depends only on the viewer's role (a party's role names the user; any moderator sees the
         // same), so a room of moderators costs one view, not one each.
-        var views: [Role: String] = [:]
+        var views: [Role: Outbox.Frame] = [:]
         for subscription in subscribers.values {
             let viewer = subscription.viewer
-            let frame = views[viewer.role] ?? Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))
+            let frame = views[viewer.role]
+                ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))))
             views[viewer.role] = frame
             subscription.outbox.push(frame)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Prometheus
+import Storage
 
 /// The server's Prometheus metrics. Each server instance has its own registry (so tests can run many in one
 /// process); `/metrics` renders it.
@@ -16,13 +17,24 @@ public struct ServerMetrics: Sendable {
             .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1),
         ]
         self.factory = factory
+        connections = Meter(label: "ws_connections", factory: factory)
+        lineStoreDuration = Metrics.Timer(label: "line_store_duration_seconds", factory: factory)
+        storedByKind = Dictionary(uniqueKeysWithValues: MessageKind.allCases.map {
+            ($0.rawValue, Metrics.Counter(label: "messages_stored_total", dimensions: [("kind", $0.rawValue)], factory: factory))
+        })
     }
 
-    func connectionOpened() { Meter(label: "ws_connections", factory: factory).increment() }
-    func connectionClosed() { Meter(label: "ws_connections", factory: factory).decrement() }
+    // The metrics touched for every line, made once (looking one up in the registry costs a lock and a
+    // dictionary lookup per call).
+    private let connections: Meter
+    private let lineStoreDuration: Metrics.Timer
+    private let storedByKind: [String: Metrics.Counter]
+
+    func connectionOpened() { connections.increment() }
+    func connectionClosed() { connections.decrement() }
 
     func messageStored(kind: String) {
-        Counter(label: "messages_stored_total", dimensions: [("kind", kind)], factory: factory).increment()
+        (storedByKind[kind] ?? Metrics.Counter(label: "messages_stored_total", dimensions: [("kind", kind)], factory: factory)).increment()
     }
 
     /// A command's outcome (`applied`, `answered`, `rejected`, `duplicate`) and how long it took to be durable.
@@ -32,7 +44,7 @@ public struct ServerMetrics: Sendable {
     }
 
     func lineStored(duration: Duration) {
-        Metrics.Timer(label: "line_store_duration_seconds", factory: factory).record(duration: duration)
+        lineStoreDuration.record(duration: duration)
     }
 
     func protocolError(_ code: String) {
