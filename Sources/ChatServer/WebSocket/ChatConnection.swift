@@ -47,13 +47,13 @@ struct ChatConnection {
     }
 
     /// Handles one client message; false when the connection must close.
-    mutating func handle(_ message: InboundMessage) async -> Bool {
+    mutating func handle(_ message: InboundMessage, arrived: ContinuousClock.Instant) async -> Bool {
         guard let id else { return false }
         guard case .text(let text) = message else {
             reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
             return true
         }
-        return await handle(text, id: id, outbox: outbox)
+        return await handle(text, id: id, arrived: arrived, outbox: outbox)
     }
 
     private func reply(_ outbox: Outbox, _ message: ServerMessage) {
@@ -62,7 +62,7 @@ struct ChatConnection {
     }
 
     /// Handles one envelope; false when the connection must close.
-    private mutating func handle(_ text: String, id: ConnectionID, outbox: Outbox) async -> Bool {
+    private mutating func handle(_ text: String, id: ConnectionID, arrived: ContinuousClock.Instant, outbox: Outbox) async -> Bool {
         let message: ClientMessage
         switch ClientMessage.decode(text) {
         case .failure(let error):
@@ -90,7 +90,7 @@ struct ChatConnection {
                 reply(outbox, .error(.internalError, "could not read the history; try again", thread: thread))
             }
         case .send(let thread, let clientID, let body):
-            guard limiter.allow() else {
+            guard limiter.allow(now: arrived) else {
                 strikes += 1
                 if strikes >= context.settings.limits.floodStrikesBeforeClose {
                     // Closed by the writer after the answers already queued, so none of them is lost.

@@ -10,7 +10,8 @@ import Synchronization
 /// lines are stored is slowed by TCP instead of growing a queue.
 final class ChatSession: WebSocketEndpoint, OutboxOwner {
     private struct Inbox {
-        var waiting: [InboundMessage] = []
+        /// Each message with the moment it arrived: the rate limit judges arrivals, not how fast they are stored.
+        var waiting: [(InboundMessage, ContinuousClock.Instant)] = []
         var head = 0
         /// A task is running the queue (or connecting, or cleaning up).
         var running = true
@@ -18,7 +19,7 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
         var readingPaused = false
         var count: Int { waiting.count - head }
 
-        mutating func next() -> InboundMessage? {
+        mutating func next() -> (InboundMessage, ContinuousClock.Instant)? {
             guard head < waiting.count else { return nil }
             let message = waiting[head]
             head += 1
@@ -58,7 +59,7 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
     func received(_ message: InboundMessage) {
         let (start, pause) = inbox.withLock { inbox -> (Bool, Bool) in
             guard !inbox.closed else { return (false, false) }
-            inbox.waiting.append(message)
+            inbox.waiting.append((message, .now))
             var pause = false
             if inbox.count >= Self.maxWaiting, !inbox.readingPaused {
                 inbox.readingPaused = true
@@ -90,7 +91,7 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
         var connection = state.withLock { $0 }
         if connecting { await connection.connect() }
         while true {
-            let (message, resume, closed) = inbox.withLock { inbox -> (InboundMessage?, Bool, Bool) in
+            let (next, resume, closed) = inbox.withLock { inbox -> ((InboundMessage, ContinuousClock.Instant)?, Bool, Bool) in
                 let message = inbox.closed ? nil : inbox.next()
                 var resume = false
                 if inbox.readingPaused, inbox.count < Self.resumeBelow {
@@ -101,14 +102,14 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
                 return (message, resume, inbox.closed)
             }
             if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
-            guard let message else {
+            guard let (message, arrived) = next else {
                 if closed {
                     await connection.disconnect()
                     context.userConnections.release(user)
                 }
                 break
             }
-            if await !connection.handle(message) {
+            if await !connection.handle(message, arrived: arrived) {
                 // Flooding: the outbox closes the socket after what is queued; nothing more is read.
                 inbox.withLock { inbox in
                     inbox.waiting.removeAll()
