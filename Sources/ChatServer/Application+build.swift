@@ -58,7 +58,7 @@ public func buildChatServer(
         router.add(middleware: FileMiddleware(resources.appendingPathComponent("Public").path, searchForIndexHtml: true, logger: logger))
     }
     router.get("/health") { _, _ in
-        let connections = await context.hub.connectionCount
+        let connections = context.hub.connectionCount
         return Health(status: "ok", connections: connections, testMoney: context.testMoney)
     }
     router.get("/ws") { _, _ -> Response in
@@ -117,7 +117,7 @@ struct GoingAwayService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await hub.closeAll()
+        hub.closeAll()
     }
 }
 
@@ -139,7 +139,7 @@ struct DeadlineService: Service {
             for due in try await context.offloaded({ try context.database.dueDeadlines(at: now) }) {
                 if let (transition, _) = try await context.fire(due, at: now), !transition.isEmpty {
                     context.metrics.deadlineFired()
-                    await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: now)
+                    context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: now)
                 }
             }
         } catch {

@@ -85,7 +85,7 @@ public final class ServerContext: Sendable {
     /// Sends the thread's connections the contract as a receipt's command left it, if it changed anything.
     public func publishChange(of receipt: LineReceipt) async {
         guard let transition = receipt.transition else { return }
-        await hub.contractChanged(transition.contract, testMoney: testMoney, now: clock())
+        hub.contractChanged(transition.contract, testMoney: testMoney, now: clock())
     }
 
     /// The role `identity` has in `contract`, or nil when they may not see it.

@@ -21,7 +21,7 @@ public final class CommitFeed: Sendable {
     /// Hands every batch to the hub, in order, until the feed finishes.
     public func run(into hub: ThreadHub) async {
         for await batch in batches {
-            await hub.publish(batch)
+            hub.publish(batch)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MilestoneCore
 import NIOCore
+import Synchronization
 import Storage
 
 /// One WebSocket connection's identity within the hub.
@@ -11,7 +12,10 @@ public struct ConnectionID: Hashable, Sendable {
 /// Who is connected to which thread, and delivery to them. Committed messages arrive through `publish`
 /// in commit order (from the database's commit hook), so every connection sees its threads in sequence
 /// order. A connection that is joining buffers live messages while it catches up from the database.
-public actor ThreadHub {
+///
+/// A lock rather than an actor: every call is short and never waits, so callers on event loops, the
+/// commit feed and chat sessions use it directly instead of hopping to an actor's executor.
+public final class ThreadHub: Sendable {
     private struct Subscription {
         let outbox: Outbox
         let viewer: Participant
@@ -25,97 +29,122 @@ public actor ThreadHub {
         case live(lastSeq: Int64)
     }
 
-    private var threads: [ContractID: [ConnectionID: Subscription]] = [:]
-    private var connections: [ConnectionID: Outbox] = [:]
-    private var nextID: UInt64 = 0
-
-    public init() {}
-
-    public var connectionCount: Int { connections.count }
-
-    func connect(_ outbox: Outbox) -> ConnectionID {
-        nextID += 1
-        let id = ConnectionID(value: nextID)
-        connections[id] = outbox
-        return id
+    private struct Connection {
+        let outbox: Outbox
+        /// The threads it joined, so leaving the hub touches only those.
+        var threads: Set<ContractID> = []
     }
 
-    func disconnect(_ id: ConnectionID) {
-        connections[id] = nil
-        for thread in Array(threads.keys) {
+    private struct State {
+        var threads: [ContractID: [ConnectionID: Subscription]] = [:]
+        var connections: [ConnectionID: Connection] = [:]
+        var nextID: UInt64 = 0
+
+        mutating func unsubscribe(_ id: ConnectionID, from thread: ContractID) {
             threads[thread]?[id] = nil
             if threads[thread]?.isEmpty == true { threads[thread] = nil }
         }
     }
 
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    func connect(_ outbox: Outbox) -> ConnectionID {
+        state.withLock { state in
+            state.nextID += 1
+            let id = ConnectionID(value: state.nextID)
+            state.connections[id] = Connection(outbox: outbox)
+            return id
+        }
+    }
+
+    func disconnect(_ id: ConnectionID) {
+        state.withLock { state in
+            guard let connection = state.connections.removeValue(forKey: id) else { return }
+            for thread in connection.threads { state.unsubscribe(id, from: thread) }
+        }
+    }
+
     func isJoined(_ id: ConnectionID, _ thread: ContractID) -> Bool {
-        threads[thread]?[id] != nil
+        state.withLock { $0.threads[thread]?[id] != nil }
     }
 
     /// Starts a join: live messages for the thread are held for this connection from now on.
     func beginJoin(_ id: ConnectionID, thread: ContractID, viewer: Participant) {
-        guard let outbox = connections[id] else { return }
-        threads[thread, default: [:]][id] = Subscription(outbox: outbox, viewer: viewer, phase: .catchingUp([]))
+        state.withLock { state in
+            guard let outbox = state.connections[id]?.outbox else { return }
+            state.connections[id]?.threads.insert(thread)
+            state.threads[thread, default: [:]][id] = Subscription(outbox: outbox, viewer: viewer, phase: .catchingUp([]))
+        }
     }
 
     /// Finishes a join: sends what the database had (`backlog` frames, covering up to `lastSeq`), then the
     /// live messages held meanwhile that are newer, then switches the connection to live delivery.
     func finishJoin(_ id: ConnectionID, thread: ContractID, backlog: [ServerMessage], lastSeq: Int64, then trailer: [ServerMessage]) {
-        guard var subscription = threads[thread]?[id], case .catchingUp(let held) = subscription.phase else { return }
-        for frame in backlog { subscription.outbox.push(frame) }
-        var cursor = lastSeq
-        for message in held where message.seq > cursor {
-            if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
-                subscription.outbox.push(.stored(message))
+        state.withLock { state in
+            guard var subscription = state.threads[thread]?[id], case .catchingUp(let held) = subscription.phase else { return }
+            for frame in backlog { subscription.outbox.push(frame) }
+            var cursor = lastSeq
+            for message in held where message.seq > cursor {
+                if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
+                    subscription.outbox.push(.stored(message))
+                }
+                cursor = message.seq
             }
-            cursor = message.seq
+            for frame in trailer { subscription.outbox.push(frame) }
+            subscription.phase = .live(lastSeq: cursor)
+            state.threads[thread]?[id] = subscription
         }
-        for frame in trailer { subscription.outbox.push(frame) }
-        subscription.phase = .live(lastSeq: cursor)
-        threads[thread]?[id] = subscription
     }
 
     func leave(_ id: ConnectionID, thread: ContractID) {
-        threads[thread]?[id] = nil
-        if threads[thread]?.isEmpty == true { threads[thread] = nil }
+        state.withLock { state in
+            state.connections[id]?.threads.remove(thread)
+            state.unsubscribe(id, from: thread)
+        }
     }
 
     /// Delivers committed messages, in commit order, to every connection of their thread allowed to see them.
     public func publish(_ messages: [StoredMessage]) {
-        for message in messages {
-            guard var subscribers = threads[message.thread] else { continue }
-            var publicFrame: Outbox.Frame?
-            for (id, var subscription) in subscribers {
-                switch subscription.phase {
-                case .catchingUp(var held):
-                    held.append(message)
-                    subscription.phase = .catchingUp(held)
-                case .live(let lastSeq):
-                    guard message.seq > lastSeq else { continue }
-                    if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
-                        if message.isPrivate {
-                            subscription.outbox.push(.stored(message))
-                        } else {
-                            let frame = publicFrame ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message))))
-                            publicFrame = frame
-                            subscription.outbox.push(frame)
+        state.withLock { state in
+            for message in messages {
+                guard var subscribers = state.threads[message.thread] else { continue }
+                var publicFrame: Outbox.Frame?
+                for (id, var subscription) in subscribers {
+                    switch subscription.phase {
+                    case .catchingUp(var held):
+                        held.append(message)
+                        subscription.phase = .catchingUp(held)
+                    case .live(let lastSeq):
+                        guard message.seq > lastSeq else { continue }
+                        if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
+                            if message.isPrivate {
+                                subscription.outbox.push(.stored(message))
+                            } else {
+                                let frame = publicFrame ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message))))
+                                publicFrame = frame
+                                subscription.outbox.push(frame)
+                            }
                         }
+                        subscription.phase = .live(lastSeq: message.seq)
                     }
-                    subscription.phase = .live(lastSeq: message.seq)
+                    subscribers[id] = subscription
                 }
-                subscribers[id] = subscription
+                state.threads[message.thread] = subscribers
             }
-            threads[message.thread] = subscribers
         }
     }
 
     /// Sends each connection in the thread the contract as it now is, seen from its viewer's role.
     public func contractChanged(_ contract: Contract, testMoney: Bool, now: Date) {
-        guard let subscribers = threads[contract.id] else { return }
+        guard let subscribers = state.withLock({ $0.threads[contract.id].map { Array($0.values) } }) else { return }
         // A view depends only on the viewer's role (a party's role names the user; any moderator sees the
-        // same), so a room of moderators costs one view, not one each.
+        // same), so a room of moderators costs one view, not one each. Built outside the lock.
         var views: [Role: Outbox.Frame] = [:]
-        for subscription in subscribers.values {
+        for subscription in subscribers {
             let viewer = subscription.viewer
             let frame = views[viewer.role]
                 ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))))
@@ -124,8 +153,8 @@ public actor ThreadHub {
         }
     }
 
-    /// Ends every connection's outbox, so their writers close the sockets ("going away").
+    /// Ends every connection's outbox, so their sockets close ("going away").
     public func closeAll() {
-        for outbox in connections.values { outbox.finish(.shutdown) }
+        for connection in state.withLock({ Array($0.connections.values) }) { connection.outbox.finish(.shutdown) }
     }
 }

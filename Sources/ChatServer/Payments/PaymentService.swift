@@ -14,12 +14,12 @@ struct PaymentService: Service {
             if ContinuousClock.now - lastRetry >= .seconds(context.settings.stripe.retryInterval) {
                 lastRetry = .now
                 for contract in await desk.recover() {
-                    await context.hub.contractChanged(contract, testMoney: context.testMoney, now: context.clock())
+                    context.hub.contractChanged(contract, testMoney: context.testMoney, now: context.clock())
                 }
             }
             do {
                 for transition in try await desk.attendExpiringHolds() {
-                    await context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: context.clock())
+                    context.hub.contractChanged(transition.contract, testMoney: context.testMoney, now: context.clock())
                 }
             } catch {
                 context.logger.error("attending expiring card authorizations failed", metadata: ["error": "\(error)"])

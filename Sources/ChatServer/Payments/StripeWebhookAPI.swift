@@ -30,7 +30,7 @@ enum StripeWebhookAPI {
                 throw APIError(.badRequest, "bad_event", "the body is not a Stripe event (id, type, data.object)")
             }
             if let change = try await desk.apply(event) {
-                await server.hub.contractChanged(change.contract, testMoney: server.testMoney, now: server.clock())
+                server.hub.contractChanged(change.contract, testMoney: server.testMoney, now: server.clock())
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"received":true}"#)))
         }

@@ -29,7 +29,7 @@ struct ChatConnection {
 
     /// Registers with the hub and says hello (the first frame on every connection).
     mutating func connect() async {
-        id = await context.hub.connect(outbox)
+        id = context.hub.connect(outbox)
         context.metrics.connectionOpened()
         let limits = context.settings.limits
         outbox.push(.hello(.init(
@@ -42,7 +42,7 @@ struct ChatConnection {
     mutating func disconnect() async {
         guard let id else { return }
         self.id = nil
-        await context.hub.disconnect(id)
+        context.hub.disconnect(id)
         context.metrics.connectionClosed()
     }
 
@@ -76,7 +76,7 @@ struct ChatConnection {
             await join(thread, after: after, id: id, outbox: outbox)
         case .leave(let thread):
             joined[thread] = nil
-            await context.hub.leave(id, thread: thread)
+            context.hub.leave(id, thread: thread)
         case .history(let thread, let before, let limit):
             guard let viewer = joined[thread] else {
                 reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
@@ -120,7 +120,7 @@ struct ChatConnection {
             reply(outbox, .error(.notMember, "you are not a party to contract \(thread); only its buyer, its freelancer and moderators can join", thread: thread))
             return
         }
-        await context.hub.beginJoin(id, thread: thread, viewer: viewer)
+        context.hub.beginJoin(id, thread: thread, viewer: viewer)
         do {
             var backlog: [ServerMessage]
             let lastSeq: Int64
@@ -136,10 +136,10 @@ struct ChatConnection {
             let fresh = try await context.database.contract(thread) ?? contract
             let state = ServerMessage.state(ContractView(fresh, viewer: viewer, testMoney: context.testMoney, now: context.clock()))
             backlog.append(.joined(.init(thread: thread.rawValue, lastSeq: lastSeq, role: viewer.role.rawValue)))
-            await context.hub.finishJoin(id, thread: thread, backlog: backlog, lastSeq: lastSeq, then: [state])
+            context.hub.finishJoin(id, thread: thread, backlog: backlog, lastSeq: lastSeq, then: [state])
             joined[thread] = viewer
         } catch {
-            await context.hub.leave(id, thread: thread)
+            context.hub.leave(id, thread: thread)
             reply(outbox, .error(.internalError, "could not read the thread; try again", thread: thread))
         }
     }
