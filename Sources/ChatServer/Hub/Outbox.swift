@@ -52,7 +52,27 @@ final class Outbox: Sendable {
     /// connection is then closed).
     @discardableResult
     func push(_ frame: Frame) -> Bool {
-        let (accepted, schedule) = state.withLock { state -> (Bool, Bool) in
+        let (accepted, schedule) = enqueue(frame)
+        if schedule { scheduleDrain() }
+        return accepted
+    }
+
+    /// Queues the same frame for many connections, with one task per event loop to write them all rather
+    /// than one per connection (a room of 100 watchers costs 2 event-loop hops, not 100).
+    static func push(_ frame: Frame, to outboxes: [Outbox]) {
+        var byLoop: [ObjectIdentifier: (any EventLoop, [Outbox])] = [:]
+        for outbox in outboxes where outbox.enqueue(frame).scheduleDrain {
+            let loop = outbox.channel.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(outbox)
+        }
+        for (loop, due) in byLoop.values {
+            loop.execute { for outbox in due { outbox.drainOnLoop() } }
+        }
+    }
+
+    /// Adds a frame to the queue; `scheduleDrain` says the caller must arrange a drain on the event loop.
+    private func enqueue(_ frame: Frame) -> (accepted: Bool, scheduleDrain: Bool) {
+        state.withLock { state -> (Bool, Bool) in
             guard state.ending == nil else { return (false, false) }
             if state.queue.count >= limit {
                 state.ending = .overflow
@@ -64,8 +84,6 @@ final class Outbox: Sendable {
             state.scheduled = true
             return (state.ending == nil, true)
         }
-        if schedule { scheduleDrain() }
-        return accepted
     }
 
     @discardableResult

@@ -112,7 +112,8 @@ public final class ThreadHub: Sendable {
         state.withLock { state in
             for message in messages {
                 guard var subscribers = state.threads[message.thread] else { continue }
-                var publicFrame: Outbox.Frame?
+                /// Everyone who gets the public frame, written in one go per event loop.
+                var publicAudience: [Outbox] = []
                 for (id, var subscription) in subscribers {
                     switch subscription.phase {
                     case .catchingUp(var held):
@@ -124,9 +125,7 @@ public final class ThreadHub: Sendable {
                             if message.isPrivate {
                                 subscription.outbox.push(.stored(message))
                             } else {
-                                let frame = publicFrame ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message))))
-                                publicFrame = frame
-                                subscription.outbox.push(frame)
+                                publicAudience.append(subscription.outbox)
                             }
                         }
                         subscription.phase = .live(lastSeq: message.seq)
@@ -134,6 +133,9 @@ public final class ThreadHub: Sendable {
                     subscribers[id] = subscription
                 }
                 state.threads[message.thread] = subscribers
+                if !publicAudience.isEmpty {
+                    Outbox.push(.encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message)))), to: publicAudience)
+                }
             }
         }
     }
@@ -143,13 +145,13 @@ public final class ThreadHub: Sendable {
         guard let subscribers = state.withLock({ $0.threads[contract.id].map { Array($0.values) } }) else { return }
         // A view depends only on the viewer's role (a party's role names the user; any moderator sees the
         // same), so a room of moderators costs one view, not one each. Built outside the lock.
-        var views: [Role: Outbox.Frame] = [:]
+        var audiences: [Role: (viewer: Participant, outboxes: [Outbox])] = [:]
         for subscription in subscribers {
-            let viewer = subscription.viewer
-            let frame = views[viewer.role]
-                ?? .encodedText(ByteBuffer(string: Wire.text(ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now)))))
-            views[viewer.role] = frame
-            subscription.outbox.push(frame)
+            audiences[subscription.viewer.role, default: (subscription.viewer, [])].outboxes.append(subscription.outbox)
+        }
+        for (viewer, outboxes) in audiences.values {
+            let view = ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now))
+            Outbox.push(.encodedText(ByteBuffer(string: Wire.text(view))), to: outboxes)
         }
     }
 
