@@ -102,9 +102,4 @@ enum Wire {
             return #"{"type":"error","code":"internal","message":"could not encode a reply"}"#
         }
     }
-
-    /// ISO 8601 with milliseconds, UTC.
-    static func time(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
 }
