@@ -13,7 +13,7 @@ let package = Package(
             name: "CommandFuzz",
             dependencies: [.product(name: "MilestoneCore", package: "milestone-bot")]
         ),
-        /// `ClientMessage.swift` from ChatServer, compiled on its own (a symlink) so the fuzzer does not
+        /// `ClientMessage.swift` and its fast decoder from ChatServer, compiled on their own (symlinks) so the fuzzer does not
         /// have to build the whole server graph (NIO, BoringSSL, GRDB, ...) with ASan and coverage.
         .target(
             name: "EnvelopeProtocol",

@@ -69,6 +69,13 @@ extension ClientMessage: Codable {
 
     /// Decodes one text frame, explaining in plain words what is wrong with it.
     public static func decode(_ text: String) -> Result<ClientMessage, EnvelopeError> {
+        if let message = fastDecode(text) { return .success(message) }
+        return decodeWithJSONDecoder(text)
+    }
+
+    /// ``decode(_:)`` through JSONDecoder: the reference for the fast path, and the only path for
+    /// unusual frames and for every error.
+    static func decodeWithJSONDecoder(_ text: String) -> Result<ClientMessage, EnvelopeError> {
         do {
             return .success(try Wire.decoder.decode(ClientMessage.self, from: Data(text.utf8)))
         } catch let DecodingError.keyNotFound(key, _) {
@@ -101,10 +108,5 @@ enum Wire {
         do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
             return #"{"type":"error","code":"internal","message":"could not encode a reply"}"#
         }
-    }
-
-    /// ISO 8601 with milliseconds, UTC.
-    static func time(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }

@@ -1,0 +1,1 @@
+../../../Sources/ChatServer/Protocol/ClientMessage+FastDecode.swift

@@ -1,0 +1,95 @@
+import Foundation
+
+/// A small deterministic generator (SplitMix64) for the wire equivalence tests: one seed from
+/// `propertyCheck` makes a whole sample, so a failure reports a seed that reproduces it.
+struct WireRandom: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: Int) {
+        state = UInt64(truncatingIfNeeded: seed)
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func chance(_ percent: Int) -> Bool {
+        Int.random(in: 0..<100, using: &self) < percent
+    }
+
+    mutating func pick<T>(_ choices: [T]) -> T {
+        choices[Int.random(in: 0..<choices.count, using: &self)]
+    }
+
+    /// Text that exercises JSON escaping: quotes, backslashes, slashes, every control character,
+    /// U+007F, line and paragraph separators, non-ASCII, emoji (also with ZWJ), combining marks.
+    mutating func text(maxLength: Int = 40) -> String {
+        var scalars = String.UnicodeScalarView()
+        for _ in 0..<Int.random(in: 0...maxLength, using: &self) {
+            switch Int.random(in: 0..<10, using: &self) {
+            case 0: scalars.append(Unicode.Scalar(UInt8.random(in: 0...0x1F, using: &self)))
+            case 1: scalars.append(pick(["\"", "\\", "/", "\u{7F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFD}", "\u{0301}"]))
+            case 2: scalars.append(contentsOf: pick(["é", "ß", "中", "Я", "😀", "🇫🇷", "\u{10FFFF}", "\u{E000}"]).unicodeScalars)
+            case 3: scalars.append(contentsOf: "👩‍👩‍👧".unicodeScalars)
+            default: scalars.append(Unicode.Scalar(UInt8.random(in: 0x20...0x7E, using: &self)))
+            }
+        }
+        return String(scalars)
+    }
+
+    mutating func optionalText() -> String? {
+        chance(30) ? nil : text(maxLength: 12)
+    }
+
+    /// Sequence numbers across the whole range, the edges more often than chance would give them.
+    mutating func int64() -> Int64 {
+        switch Int.random(in: 0..<6, using: &self) {
+        case 0: pick([0, 1, -1, 9, 10, -10, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1])
+        case 1: Int64.random(in: -1000...1000, using: &self)
+        case 2: Int64(bitPattern: next())
+        default: Int64.random(in: 0...10_000_000, using: &self)
+        }
+    }
+}
+
+/// A JSON object's top-level keys and the exact text of their values, in order: enough to compare two
+/// flat frames written with different key orders. Nil if the text is not a flat JSON object.
+func jsonMembers(_ json: String) -> [(key: String, value: String)]? {
+    let bytes = Array(json.utf8)
+    var at = 0
+    func stringEnd(from start: Int) -> Int? {
+        var index = start + 1
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
+            if bytes[index] == UInt8(ascii: "\"") { return index + 1 }
+            index += 1
+        }
+        return nil
+    }
+    guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
+    at = 1
+    var members: [(key: String, value: String)] = []
+    while at < bytes.count - 1 {
+        guard bytes[at] == UInt8(ascii: "\""), let keyEnd = stringEnd(from: at), bytes[keyEnd] == UInt8(ascii: ":") else { return nil }
+        let key = String(decoding: bytes[(at + 1)..<(keyEnd - 1)], as: UTF8.self)
+        let valueStart = keyEnd + 1
+        var valueEnd = valueStart
+        if bytes[valueStart] == UInt8(ascii: "\"") {
+            guard let end = stringEnd(from: valueStart) else { return nil }
+            valueEnd = end
+        } else {
+            while valueEnd < bytes.count - 1, bytes[valueEnd] != UInt8(ascii: ",") { valueEnd += 1 }
+        }
+        members.append((key, String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)))
+        at = valueEnd
+        if at < bytes.count - 1 {
+            guard bytes[at] == UInt8(ascii: ",") else { return nil }
+            at += 1
+        }
+    }
+    return members
+}
