@@ -30,7 +30,10 @@ extension AppDatabase {
     /// Stores a batch of lines in one write transaction; a line that fails rolls back only its savepoint.
     func handleBatch(_ items: [LineQueue.Item]) async throws -> [Result<LineReceipt, any Error>] {
         try await writer.write { db in
-            items.map { item in
+            // One commit callback for the whole batch: GRDB consults every registered transaction observer
+            // for every statement, so one per line made a batch cost O(lines²).
+            var stored: [(AppDatabase, [StoredMessage])] = []
+            let results = items.map { item in
                 Result {
                     var receipt: LineReceipt?
                     try db.inSavepoint {
@@ -38,10 +41,12 @@ extension AppDatabase {
                         return .commit
                     }
                     guard let receipt else { throw StorageError.corrupt("a line's savepoint committed without a receipt") }
-                    if !receipt.isDuplicate { item.database.announce(db, [receipt.line] + receipt.replies) }
+                    if !receipt.isDuplicate { stored.append((item.database, [receipt.line] + receipt.replies)) }
                     return receipt
                 }
             }
+            Self.announce(db, stored)
+            return results
         }
     }
 

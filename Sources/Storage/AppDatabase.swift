@@ -44,6 +44,15 @@ public struct AppDatabase: Sendable {
         db.afterNextTransaction { _ in onCommit(messages) }
     }
 
+    /// Arranges for each handle's messages to be reported, in order, once the current transaction commits.
+    static func announce(_ db: Database, _ batches: [(AppDatabase, [StoredMessage])]) {
+        let reports = batches.compactMap { database, messages in database.onCommit.map { ($0, messages) } }
+        guard !reports.isEmpty else { return }
+        db.afterNextTransaction { _ in
+            for (onCommit, messages) in reports where !messages.isEmpty { onCommit(messages) }
+        }
+    }
+
     /// Opens (creating if needed) the database file at `path`: WAL journal, `synchronous = FULL`, migrated.
     public static func open(path: String) throws -> AppDatabase {
         let pool = try DatabasePool(path: path, configuration: configuration)
