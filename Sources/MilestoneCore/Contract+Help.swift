@@ -3,10 +3,18 @@ import Foundation
 extension Contract {
     /// Every command `actor` could successfully run now, found by trying each one on a copy.
     public func availableCommands(for actor: Participant, at now: Date) -> [CommandSuggestion] {
+        suggestions(for: actor, at: now, skippingImpossible: true)
+    }
+
+    /// `availableCommands`; with `skippingImpossible`, a milestone command is not tried on a milestone in a
+    /// state it always refuses (each command's state guard in `Step`), which is most of them once a
+    /// contract has history. Tests check that both ways give the same answer.
+    func suggestions(for actor: Participant, at now: Date, skippingImpossible: Bool) -> [CommandSuggestion] {
         var found: [CommandSuggestion] = []
-        func offer(_ command: ChatCommand, _ template: String, _ summary: String) {
+        func offer(_ command: ChatCommand, _ template: @autoclosure () -> String, _ summary: @autoclosure () -> String, when possible: Bool = true) {
+            guard possible || !skippingImpossible else { return }
             if case .success = apply(command, by: actor, at: now) {
-                found.append(CommandSuggestion(template: template, summary: summary, movesMoney: command.movesMoney))
+                found.append(CommandSuggestion(template: template(), summary: summary(), movesMoney: command.movesMoney))
             }
         }
         let sample = AmountParser.example(in: currency).minorUnits
@@ -14,22 +22,33 @@ extension Contract {
         offer(.requestMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone request <amount> <description>", "ask the buyer for a milestone")
         for milestone in milestones {
             let m = milestone.number
-            let amount = money(milestone.amount)
-            let held = money(milestone.held)
-            offer(.approve(.number(m)), "/approve \(m)", "accept \(m): \(milestone.description), \(amount)")
-            offer(.fund(.number(m)), "/fund \(m)", "pay \(amount) into the hold for \(m)")
-            offer(.submit(.number(m), note: nil), "/submit \(m)", "deliver \(m) for review")
-            offer(.release(.number(m)), "/release \(m)", "pay the freelancer \(held) for \(m)")
-            offer(.revise(.number(m), feedback: "x"), "/revise \(m) <feedback>", "send \(m) back for changes")
-            offer(.cancel(.number(m)), "/cancel \(m)", "return \(held) for \(m) to the buyer")
-            offer(.dispute(.number(m), reason: "x"), "/dispute \(m) <reason>", "freeze \(held) for a moderator")
-            offer(.resolve(.number(m), .release, note: "x"), "/resolve \(m) release <note>", "pay \(held) to the freelancer")
-            offer(.resolve(.number(m), .refund, note: "x"), "/resolve \(m) refund <note>", "return \(held) to the buyer")
-            if milestone.held > 1 {
-                offer(.resolve(.number(m), .split(toFreelancer: 1), note: "x"), "/resolve \(m) split <amount> <note>", "pay part of \(held) to the freelancer, return the rest")
+            let state = milestone.state
+            if skippingImpossible, state.isTerminal { continue }
+            var proposed = false, working = false, submitted = false, disputed = false
+            switch state {
+            case .proposed: proposed = true
+            case .funded, .revisionRequested: working = true
+            case .submitted: submitted = true
+            case .disputed: disputed = true
+            default: break
             }
-            offer(.editMilestone(.number(m), MilestoneChanges(description: milestone.description + " (edited)")), "/milestone edit \(m) amount <amount>", "change \(m)'s terms")
-            offer(.deleteMilestone(.number(m)), "/milestone delete \(m)", "remove \(m)")
+            let heldUndisputed = state.holdsMoney && !disputed
+            var amount: Money { money(milestone.amount) }
+            var held: Money { money(milestone.held) }
+            offer(.approve(.number(m)), "/approve \(m)", "accept \(m): \(milestone.description), \(amount)", when: proposed)
+            offer(.fund(.number(m)), "/fund \(m)", "pay \(amount) into the hold for \(m)", when: state.isUnfunded)
+            offer(.submit(.number(m), note: nil), "/submit \(m)", "deliver \(m) for review", when: working)
+            offer(.release(.number(m)), "/release \(m)", "pay the freelancer \(held) for \(m)", when: heldUndisputed)
+            offer(.revise(.number(m), feedback: "x"), "/revise \(m) <feedback>", "send \(m) back for changes", when: submitted)
+            offer(.cancel(.number(m)), "/cancel \(m)", "return \(held) for \(m) to the buyer", when: heldUndisputed)
+            offer(.dispute(.number(m), reason: "x"), "/dispute \(m) <reason>", "freeze \(held) for a moderator", when: heldUndisputed)
+            offer(.resolve(.number(m), .release, note: "x"), "/resolve \(m) release <note>", "pay \(held) to the freelancer", when: disputed)
+            offer(.resolve(.number(m), .refund, note: "x"), "/resolve \(m) refund <note>", "return \(held) to the buyer", when: disputed)
+            if milestone.held > 1 {
+                offer(.resolve(.number(m), .split(toFreelancer: 1), note: "x"), "/resolve \(m) split <amount> <note>", "pay part of \(held) to the freelancer, return the rest", when: disputed)
+            }
+            offer(.editMilestone(.number(m), MilestoneChanges(description: milestone.description + " (edited)")), "/milestone edit \(m) amount <amount>", "change \(m)'s terms", when: state.isUnfunded)
+            offer(.deleteMilestone(.number(m)), "/milestone delete \(m)", "remove \(m)", when: state.isUnfunded)
         }
         offer(.goLive, "/golive", "make the contract live")
         offer(.endContract(reason: nil), "/endcontract <reason>", "ask to end the contract")
