@@ -14,9 +14,9 @@ import Testing
         var states: Set<String> = []
         var compared = 0
         await propertyCheck(
-            count: 300,
+            count: 600,
             input: Gen.int(in: 0...(Presets.variants.count - 1)),
-            Gen.int(in: 0...Int(Int32.max)).array(of: 1...80)
+            Gen.int(in: 0...Int(Int32.max)).array(of: 1...150)
         ) { presetIndex, seeds in
             let policy = Presets.variants[presetIndex]
             var sim = SimulatedContract(
@@ -43,7 +43,7 @@ import Testing
         // The contracts must reach every state, or the comparison proves little.
         let expected: Set<String> = ["proposed", "requested", "agreed", "funded", "submitted", "revision_requested", "disputed", "released", "refunded", "split", "cancelled"]
         #expect(expected.subtracting(states).isEmpty, "never reached: \(expected.subtracting(states).sorted())")
-        #expect(compared > 20_000)
+        #expect(compared > 100_000)
     }
 
     @Test func availableCommandsIsTheSkippingAnswer() {
