@@ -6,9 +6,10 @@ extension Contract {
         suggestions(for: actor, at: now, skippingImpossible: true)
     }
 
-    /// `availableCommands`; with `skippingImpossible`, a milestone command is not tried on a milestone in a
-    /// state it always refuses (each command's state guard in `Step`), which is most of them once a
-    /// contract has history. Tests check that both ways give the same answer.
+    /// `availableCommands`; with `skippingImpossible`, a command is not tried where it always refuses: a
+    /// milestone command on a milestone in a state its guard in `Step` rejects (most milestones, once a
+    /// contract has history), a contract command in the wrong role or phase. Tests check that both ways
+    /// give the same answer.
     func suggestions(for actor: Participant, at now: Date, skippingImpossible: Bool) -> [CommandSuggestion] {
         var found: [CommandSuggestion] = []
         func offer(_ command: ChatCommand, _ template: @autoclosure () -> String, _ summary: @autoclosure () -> String, when possible: Bool = true) {
@@ -18,8 +19,11 @@ extension Contract {
             }
         }
         let sample = AmountParser.example(in: currency).minorUnits
-        offer(.addMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone add <amount> <description>", "propose a new milestone")
-        offer(.requestMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone request <amount> <description>", "ask the buyer for a milestone")
+        let role = actor.role
+        offer(.addMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone add <amount> <description>", "propose a new milestone",
+            when: !isClosed && role == policy.milestoneCreator)
+        offer(.requestMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone request <amount> <description>", "ask the buyer for a milestone",
+            when: !isClosed && role == .freelancer && policy.freelancerMayRequest)
         for milestone in milestones {
             let m = milestone.number
             let state = milestone.state
@@ -50,13 +54,17 @@ extension Contract {
             offer(.editMilestone(.number(m), MilestoneChanges(description: milestone.description + " (edited)")), "/milestone edit \(m) amount <amount>", "change \(m)'s terms", when: state.isUnfunded)
             offer(.deleteMilestone(.number(m)), "/milestone delete \(m)", "remove \(m)", when: state.isUnfunded)
         }
-        offer(.goLive, "/golive", "make the contract live")
-        offer(.endContract(reason: nil), "/endcontract <reason>", "ask to end the contract")
-        offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded")
-        offer(.answerEndRequest(accept: false), "/endcontract decline", "keep the contract going")
-        offer(.stop, "/stop", "stop the order here; it cannot resume")
-        offer(.complete, "/complete", "mark the contract complete")
-        offer(.review(stars: 5, text: "x"), "/review <1-5> <text>", "rate the other side")
+        // The same for the contract's commands: each refuses outside these (Step+Terms, Step+Ending).
+        let buyerOfOpen = role == .buyer && !isClosed
+        offer(.goLive, "/golive", "make the contract live", when: buyerOfOpen && phase == .proposal)
+        offer(.endContract(reason: nil), "/endcontract <reason>", "ask to end the contract", when: buyerOfOpen && endRequest == nil)
+        let answerable = role == .freelancer && !isClosed && endRequest != nil
+        offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded", when: answerable)
+        offer(.answerEndRequest(accept: false), "/endcontract decline", "keep the contract going", when: answerable)
+        offer(.stop, "/stop", "stop the order here; it cannot resume", when: buyerOfOpen && policy.stopAllowed)
+        offer(.complete, "/complete", "mark the contract complete",
+            when: buyerOfOpen && !milestones.isEmpty && milestones.allSatisfy(\.state.isTerminal))
+        offer(.review(stars: 5, text: "x"), "/review <1-5> <text>", "rate the other side", when: role != .moderator && phase == .completed)
         return found
     }
 
