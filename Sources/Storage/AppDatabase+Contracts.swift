@@ -103,6 +103,7 @@ extension AppDatabase {
 
     /// Writes a transition: the contract's new state, a system message per event, the ledger postings
     /// (checked against the ledger's rules) pointing at the message that announced them, and deadlines.
+    /// `previous` is the contract as stored, read in this same transaction: only rows that differ from it are written.
     func persist(
         _ db: Database, _ transition: Transition, previous: Contract, transcript: inout TranscriptWriter,
         commandID: CommandID?, settlement: Settlement? = nil, at now: Date
