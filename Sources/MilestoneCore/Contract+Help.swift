@@ -3,41 +3,68 @@ import Foundation
 extension Contract {
     /// Every command `actor` could successfully run now, found by trying each one on a copy.
     public func availableCommands(for actor: Participant, at now: Date) -> [CommandSuggestion] {
+        suggestions(for: actor, at: now, skippingImpossible: true)
+    }
+
+    /// `availableCommands`; with `skippingImpossible`, a command is not tried where it always refuses: a
+    /// milestone command on a milestone in a state its guard in `Step` rejects (most milestones, once a
+    /// contract has history), a contract command in the wrong role or phase. Tests check that both ways
+    /// give the same answer.
+    func suggestions(for actor: Participant, at now: Date, skippingImpossible: Bool) -> [CommandSuggestion] {
         var found: [CommandSuggestion] = []
-        func offer(_ command: ChatCommand, _ template: String, _ summary: String) {
+        func offer(_ command: ChatCommand, _ template: @autoclosure () -> String, _ summary: @autoclosure () -> String, when possible: Bool = true) {
+            guard possible || !skippingImpossible else { return }
             if case .success = apply(command, by: actor, at: now) {
-                found.append(CommandSuggestion(template: template, summary: summary, movesMoney: command.movesMoney))
+                found.append(CommandSuggestion(template: template(), summary: summary(), movesMoney: command.movesMoney))
             }
         }
         let sample = AmountParser.example(in: currency).minorUnits
-        offer(.addMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone add <amount> <description>", "propose a new milestone")
-        offer(.requestMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone request <amount> <description>", "ask the buyer for a milestone")
+        let role = actor.role
+        offer(.addMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone add <amount> <description>", "propose a new milestone",
+            when: !isClosed && role == policy.milestoneCreator)
+        offer(.requestMilestone(MilestoneDraft(amount: sample, description: "x")), "/milestone request <amount> <description>", "ask the buyer for a milestone",
+            when: !isClosed && role == .freelancer && policy.freelancerMayRequest)
         for milestone in milestones {
             let m = milestone.number
-            let amount = money(milestone.amount)
-            let held = money(milestone.held)
-            offer(.approve(.number(m)), "/approve \(m)", "accept \(m): \(milestone.description), \(amount)")
-            offer(.fund(.number(m)), "/fund \(m)", "pay \(amount) into the hold for \(m)")
-            offer(.submit(.number(m), note: nil), "/submit \(m)", "deliver \(m) for review")
-            offer(.release(.number(m)), "/release \(m)", "pay the freelancer \(held) for \(m)")
-            offer(.revise(.number(m), feedback: "x"), "/revise \(m) <feedback>", "send \(m) back for changes")
-            offer(.cancel(.number(m)), "/cancel \(m)", "return \(held) for \(m) to the buyer")
-            offer(.dispute(.number(m), reason: "x"), "/dispute \(m) <reason>", "freeze \(held) for a moderator")
-            offer(.resolve(.number(m), .release, note: "x"), "/resolve \(m) release <note>", "pay \(held) to the freelancer")
-            offer(.resolve(.number(m), .refund, note: "x"), "/resolve \(m) refund <note>", "return \(held) to the buyer")
-            if milestone.held > 1 {
-                offer(.resolve(.number(m), .split(toFreelancer: 1), note: "x"), "/resolve \(m) split <amount> <note>", "pay part of \(held) to the freelancer, return the rest")
+            let state = milestone.state
+            if skippingImpossible, state.isTerminal { continue }
+            var proposed = false, working = false, submitted = false, disputed = false
+            switch state {
+            case .proposed: proposed = true
+            case .funded, .revisionRequested: working = true
+            case .submitted: submitted = true
+            case .disputed: disputed = true
+            default: break
             }
-            offer(.editMilestone(.number(m), MilestoneChanges(description: milestone.description + " (edited)")), "/milestone edit \(m) amount <amount>", "change \(m)'s terms")
-            offer(.deleteMilestone(.number(m)), "/milestone delete \(m)", "remove \(m)")
+            let heldUndisputed = state.holdsMoney && !disputed
+            var amount: Money { money(milestone.amount) }
+            var held: Money { money(milestone.held) }
+            offer(.approve(.number(m)), "/approve \(m)", "accept \(m): \(milestone.description), \(amount)", when: proposed)
+            offer(.fund(.number(m)), "/fund \(m)", "pay \(amount) into the hold for \(m)", when: state.isUnfunded)
+            offer(.submit(.number(m), note: nil), "/submit \(m)", "deliver \(m) for review", when: working)
+            offer(.release(.number(m)), "/release \(m)", "pay the freelancer \(held) for \(m)", when: heldUndisputed)
+            offer(.revise(.number(m), feedback: "x"), "/revise \(m) <feedback>", "send \(m) back for changes", when: submitted)
+            offer(.cancel(.number(m)), "/cancel \(m)", "return \(held) for \(m) to the buyer", when: heldUndisputed)
+            offer(.dispute(.number(m), reason: "x"), "/dispute \(m) <reason>", "freeze \(held) for a moderator", when: heldUndisputed)
+            offer(.resolve(.number(m), .release, note: "x"), "/resolve \(m) release <note>", "pay \(held) to the freelancer", when: disputed)
+            offer(.resolve(.number(m), .refund, note: "x"), "/resolve \(m) refund <note>", "return \(held) to the buyer", when: disputed)
+            if milestone.held > 1 {
+                offer(.resolve(.number(m), .split(toFreelancer: 1), note: "x"), "/resolve \(m) split <amount> <note>", "pay part of \(held) to the freelancer, return the rest", when: disputed)
+            }
+            offer(.editMilestone(.number(m), MilestoneChanges(description: milestone.description + " (edited)")), "/milestone edit \(m) amount <amount>", "change \(m)'s terms", when: state.isUnfunded)
+            offer(.deleteMilestone(.number(m)), "/milestone delete \(m)", "remove \(m)", when: state.isUnfunded)
         }
-        offer(.goLive, "/golive", "make the contract live")
-        offer(.endContract(reason: nil), "/endcontract <reason>", "ask to end the contract")
-        offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded")
-        offer(.answerEndRequest(accept: false), "/endcontract decline", "keep the contract going")
-        offer(.stop, "/stop", "stop the order here; it cannot resume")
-        offer(.complete, "/complete", "mark the contract complete")
-        offer(.review(stars: 5, text: "x"), "/review <1-5> <text>", "rate the other side")
+        // The same for the contract's commands: each refuses outside these (Step+Terms, Step+Ending).
+        let buyerOfOpen = role == .buyer && !isClosed
+        offer(.goLive, "/golive", "make the contract live", when: buyerOfOpen && phase == .proposal)
+        offer(.endContract(reason: nil), "/endcontract <reason>", "ask to end the contract", when: buyerOfOpen && endRequest == nil)
+        let answerable = role == .freelancer && !isClosed && endRequest != nil
+        offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded", when: answerable)
+        offer(.answerEndRequest(accept: false), "/endcontract decline", "keep the contract going", when: answerable)
+        offer(.stop, "/stop", "stop the order here; it cannot resume", when: buyerOfOpen && policy.stopAllowed)
+        offer(.complete, "/complete", "mark the contract complete",
+            when: buyerOfOpen && !milestones.isEmpty && milestones.allSatisfy(\.state.isTerminal))
+        offer(.review(stars: 5, text: "x"), "/review <1-5> <text>", "rate the other side", when: role != .moderator && phase == .completed)
         return found
     }
 

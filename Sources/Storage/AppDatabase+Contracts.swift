@@ -87,12 +87,6 @@ extension AppDatabase {
         try await writer.read { db in try Self.loadContract(db, id) }
     }
 
-    static func loadContract(_ db: Database, _ id: ContractID) throws -> Contract? {
-        guard let record = try ContractRecord.fetchOne(db, key: id.rawValue) else { return nil }
-        let milestones = try MilestoneRecord.filter(Column("contract_id") == id.rawValue).fetchAll(db)
-        return try record.contract(milestones: milestones)
-    }
-
     /// The contracts a user is party to, newest first; moderators get every contract.
     public func contracts(for user: UserID, role: Role) throws -> [ContractSummary] {
         try writer.read { db in
@@ -109,6 +103,7 @@ extension AppDatabase {
 
     /// Writes a transition: the contract's new state, a system message per event, the ledger postings
     /// (checked against the ledger's rules) pointing at the message that announced them, and deadlines.
+    /// `previous` is the contract as stored, read in this same transaction: only rows that differ from it are written.
     func persist(
         _ db: Database, _ transition: Transition, previous: Contract, transcript: inout TranscriptWriter,
         commandID: CommandID?, settlement: Settlement? = nil, at now: Date
@@ -117,11 +112,16 @@ extension AppDatabase {
         if paymentsRequired, !transition.postings.isEmpty, settlement == nil {
             throw StorageError.paymentMissing("\(contract.id): \(transition.postings.count) posting(s) with no settlement")
         }
-        try db.execute(
-            sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ? WHERE id = ?",
-            arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try JSON.string(contract.reviews), contract.id.rawValue])
-        for milestone in contract.milestones where previous.milestone(milestone.number) != milestone {
-            try MilestoneRecord(milestone, contract: contract.id).save(db)
+        // `previous` is the contract as stored in this transaction: only what changed is written.
+        if contract.phase != previous.phase || contract.endRequest != previous.endRequest || contract.reviews != previous.reviews {
+            try db.cachedStatement(sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ? WHERE id = ?").execute(
+                arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try StoredJSON.string(contract.reviews), contract.id.rawValue])
+        }
+        for (index, milestone) in contract.milestones.enumerated() {
+            // Milestones keep their order and are only appended, so the same index usually finds the old one.
+            let old = index < previous.milestones.count && previous.milestones[index].number == milestone.number
+                ? previous.milestones[index] : previous.milestone(milestone.number)
+            if old != milestone { try Self.saveMilestone(milestone, of: contract.id, db) }
         }
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
@@ -142,23 +142,18 @@ extension AppDatabase {
                 guard let seq = announced[posting.milestone] ?? firstSeq else {
                     throw StorageError.ledgerViolation("\(contract.id): a posting for \(posting.milestone) with no message announcing it")
                 }
-                var record = LedgerEntryRecord(
-                    id: nil, contractId: contract.id.rawValue, milestone: posting.milestone.rawValue, kind: posting.kind.rawValue,
-                    debit: posting.debit.description, credit: posting.credit.description, amount: posting.amount,
-                    currency: contract.currency.code, commandId: commandID?.rawValue, messageSeq: seq, createdAt: now.milliseconds,
+                try Self.insertLedgerEntry(db, posting, of: contract, commandID: commandID, messageSeq: seq, at: now,
                     processorRef: settlement?.reference(for: posting.milestone))
-                try record.insert(db)
             }
         }
         if let settlement { try recordSettlement(db, settlement, of: transition, transcript: &transcript, at: now) }
         for change in transition.deadlines {
             switch change {
             case .arm(let deadline):
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO deadline (contract_id, kind, fires_at) VALUES (?, ?, ?)",
-                    arguments: [contract.id.rawValue, deadline.kind.key, deadline.at.milliseconds])
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO deadline (contract_id, kind, fires_at) VALUES (?, ?, ?)")
+                    .execute(arguments: [contract.id.rawValue, deadline.kind.key, deadline.at.milliseconds])
             case .cancel(let kind):
-                try db.execute(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?", arguments: [contract.id.rawValue, kind.key])
+                try db.cachedStatement(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?").execute(arguments: [contract.id.rawValue, kind.key])
             }
         }
     }

@@ -128,7 +128,7 @@ extension AppDatabase {
         try transcript.saveHead(db)
         try db.cachedStatement(sql: "INSERT INTO command_log (command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [request.commandID.rawValue, request.thread.rawValue, author.user.rawValue,
-                outcome == .chat ? Self.chatOutcome : try JSON.string(outcome), line.seq, transcript.lastSeq, now.milliseconds])
+                try StoredJSON.string(outcome), line.seq, transcript.lastSeq, now.milliseconds])
         return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
     }
 

@@ -58,7 +58,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-/// A row of `milestone`.
+/// A row of `milestone`, through Codable: the reference the hand-written rows (`ContractRows.swift`) are tested against.
 struct MilestoneRecord: Codable, FetchableRecord, PersistableRecord, Equatable {
     static let databaseTableName = "milestone"
     /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.

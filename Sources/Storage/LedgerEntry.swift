@@ -66,14 +66,6 @@ extension AppDatabase {
         try writer.read { db in try Self.ledgerEntries(db, contract) }
     }
 
-    static func ledgerEntries(_ db: Database, _ contract: ContractID) throws -> [LedgerEntry] {
-        try LedgerEntryRecord
-            .filter(Column("contract_id") == contract.rawValue)
-            .order(Column("id"))
-            .fetchAll(db)
-            .map { try $0.entry() }
-    }
-
     /// The contract's ledger rebuilt from its entries, each announcing message's postings as one step.
     public func ledger(of contract: ContractID) throws -> Ledger {
         try writer.read { db in try Self.ledger(db, contract) }
