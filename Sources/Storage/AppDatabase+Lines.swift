@@ -28,8 +28,9 @@ extension AppDatabase {
     }
 
     /// Stores a batch of lines in one write transaction; a line that fails rolls back only its savepoint.
-    func handleBatch(_ items: [LineQueue.Item]) async throws -> [Result<LineReceipt, any Error>] {
-        try await writer.write { db in
+    /// `completion` runs on the writer's queue once the transaction has committed (or failed).
+    func handleBatch(_ items: [LineQueue.Item], completion: @escaping @Sendable (Result<[Result<LineReceipt, any Error>], any Error>) -> Void) {
+        writer.asyncWrite({ db in
             // One commit callback for the whole batch: GRDB consults every registered transaction observer
             // for every statement, so one per line made a batch cost O(lines²).
             var stored: [(AppDatabase, [StoredMessage])] = []
@@ -47,7 +48,7 @@ extension AppDatabase {
             }
             Self.announce(db, stored)
             return results
-        }
+        }, completion: { _, outcome in completion(outcome) })
     }
 
     private func handleAnnouncing(_ db: Database, _ request: LineRequest, text: String, payment: PaymentOutcome?) throws -> LineReceipt {
