@@ -5,7 +5,8 @@
 #
 # Usage: Benchmarks/run.sh [--quick] [--scenario NAME]... [--target ours|peer] [--no-build]
 #   --quick      small sizes and short runs: a smoke test of the whole pipeline (about 2 minutes)
-#   --scenario   connections, fanout-pairs, fanout-rooms, commands, replay, startup (repeatable; default all)
+#   --scenario   connections, fanout-pairs, fanout-rooms, commands, commands-paced, replay, startup (repeatable;
+#                default all)
 #   --target     run only against our server or only against the peer
 #   --no-build   use the binaries already built
 # Environment: MILESTONE_BOT (server binary; default .build/release/milestone-bot, built here),
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(connections fanout-pairs fanout-rooms commands replay startup)
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(connections fanout-pairs fanout-rooms commands commands-paced replay startup)
 
 # Server and generator each hold up to ~10,000 sockets.
 ulimit -n "$(ulimit -Hn)"
@@ -108,6 +109,7 @@ if [ $QUICK = 1 ]; then
     PAIRS=(--threads 500 --rate 2500 --duration 5 --warmup 1 --drain 10)
     ROOMS=(--threads 10 --rate 50 --duration 5 --warmup 1 --drain 10)
     COMMANDS=(--contracts 100 --cycles 5 --duration 30)
+    COMMANDS_PACED=(--contracts 100 --cycles 5 --duration 10 --rate 1000)
     REPLAY=(--missed 1000 --repeats 3)
     STARTUP_CONTRACTS=100; STARTUP_MESSAGES=20000; STARTUP=(--repeats 3)
 else
@@ -115,6 +117,8 @@ else
     PAIRS=(--threads 5000 --rate 25000 --duration 20 --warmup 3 --drain 20)
     ROOMS=(--threads 100 --rate 500 --duration 20 --warmup 3 --drain 20)
     COMMANDS=(--contracts 1000 --cycles 10 --duration 60)
+    # The target's rate: 5,000 money commands/s = 10,000 commands/s (half of the cycle moves money).
+    COMMANDS_PACED=(--contracts 1000 --cycles 10 --duration 20 --rate "${PACED_RATE:-10000}")
     REPLAY=(--missed 1000 --repeats 7)
     STARTUP_CONTRACTS=1000; STARTUP_MESSAGES=1000000; STARTUP=(--repeats 5)
 fi
@@ -127,6 +131,7 @@ run_scenario() {  # scenario target
         fanout-pairs) args=("${PAIRS[@]}") ;;
         fanout-rooms) args=("${ROOMS[@]}") ;;
         commands) args=("${COMMANDS[@]}") ;;
+        commands-paced) args=("${COMMANDS_PACED[@]}") ;;
         replay) args=("${REPLAY[@]}") ;;
     esac
     if [ "$scenario" = startup ]; then
@@ -134,7 +139,7 @@ run_scenario() {  # scenario target
         return
     fi
     start_server "$target" "$log" "$WORK/$scenario.sqlite"
-    (cd "$ROOT" && "$LOADGEN" "$scenario" --target "$target" --port "$PORT" --server-pid "$SERVER_PID" --out "$out" \
+    (cd "$ROOT" && "$LOADGEN" "${scenario%-paced}" --target "$target" --port "$PORT" --server-pid "$SERVER_PID" --out "$out" \
         "${COMMON[@]}" "${args[@]}") 2> "$RUN_DIR/$scenario-$target.loadgen.log" \
         || echo "$scenario [$target] FAILED: $(tail -1 "$RUN_DIR/$scenario-$target.loadgen.log")"
     stop_server
