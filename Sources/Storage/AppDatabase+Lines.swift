@@ -58,6 +58,7 @@ extension AppDatabase {
     }
 
     private static func checkedText(_ request: LineRequest) throws -> String {
+        if let plain = plainASCII(request.text) { return plain }
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw StorageError.invalid("the message is empty") }
         guard text.count <= Self.maximumLineLength else {
@@ -68,6 +69,16 @@ extension AppDatabase {
         if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !["\n", "\r", "\t"].contains($0) }) {
             throw StorageError.invalid("the message contains the control character U+\(String(format: "%04X", control.value)); remove it")
         }
+        return text
+    }
+
+    /// The common line: printable ASCII with nothing to trim, within the length limit. One pass over its
+    /// bytes settles every check the general path makes with Unicode properties and grapheme counting.
+    static func plainASCII(_ text: String) -> String? {
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last, first != 0x20, last != 0x20,
+            bytes.count <= maximumLineLength else { return nil }
+        for byte in bytes where byte < 0x20 || byte > 0x7E { return nil }
         return text
     }
 

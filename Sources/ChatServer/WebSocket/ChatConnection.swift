@@ -149,7 +149,7 @@ struct ChatConnection {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
         }
-        guard !clientID.isEmpty, clientID.count <= 100, !hasControlCharacter(clientID) else {
+        guard !clientID.isEmpty, clientID.utf8.count <= 100 || clientID.count <= 100, !hasControlCharacter(clientID) else {
             reply(outbox, .error(.invalidID, "a message id is 1-100 characters without control characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
             return
         }
