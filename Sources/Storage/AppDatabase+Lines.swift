@@ -36,12 +36,7 @@ extension AppDatabase {
             var stored: [(AppDatabase, [StoredMessage])] = []
             let results = items.map { item in
                 Result {
-                    var receipt: LineReceipt?
-                    try db.inSavepoint {
-                        receipt = try item.database.handle(db, item.request, text: item.text, payment: nil)
-                        return .commit
-                    }
-                    guard let receipt else { throw StorageError.corrupt("a line's savepoint committed without a receipt") }
+                    let receipt = try db.inLineSavepoint { try item.database.handle(db, item.request, text: item.text, payment: nil) }
                     if !receipt.isDuplicate { stored.append((item.database, [receipt.line] + receipt.replies)) }
                     return receipt
                 }

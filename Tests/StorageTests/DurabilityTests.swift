@@ -105,3 +105,41 @@ import Testing
         #expect(released.count == 1)
     }
 }
+
+@Suite struct GroupCommitTests {
+    /// Lines sent at once share transactions (group commit); a line that fails after its first writes rolls
+    /// back alone, in its own savepoint, and every other line is stored, in order, with an intact chain.
+    @Test func aLineThatFailsInsideABatchRollsBackAloneAndTheOthersAreStored() async throws {
+        let file = try TemporaryDatabaseFile()
+        let db = try file.open()
+        try db.createContract(Fixtures.newContract(milestones: [MilestoneDraft(amount: 50_000, description: "Design")]), at: Fixtures.start)
+        // The ledger write fails: `/fund` has by then written its line, the milestone and the bot's message.
+        try await db.writer.write { db in
+            try db.execute(sql: "CREATE TRIGGER fail_ledger BEFORE INSERT ON ledger_entry BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END")
+        }
+        let lines = (0..<40).map { $0 == 20 ? "/fund M1" : "line \($0)" }
+        let outcomes = await withTaskGroup(of: (Int, Result<LineReceipt, any Error>).self) { group in
+            for (index, text) in lines.enumerated() {
+                group.addTask {
+                    let request = LineRequest(commandID: CommandID("batch-\(index)"), thread: "c-1", author: Fixtures.buyer, text: text, receivedAt: Fixtures.start)
+                    do { return (index, .success(try await db.handle(request))) } catch { return (index, .failure(error)) }
+                }
+            }
+            var all: [Int: Result<LineReceipt, any Error>] = [:]
+            for await (index, outcome) in group { all[index] = outcome }
+            return all
+        }
+        for (index, outcome) in outcomes {
+            switch outcome {
+            case .success(let receipt): #expect(index != 20 && receipt.line.body == lines[index])
+            case .failure: #expect(index == 20, "only the failing command is refused")
+            }
+        }
+        let stored = try db.fullTranscript(of: "c-1").filter { $0.kind == .chat }.map(\.body)
+        #expect(Set(stored) == Set(lines.filter { $0 != "/fund M1" }))
+        #expect(try db.fullTranscript(of: "c-1").allSatisfy { $0.kind != .command }, "no trace of the failed command")
+        #expect(try db.ledgerEntries(of: "c-1").isEmpty)
+        let chain = try db.verify(thread: "c-1")
+        #expect(chain.problem == nil, "the hash chain is intact: \(chain)")
+    }
+}
