@@ -82,9 +82,11 @@ extension AppDatabase {
             return try Self.replay(db, logged, request)
         }
         let isCommand = CommandParser.isCommand(text)
-        // A chat line needs only the parties; a command needs the whole contract.
+        // A chat line needs only the parties and the transcript's head (one row read); a command needs the
+        // whole contract.
         let contract = isCommand ? try Self.loadContract(db, request.thread) : nil
-        guard let parties = try contract.map({ ($0.buyer.rawValue, $0.freelancer.rawValue) }) ?? Self.parties(db, request.thread) else {
+        let chatHead = isCommand ? nil : try Self.partiesAndHead(db, request.thread)
+        guard let parties = contract.map({ ($0.buyer.rawValue, $0.freelancer.rawValue) }) ?? chatHead.map({ ($0.buyer, $0.freelancer) }) else {
             throw StorageError.unknownContract(request.thread.rawValue)
         }
         let author = request.author
@@ -92,7 +94,8 @@ extension AppDatabase {
         if author.role != .moderator, partyRole != author.role {
             throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(request.thread)")
         }
-        var transcript = try TranscriptWriter(db, thread: request.thread)
+        var transcript = try chatHead.map { TranscriptWriter(thread: request.thread, lastSeq: $0.lastSeq, headHash: $0.headHash) }
+            ?? TranscriptWriter(db, thread: request.thread)
         let now = request.receivedAt
         let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
         var result = contract?.apply(line: text, by: author, at: now)
@@ -142,10 +145,11 @@ extension AppDatabase {
     /// The stored outcome of every chat line (encoded once).
     static let chatOutcome: String = (try? JSON.string(LineOutcome.chat)) ?? #"{"chat":{}}"#
 
-    /// The buyer's and the freelancer's user ids, or nil when there is no such contract.
-    private static func parties(_ db: Database, _ thread: ContractID) throws -> (String, String)? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT buyer_id, freelancer_id FROM contract WHERE id = ?"), arguments: [thread.rawValue])
-            .map { ($0["buyer_id"], $0["freelancer_id"]) }
+    /// The buyer's and the freelancer's user ids and the transcript's head, or nil when there is no such
+    /// contract.
+    private static func partiesAndHead(_ db: Database, _ thread: ContractID) throws -> (buyer: String, freelancer: String, lastSeq: Int64, headHash: String)? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT buyer_id, freelancer_id, last_seq, head_hash FROM contract WHERE id = ?"), arguments: [thread.rawValue])
+            .map { ($0[0], $0[1], $0[2], $0[3]) }
     }
 
     /// The line as typed, shortened for the start of a notice: `/fund M7`.

@@ -67,6 +67,13 @@ struct TranscriptWriter {
         headHash = row["head_hash"]
     }
 
+    /// Continues from a head already read (with the contract's parties, for a chat line).
+    init(thread: ContractID, lastSeq: Int64, headHash: String) {
+        self.thread = thread
+        self.lastSeq = lastSeq
+        self.headHash = headHash
+    }
+
     /// Starts the transcript of a contract created in this transaction.
     init(newThread thread: ContractID) {
         self.thread = thread
