@@ -9,7 +9,8 @@ public struct AppDatabase: Sendable {
     let lineQueue = LineQueue()
     /// Called with every batch of messages right after its transaction commits, on the writer's queue, in
     /// commit order: the chat server's live feed. Never called for a rolled-back transaction.
-    public private(set) var onCommit: (@Sendable ([StoredMessage]) -> Void)?
+    public var onCommit: (@Sendable ([StoredMessage]) -> Void)? { reporter?.callback }
+    private var reporter: CommitReporter?
     /// Whether every event is also written to the notification outbox for the platform's webhook.
     public private(set) var notificationsEnabled = false
 
@@ -34,7 +35,7 @@ public struct AppDatabase: Sendable {
     /// A copy of this database handle that reports committed messages to `callback`.
     public func reportingCommits(to callback: @escaping @Sendable ([StoredMessage]) -> Void) -> AppDatabase {
         var copy = self
-        copy.onCommit = callback
+        copy.reporter = CommitReporter(callback: callback)
         return copy
     }
 
@@ -45,11 +46,22 @@ public struct AppDatabase: Sendable {
     }
 
     /// Arranges for each handle's messages to be reported, in order, once the current transaction commits.
+    /// Lines reported to the same callback are joined into one report (a group commit of 300 chat lines is
+    /// one hand-over to the hub, not 300).
     static func announce(_ db: Database, _ batches: [(AppDatabase, [StoredMessage])]) {
-        let reports = batches.compactMap { database, messages in database.onCommit.map { ($0, messages) } }
+        var reports: [(CommitReporter, [StoredMessage])] = []
+        for (database, messages) in batches where !messages.isEmpty {
+            guard let reporter = database.reporter else { continue }
+            if let last = reports.last, last.0 === reporter {
+                reports[reports.count - 1].1 += messages
+            } else {
+                reports.append((reporter, messages))
+            }
+        }
         guard !reports.isEmpty else { return }
+        let joined = reports
         db.afterNextTransaction { _ in
-            for (onCommit, messages) in reports where !messages.isEmpty { onCommit(messages) }
+            for (reporter, messages) in joined { reporter.callback(messages) }
         }
     }
 
@@ -101,5 +113,15 @@ public struct AppDatabase: Sendable {
 
     public func journalMode() throws -> String {
         try writer.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+}
+
+/// The receiver of committed messages, one object per `reportingCommits(to:)`, so reports to the same
+/// receiver can be recognised and joined.
+final class CommitReporter: Sendable {
+    let callback: @Sendable ([StoredMessage]) -> Void
+
+    init(callback: @escaping @Sendable ([StoredMessage]) -> Void) {
+        self.callback = callback
     }
 }
