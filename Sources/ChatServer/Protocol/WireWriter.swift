@@ -1,5 +1,5 @@
 /// A frame that writes its own JSON, for the frames sent once per chat line (`ack`, `message`,
-/// `notice`, `error`). The text matches what `Wire.encoder` (JSONEncoder with `.withoutEscapingSlashes`)
+/// `notice`, `error`), the `state` frames sent after every money command, and `joined`/`history`. The text matches what `Wire.encoder` (JSONEncoder with `.withoutEscapingSlashes`)
 /// writes for the same value, except that keys come in declaration order: JSONEncoder on Linux writes
 /// them in dictionary order, which changes from one process to the next.
 protocol WireFrame {
@@ -20,6 +20,10 @@ protocol WireSink {
 extension WireSink {
     mutating func string(_ value: String?) {
         if let value { string(value) } else { raw("null") }
+    }
+
+    mutating func integer(_ value: Int64?) {
+        if let value { integer(value) } else { raw("null") }
     }
 
     mutating func bool(_ value: Bool) {
