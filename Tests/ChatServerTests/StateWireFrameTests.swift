@@ -6,7 +6,7 @@ import MilestoneCore
 import PropertyBased
 import Testing
 
-/// The hand-written `state`, `joined` and `history` frames against JSONEncoder: every value byte-identical
+/// The hand-written `state`, `joined`, `history` and `hello` frames against JSONEncoder: every value byte-identical
 /// at every depth (key order checked against the declaration instead: JSONEncoder's order on Linux is per
 /// process), `null`s where the Codable encoding writes them, and JSONDecoder reads the frame back equal.
 @Suite struct StateWireFrameTests {
@@ -169,6 +169,34 @@ import Testing
             number: "M1", description: "a \"b\"", amount: 1000, amountText: "$10.00", state: "funded", held: 1000, released: 0, refunded: 0,
             due: "2099-01-31", revisionsUsed: 1, revisionAllowance: nil, reviewEnds: nil, reviewOutcome: nil)]
         #expect(Wire.text(.state(view)) == #"{"type":"state","thread":"c-1","title":"Logo","preset":"p","currency":"USD","phase":"live","buyer":"buyer-1","freelancer":"freelancer-1","role":"buyer","held":0,"held_text":"$0.00","test_money":true,"milestones":[{"number":"M1","description":"a \"b\"","amount":1000,"amount_text":"$10.00","state":"funded","held":1000,"released":0,"refunded":0,"due":"2099-01-31","revisions_used":1,"revision_allowance":null,"review_ends":null,"review_outcome":null}],"end_request":null,"commands":[]}"#)
+    }
+
+    /// Rates as configured (`2`, `0.5`) and any finite Double: tiny, huge, negative zero, subnormal.
+    @Test func helloFramesMatchJSONEncoder() async {
+        await propertyCheck(count: 400, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = WireRandom(seed: seed)
+            func rate() -> Double {
+                switch Int.random(in: 0..<5, using: &random) {
+                case 0: random.pick([0, -0.0, 1, 2, 0.5, 10, 1e-5, 1e16, 1e20, 123_456_789.125, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -3.75])
+                case 1: Double(bitPattern: random.next() & ~(0x7FF << 52) | (UInt64.random(in: 0...0x7FE, using: &random) << 52))
+                case 2: Double(Int.random(in: 0...1000, using: &random)) / 10
+                default: Double.random(in: 0...100, using: &random)
+                }
+            }
+            let hello = ServerMessage.Hello(user: random.text(maxLength: 12), moderator: random.chance(50),
+                                            maxFrameBytes: Int(truncatingIfNeeded: random.int64()), maxTextLength: Int.random(in: 0...100_000, using: &random),
+                                            messagesPerSecond: rate(), messageBurst: rate(),
+                                            floodStrikesBeforeClose: Int(truncatingIfNeeded: random.int64()), testMoney: random.chance(50))
+            let tree = try Self.expectSameAsJSONEncoder(.hello(hello), seed: seed)
+            #expect(tree.keys == ["type", "user", "moderator", "max_frame_bytes", "max_text_length", "messages_per_second", "message_burst",
+                                  "flood_strikes_before_close", "test_money"])
+        }
+    }
+
+    @Test func aHelloWithANonFiniteRateIsStillRefusedAsJSONEncoderRefusesIt() {
+        let hello = ServerMessage.Hello(user: "u", moderator: false, maxFrameBytes: 1, maxTextLength: 1, messagesPerSecond: .infinity,
+                                        messageBurst: 1, floodStrikesBeforeClose: 1, testMoney: false)
+        #expect(Wire.text(.hello(hello)).contains(#""code":"internal""#))
     }
 
     @Test func joinedFramesMatchJSONEncoder() async {

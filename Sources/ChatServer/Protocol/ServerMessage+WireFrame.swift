@@ -1,6 +1,7 @@
 /// The hot server frames written without JSONEncoder: one `ack` per chat line, one `message` or `notice`
-/// per stored message, `error`, one `state` per party and moderator after every money command, and the
-/// `joined` and `history` frames of every join. `hello` (once per connection, with Doubles) stays on JSONEncoder.
+/// per stored message, `error`, one `state` per party and moderator after every money command, the
+/// `joined` and `history` frames of every join, and `hello`. A `hello` with a non-finite rate goes through
+/// JSONEncoder, which refuses it (the internal error frame), as before.
 extension Wire {
     static func text(_ message: ServerMessage) -> String {
         switch message {
@@ -11,6 +12,7 @@ extension Wire {
         case .state(let view): view.jsonText
         case .joined(let joined): joined.jsonText
         case .history(let history): history.jsonText
+        case .hello(let hello) where hello.messagesPerSecond.isFinite && hello.messageBurst.isFinite: hello.jsonText
         case .hello: text(encoding: message)
         }
     }
@@ -71,6 +73,20 @@ extension WireMessage {
         sink.raw(#","milestone":"#); sink.string(milestone)
         sink.raw(#","at":"#); sink.string(at)
         sink.raw(#","hash":"#); sink.string(hash)
+    }
+}
+
+extension ServerMessage.Hello: WireFrame {
+    func write<Sink: WireSink>(to sink: inout Sink) {
+        sink.raw(#"{"type":"hello","user":"#); sink.string(user)
+        sink.raw(#","moderator":"#); sink.bool(moderator)
+        sink.raw(#","max_frame_bytes":"#); sink.integer(Int64(maxFrameBytes))
+        sink.raw(#","max_text_length":"#); sink.integer(Int64(maxTextLength))
+        sink.raw(#","messages_per_second":"#); sink.number(messagesPerSecond)
+        sink.raw(#","message_burst":"#); sink.number(messageBurst)
+        sink.raw(#","flood_strikes_before_close":"#); sink.integer(Int64(floodStrikesBeforeClose))
+        sink.raw(#","test_money":"#); sink.bool(testMoney)
+        sink.raw("}")
     }
 }
 
