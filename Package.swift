@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "ChatServerTests",
             dependencies: [
-                "ChatServer", "MilestoneCore", "Storage", "BotConfig", "Payments",
+                "ChatServer", "MilestoneCore", "Storage", "BotConfig", "Payments", "CommandScripts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

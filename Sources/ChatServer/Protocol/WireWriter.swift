@@ -1,5 +1,5 @@
 /// A frame that writes its own JSON, for the frames sent once per chat line (`ack`, `message`,
-/// `notice`, `error`). The text matches what `Wire.encoder` (JSONEncoder with `.withoutEscapingSlashes`)
+/// `notice`, `error`), the `state` frames sent after every money command, and `joined`/`history`. The text matches what `Wire.encoder` (JSONEncoder with `.withoutEscapingSlashes`)
 /// writes for the same value, except that keys come in declaration order: JSONEncoder on Linux writes
 /// them in dictionary order, which changes from one process to the next.
 protocol WireFrame {
@@ -15,11 +15,17 @@ protocol WireSink {
     /// (`\b \f \n \r \t`, otherwise `\u00xx` in lowercase hex); `/`, U+007F and non-ASCII written as they are.
     mutating func string(_ value: String)
     mutating func integer(_ value: Int64)
+    /// A finite Double as JSONEncoder writes it: its `description`, without a trailing `.0`.
+    mutating func number(_ value: Double)
 }
 
 extension WireSink {
     mutating func string(_ value: String?) {
         if let value { string(value) } else { raw("null") }
+    }
+
+    mutating func integer(_ value: Int64?) {
+        if let value { integer(value) } else { raw("null") }
     }
 
     mutating func bool(_ value: Bool) {
@@ -61,6 +67,13 @@ enum WireEscape {
         }
     }
 
+    /// A finite Double's text as JSONEncoder writes it (`2`, `0.5`, `1e-05`, `1e+20`).
+    static func numberText(_ value: Double) -> String {
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
+
     /// The number of decimal digits of a magnitude.
     @inline(__always) static func digits(_ value: UInt64) -> Int {
         var count = 1
@@ -94,6 +107,10 @@ struct WireCounter: WireSink {
 
     mutating func integer(_ value: Int64) {
         count += WireEscape.digits(value.magnitude) + (value < 0 ? 1 : 0)
+    }
+
+    mutating func number(_ value: Double) {
+        count += WireEscape.numberText(value).utf8.count
     }
 }
 
@@ -154,6 +171,11 @@ struct WireWriter: WireSink {
             at -= 1
         } while rest > 0
         count += digits
+    }
+
+    mutating func number(_ value: Double) {
+        var text = WireEscape.numberText(value)
+        text.withUTF8 { put($0) }
     }
 
     /// A lowercase hex digit, as JSONEncoder writes them.
