@@ -1,11 +1,15 @@
+import Dispatch
 import Synchronization
 
-/// Lines waiting for the writer. The first line to arrive starts a batch; every line that arrives while a
-/// transaction is being written waits for the next one, so under load many lines share one commit and one
-/// fsync (group commit), and alone a line is written at once.
+/// Lines waiting for the writer. The first line to arrive when the writer is idle is written at once; lines
+/// that arrive while a transaction is being written wait for the next one, so under load many lines share
+/// one commit and one fsync (group commit).
 ///
 /// The batches chain on the writer's own queue: when one commits, its lines are answered and the next batch
-/// is scheduled from there, so the writer never waits for a busy event loop to hand it more work.
+/// is started from there, so the writer never waits for a busy event loop to hand it more work. Under load
+/// a short batch is held back up to `gatheringDelay` for more lines: a commit costs about as much for 4 lines
+/// as for 40 (the fsync, the WAL pages of the table and index tails), and at 6,000 lines/s the batches
+/// averaged 4 lines without it.
 final class LineQueue: Sendable {
     struct Item: Sendable {
         var request: LineRequest
@@ -16,20 +20,32 @@ final class LineQueue: Sendable {
 
     /// The most lines one transaction takes, so a huge queue still commits (and acknowledges) in steps.
     static let maximumBatch = 512
+    /// A batch this size goes at once; a smaller one (under load) waits up to `gatheringDelay`.
+    static let fullEnough = 48
+    /// The most a line waits for others to share its commit; only while the previous batch was just written.
+    static let gatheringDelay = DispatchTimeInterval.microseconds(800)
 
     private struct State {
         var waiting: [(Item, CheckedContinuation<LineReceipt, any Error>)] = []
+        /// A batch is being written, or the next one is gathering.
         var writing = false
+        /// The next batch is gathering: a timer will start it, unless it fills up first.
+        var gathering = false
     }
 
     private let state = Mutex(State())
+    private let timers = DispatchQueue(label: "milestone-bot.line-queue")
 
     func submit(_ item: Item) async throws -> LineReceipt {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state in
                 state.waiting.append((item, continuation))
-                guard !state.writing else { return false }
-                state.writing = true
+                if !state.writing {
+                    state.writing = true
+                    return true
+                }
+                guard state.gathering, state.waiting.count >= Self.fullEnough else { return false }
+                state.gathering = false
                 return true
             }
             if start { writeNextBatch() }
@@ -37,7 +53,7 @@ final class LineQueue: Sendable {
     }
 
     /// Takes up to `maximumBatch` waiting lines and writes them in one transaction; its completion (on the
-    /// writer's queue) answers them and writes the next batch, until none is waiting.
+    /// writer's queue) answers them and starts or schedules the next batch, until none is waiting.
     private func writeNextBatch() {
         let batch = state.withLock { state in
             let batch = Array(state.waiting.prefix(Self.maximumBatch))
@@ -54,7 +70,34 @@ final class LineQueue: Sendable {
                 // The transaction itself failed (the disk, say): none of these lines is stored.
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
             }
-            self.writeNextBatch()
+            self.continueAfterCommit()
+        }
+    }
+
+    private enum Next { case idle, now, gather }
+
+    private func continueAfterCommit() {
+        let next = state.withLock { state -> Next in
+            if state.waiting.isEmpty {
+                state.writing = false
+                return .idle
+            }
+            if state.waiting.count >= Self.fullEnough { return .now }
+            state.gathering = true
+            return .gather
+        }
+        switch next {
+        case .idle: break
+        case .now: writeNextBatch()
+        case .gather:
+            timers.asyncAfter(deadline: .now() + Self.gatheringDelay) {
+                // Unless enough lines arrived meanwhile and started the batch already.
+                let due = self.state.withLock { state in
+                    defer { state.gathering = false }
+                    return state.gathering
+                }
+                if due { self.writeNextBatch() }
+            }
         }
     }
 }
