@@ -11,6 +11,12 @@ public struct SimulatedContract: Sendable {
     public private(set) var record: [String] = []
     public private(set) var now: Date
 
+    /// A new contract between the scripts' buyer and freelancer under `policy`, in US dollars.
+    public init(policy: Policy, title: String, now: Date) {
+        self.init(contract: Contract(id: "c-1", title: title, currency: .usd, buyer: CommandScript.buyer.user,
+            freelancer: CommandScript.freelancer.user, policy: policy), now: now)
+    }
+
     public init(contract: Contract, now: Date) {
         self.contract = contract
         self.now = now

@@ -71,10 +71,7 @@ import Testing
             Gen.int(in: 0...Int(Int32.max)).array(of: 1...120)
         ) { policyIndex, seeds in
             let policy = Self.policies[policyIndex]
-            var sim = SimulatedContract(
-                contract: Contract(id: "c-1", title: "State frames", currency: .usd, buyer: CommandScript.buyer.user,
-                    freelancer: CommandScript.freelancer.user, policy: policy),
-                now: Self.start)
+            var sim = SimulatedContract(policy: policy, title: "State frames", now: Self.start)
             for seed in seeds {
                 guard (try? sim.run(CommandScript.step(seed))) != nil else { return }
                 var random = WireRandom(seed: seed)

@@ -17,10 +17,7 @@ import Testing
             Gen.int(in: 0...Int(Int32.max)).array(of: 1...150)
         ) { presetIndex, seeds in
             let policy = Presets.variants[presetIndex]
-            var sim = SimulatedContract(
-                contract: Contract(id: "c-1", title: "Property", currency: .usd, buyer: CommandScript.buyer.user,
-                    freelancer: CommandScript.freelancer.user, policy: policy),
-                now: Self.start)
+            var sim = SimulatedContract(policy: policy, title: "Property", now: Self.start)
             for seed in seeds {
                 let step = CommandScript.step(seed)
                 let before = sim
