@@ -46,9 +46,11 @@ final class LocalStripe: Sendable {
 
     private func serve<T: Sendable>(_ body: @Sendable (LocalStripe) async throws -> T, log: URL) async throws -> T {
         let stripe = self
-        let deadline = Date().addingTimeInterval(20)
+        // Generous: under a loaded machine (CI runs the property suites beside this one) the Python server
+        // can take many seconds to answer its first request. Each probe gives up after 2 s and is retried.
+        let deadline = Date().addingTimeInterval(90)
         while true {
-            if (try? await stripe.request("GET", "/v1/customers")) != nil { break }
+            if (try? await stripe.request("GET", "/v1/customers", timeout: 2)) != nil { break }
             guard process.isRunning, Date() < deadline else {
                 let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 Issue.record("localstripe did not start (install it: pip install localstripe; .ci/run does): \(output.suffix(500))")
@@ -65,9 +67,10 @@ final class LocalStripe: Sendable {
 
     /// A Stripe API call; throws on anything but 2xx.
     @discardableResult
-    func request(_ method: String, _ path: String, _ form: [String: String] = [:]) async throws -> [String: Any] {
+    func request(_ method: String, _ path: String, _ form: [String: String] = [:], timeout: TimeInterval = 60) async throws -> [String: Any] {
         var request = URLRequest(url: URL(string: base.absoluteString + path)!)
         request.httpMethod = method
+        request.timeoutInterval = timeout
         request.setValue("Bearer \(Self.secretKey)", forHTTPHeaderField: "Authorization")
         if !form.isEmpty {
             var allowed = CharacterSet.alphanumerics
