@@ -83,7 +83,7 @@ public final class ServerContext: Sendable {
     }
 
     /// Sends the thread's connections the contract as a receipt's command left it, if it changed anything.
-    public func publishChange(of receipt: LineReceipt) async {
+    public func publishChange(of receipt: LineReceipt) {
         guard let transition = receipt.transition else { return }
         hub.contractChanged(transition.contract, testMoney: testMoney, now: clock())
     }

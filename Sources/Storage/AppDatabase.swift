@@ -41,8 +41,7 @@ public struct AppDatabase: Sendable {
 
     /// Arranges for `messages` to be reported once the current transaction commits.
     func announce(_ db: Database, _ messages: [StoredMessage]) {
-        guard let onCommit, !messages.isEmpty else { return }
-        db.afterNextTransaction { _ in onCommit(messages) }
+        Self.announce(db, [(self, messages)])
     }
 
     /// Arranges for each handle's messages to be reported, in order, once the current transaction commits.

@@ -93,8 +93,6 @@ final class Outbox: Sendable {
         push(.text(Wire.text(message)))
     }
 
-    var endedBecause: Ending? { state.withLock { $0.ending } }
-
     /// Stops the outbox; the first reason given wins. Frames already queued are still written (except after
     /// an overflow), then the connection is closed as the reason says.
     func finish(_ reason: Ending) {

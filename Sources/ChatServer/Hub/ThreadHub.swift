@@ -68,10 +68,6 @@ public final class ThreadHub: Sendable {
         }
     }
 
-    func isJoined(_ id: ConnectionID, _ thread: ContractID) -> Bool {
-        state.withLock { $0.threads[thread]?[id] != nil }
-    }
-
     /// Starts a join: live messages for the thread are held for this connection from now on.
     func beginJoin(_ id: ConnectionID, thread: ContractID, viewer: Participant) {
         state.withLock { state in

@@ -153,7 +153,7 @@ enum ModerationAPI {
         } catch let error as StorageError {
             throw APIError(.badRequest, "invalid_message", "\(error)")
         }
-        await server.publishChange(of: receipt)
+        server.publishChange(of: receipt)
         return CommandResult(thread: thread.rawValue, seq: receipt.line.seq, outcome: receipt.outcome.name, duplicate: receipt.isDuplicate,
             replies: receipt.replies.map(WireMessage.init))
     }

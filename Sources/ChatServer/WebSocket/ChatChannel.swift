@@ -126,15 +126,15 @@ struct ChatChannel: ServerChildChannel, HTTPChannelHandler {
     /// Decides a WebSocket handshake: nil refuses the upgrade (a bare 400: not a WebSocket path). Refused
     /// credentials still upgrade, so the socket can say why before closing.
     private func admit(_ head: HTTPRequestHead) async -> Admission? {
-        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = parts.first.map(String.init) ?? ""
-        if conformanceEcho, path == "/conformance/echo" { return .echo }
-        guard path == "/ws" else { return nil }
+        // Parsed as Hummingbird parses every HTTP request's URI, so `?ticket=` reads the same here as on the API.
+        let uri = URI(head.uri)
+        if conformanceEcho, uri.path == "/conformance/echo" { return .echo }
+        guard uri.path == "/ws" else { return nil }
         let authenticator = Authenticator(server: server)
         do {
             try authenticator.checkOrigin(head.headers.first(name: "Origin"))
-            let ticket = parts.count > 1 ? Self.queryValue("ticket", in: parts[1]) : nil
-            return .chat(try await authenticator.identity(authorization: head.headers.first(name: "Authorization"), ticket: ticket))
+            return .chat(try await authenticator.identity(
+                authorization: head.headers.first(name: "Authorization"), ticket: uri.queryParameters["ticket"].map(String.init)))
         } catch {
             return .refused(error)
         }
@@ -165,19 +165,8 @@ struct ChatChannel: ServerChildChannel, HTTPChannelHandler {
                     closeCode: tooManyConnectionsCloseCode)
             }
         }
-        handler.attach(endpoint)
+        handler.attach(endpoint, outbox: outbox)
         try channel.pipeline.syncOperations.addHandler(handler)
-    }
-
-    /// One query parameter's value, percent-decoded.
-    static func queryValue(_ name: String, in query: Substring) -> String? {
-        for pair in query.split(separator: "&") {
-            let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard field.first.map(String.init)?.removingPercentEncoding == name else { continue }
-            let value = field.count > 1 ? String(field[1]).replacingOccurrences(of: "+", with: " ") : ""
-            return value.removingPercentEncoding ?? value
-        }
-        return nil
     }
 
     /// NIO can upgrade only a connection's first request: an upgrade asked for later on a kept-alive

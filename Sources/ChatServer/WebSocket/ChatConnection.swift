@@ -28,7 +28,7 @@ struct ChatConnection {
     }
 
     /// Registers with the hub and says hello (the first frame on every connection).
-    mutating func connect() async {
+    mutating func connect() {
         id = context.hub.connect(outbox)
         context.metrics.connectionOpened()
         let limits = context.settings.limits
@@ -39,7 +39,7 @@ struct ChatConnection {
     }
 
     /// Leaves the hub; after this nothing more is delivered.
-    mutating func disconnect() async {
+    mutating func disconnect() {
         guard let id else { return }
         self.id = nil
         context.hub.disconnect(id)
@@ -191,6 +191,6 @@ struct ChatConnection {
                 outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
         }
         outbox.push(.ack(.init(thread: thread.rawValue, id: clientID, seq: receipt.line.seq, duplicate: receipt.isDuplicate, outcome: outcome)))
-        await context.publishChange(of: receipt)
+        context.publishChange(of: receipt)
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Reading from the socket pauses while `maxWaiting` messages wait, so a client that sends faster than its
 /// lines are stored is slowed by TCP instead of growing a queue.
-final class ChatSession: WebSocketEndpoint, OutboxOwner {
+final class ChatSession: WebSocketEndpoint {
     private struct Inbox {
         /// Each message with the moment it arrived: the rate limit judges arrivals, not how fast they are stored.
         var waiting: [(InboundMessage, ContinuousClock.Instant)] = []
@@ -89,7 +89,7 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
     /// Runs queued messages until none is left; the last run after the socket closed leaves the hub.
     private func run(connecting: Bool) async {
         var connection = state.withLock { $0 }
-        if connecting { await connection.connect() }
+        if connecting { connection.connect() }
         while true {
             let (next, resume, closed) = inbox.withLock { inbox -> ((InboundMessage, ContinuousClock.Instant)?, Bool, Bool) in
                 let message = inbox.closed ? nil : inbox.next()
@@ -104,7 +104,7 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
             if resume { channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
             guard let (message, arrived) = next else {
                 if closed {
-                    await connection.disconnect()
+                    connection.disconnect()
                     context.userConnections.release(user)
                 }
                 break
@@ -123,8 +123,8 @@ final class ChatSession: WebSocketEndpoint, OutboxOwner {
 
 /// A handshake that was refused (bad credentials, a forbidden origin, too many connections): the socket
 /// says why in one `error` frame, then closes with 4401, 4403 or 4429.
-final class RefusedSession: WebSocketEndpoint, OutboxOwner {
-    let outbox: Outbox
+final class RefusedSession: WebSocketEndpoint {
+    private let outbox: Outbox
     private let channel: any Channel
     private let code: String
     private let message: String
@@ -155,8 +155,8 @@ final class RefusedSession: WebSocketEndpoint, OutboxOwner {
 
 /// Test-only (`serve --conformance-echo`): echoes every message back, with the same frame rules as `/ws`,
 /// for the Autobahn conformance suite (Tests/Reliability/autobahn_test.sh). No authentication.
-final class EchoSession: WebSocketEndpoint, OutboxOwner {
-    let outbox: Outbox
+final class EchoSession: WebSocketEndpoint {
+    private let outbox: Outbox
 
     init(outbox: Outbox) {
         self.outbox = outbox

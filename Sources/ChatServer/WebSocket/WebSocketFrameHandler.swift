@@ -39,6 +39,8 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
 
     private let limits: Limits
     private(set) var endpoint: (any WebSocketEndpoint)?
+    /// What the endpoint writes through; drained again when a full socket becomes writable.
+    private var outbox: Outbox?
     private var context: ChannelHandlerContext?
     private var fragments: ByteBuffer?
     private var fragmentsAreText = false
@@ -52,9 +54,10 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
         self.limits = limits
     }
 
-    /// Connects the endpoint; done on the event loop before the handler is added.
-    func attach(_ endpoint: any WebSocketEndpoint) {
+    /// Connects the endpoint and the outbox it writes through; done on the event loop before the handler is added.
+    func attach(_ endpoint: any WebSocketEndpoint, outbox: Outbox) {
         self.endpoint = endpoint
+        self.outbox = outbox
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -75,6 +78,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         stopTimers()
+        outbox = nil
         if let endpoint {
             self.endpoint = nil
             endpoint.closed()
@@ -83,7 +87,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let outbox = (endpoint as? any OutboxOwner)?.outbox { outbox.drainOnLoop() }
+        if context.channel.isWritable { outbox?.drainOnLoop() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -246,9 +250,4 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
         closeTimer?.cancel()
         closeTimer = nil
     }
-}
-
-/// An endpoint that writes through an ``Outbox`` (so the handler can resume it when the socket drains).
-protocol OutboxOwner {
-    var outbox: Outbox { get }
 }
