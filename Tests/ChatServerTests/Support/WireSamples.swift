@@ -59,39 +59,13 @@ struct WireRandom: RandomNumberGenerator {
 /// A JSON object's top-level keys and the exact text of their values, in order: enough to compare two
 /// flat frames written with different key orders. Nil if the text is not a flat JSON object.
 func jsonMembers(_ json: String) -> [(key: String, value: String)]? {
-    let bytes = Array(json.utf8)
-    var at = 0
-    func stringEnd(from start: Int) -> Int? {
-        var index = start + 1
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
-            if bytes[index] == UInt8(ascii: "\"") { return index + 1 }
-            index += 1
-        }
-        return nil
+    guard case .object(let members)? = JSONTree.parse(json) else { return nil }
+    var flat: [(key: String, value: String)] = []
+    for member in members {
+        guard case .scalar(let text) = member.value else { return nil }
+        flat.append((member.key, text))
     }
-    guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
-    at = 1
-    var members: [(key: String, value: String)] = []
-    while at < bytes.count - 1 {
-        guard bytes[at] == UInt8(ascii: "\""), let keyEnd = stringEnd(from: at), bytes[keyEnd] == UInt8(ascii: ":") else { return nil }
-        let key = String(decoding: bytes[(at + 1)..<(keyEnd - 1)], as: UTF8.self)
-        let valueStart = keyEnd + 1
-        var valueEnd = valueStart
-        if bytes[valueStart] == UInt8(ascii: "\"") {
-            guard let end = stringEnd(from: valueStart) else { return nil }
-            valueEnd = end
-        } else {
-            while valueEnd < bytes.count - 1, bytes[valueEnd] != UInt8(ascii: ",") { valueEnd += 1 }
-        }
-        members.append((key, String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)))
-        at = valueEnd
-        if at < bytes.count - 1 {
-            guard bytes[at] == UInt8(ascii: ",") else { return nil }
-            at += 1
-        }
-    }
-    return members
+    return flat
 }
 
 /// A JSON value with its scalars kept as their exact text (strings quoted and escaped as written), to
