@@ -2,7 +2,6 @@ import CommandScripts
 import Foundation
 import GRDB
 @testable import MilestoneCore
-import PropertyBased
 @testable import Storage
 import Testing
 
@@ -11,14 +10,7 @@ import Testing
 /// rows written are exactly the rows the records would have written.
 @Suite struct RowCodingTests {
     @Test func handWrittenRowsMatchTheCodableRecords() async throws {
-        let names = Fixtures.presets.names
-        await propertyCheck(count: 80, input: Gen.int(in: 0...(names.count - 1)), Gen.int(in: 0...Int(Int32.max)).array(of: 1...60)) { presetIndex, seeds in
-            do {
-                try Self.run(preset: names[presetIndex], seeds: seeds)
-            } catch {
-                Issue.record("\(names[presetIndex]): \(error)")
-            }
-        }
+        await Fixtures.forRandomScripts(count: 80, steps: 60) { preset, seeds in try Self.run(preset: preset, seeds: seeds) }
     }
 
     static func run(preset: String, seeds: [Int]) throws {

@@ -1,7 +1,6 @@
 import CommandScripts
 import Foundation
 import MilestoneCore
-import PropertyBased
 import Storage
 import Testing
 
@@ -9,14 +8,7 @@ import Testing
 /// and a rejected command must add exactly the line and a private notice, nothing else.
 @Suite struct StoragePropertyTests {
     @Test func storageAgreesWithTheCoreAndRejectionsChangeNothing() async throws {
-        let names = Fixtures.presets.names
-        await propertyCheck(count: 150, input: Gen.int(in: 0...(names.count - 1)), Gen.int(in: 0...Int(Int32.max)).array(of: 1...50)) { presetIndex, seeds in
-            do {
-                try Self.run(preset: names[presetIndex], seeds: seeds)
-            } catch {
-                Issue.record("\(names[presetIndex]): \(error)")
-            }
-        }
+        await Fixtures.forRandomScripts(count: 150, steps: 50) { preset, seeds in try Self.run(preset: preset, seeds: seeds) }
     }
 
     static func run(preset: String, seeds: [Int]) throws {

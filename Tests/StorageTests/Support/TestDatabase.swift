@@ -1,7 +1,9 @@
 import BotConfig
 import Foundation
 import MilestoneCore
+import PropertyBased
 import Storage
+import Testing
 
 /// A database file in a fresh temporary folder, removed when the test's scope ends.
 final class TemporaryDatabaseFile {
@@ -34,6 +36,19 @@ enum Fixtures {
     static func newContract(_ id: ContractID = "c-1", preset: String = "indeelancer", milestones: [MilestoneDraft] = []) -> NewContract {
         NewContract(id: id, title: "Website redesign", currency: .usd, buyer: buyer.user, freelancer: freelancer.user,
             policy: presets[preset]!, milestones: milestones)
+    }
+
+    /// Runs `run` over `count` random command scripts (a preset and up to `steps` seeds), recording any
+    /// error it throws as an issue that names the preset.
+    static func forRandomScripts(count: Int, steps: Int, _ run: @escaping @Sendable (_ preset: String, _ seeds: [Int]) throws -> Void) async {
+        let names = presets.names
+        await propertyCheck(count: count, input: Gen.int(in: 0...(names.count - 1)), Gen.int(in: 0...Int(Int32.max)).array(of: 1...steps)) { presetIndex, seeds in
+            do {
+                try run(names[presetIndex], seeds)
+            } catch {
+                Issue.record("\(names[presetIndex]): \(error)")
+            }
+        }
     }
 
     /// Sends a line with a fresh command id.
