@@ -1,20 +1,13 @@
+import CommandScripts
 import Foundation
 
-/// A small deterministic generator (SplitMix64) for the wire equivalence tests: one seed from
-/// `propertyCheck` makes a whole sample, so a failure reports a seed that reproduces it.
-struct WireRandom: RandomNumberGenerator {
-    private var state: UInt64
+/// The wire equivalence tests' generator: one seed from `propertyCheck` makes a whole sample, so a failure
+/// reports a seed that reproduces it.
+typealias WireRandom = SplitMix64
 
+extension WireRandom {
     init(seed: Int) {
-        state = UInt64(truncatingIfNeeded: seed)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        self.init(seed: UInt64(truncatingIfNeeded: seed))
     }
 
     mutating func chance(_ percent: Int) -> Bool {
