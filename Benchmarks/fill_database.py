@@ -5,8 +5,8 @@ The contracts must already exist (the runner creates them through the real serve
 This appends `--messages` chat lines spread evenly over every contract, alternating buyer and freelancer,
 exactly as the server stores a chat line: a `message` row continuing the thread's hash chain
 (Sources/Storage/TranscriptChain.swift: SHA-256 over the previous hash's 64 hex characters and the
-length-prefixed canonical fields), a `command_log` row (the idempotency log), and the contract's
-`last_seq` / `head_hash`. Check the result with `milestone-bot verify --database FILE`.
+length-prefixed canonical fields), a `command_log` row (the idempotency log), and the thread's head
+(`thread_head`: `last_seq` / `head_hash`). Check the result with `milestone-bot verify --database FILE`.
 
 Usage: fill_database.py --database FILE --messages 1000000
 """
@@ -36,7 +36,8 @@ def main():
 
     db = sqlite3.connect(args.database)
     db.execute("PRAGMA journal_mode=WAL")
-    contracts = db.execute("SELECT id, buyer_id, freelancer_id, last_seq, head_hash FROM contract ORDER BY id").fetchall()
+    contracts = db.execute("SELECT c.id, c.buyer_id, c.freelancer_id, h.last_seq, h.head_hash "
+                           "FROM contract c JOIN thread_head h ON h.thread_id = c.id ORDER BY c.id").fetchall()
     if not contracts:
         raise SystemExit("no contracts in the database: create them through the server first")
     per_thread, extra = divmod(args.messages, len(contracts))
@@ -62,7 +63,7 @@ def main():
                            "event, milestone, created_at, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", messages)
             db.executemany("INSERT INTO command_log (command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at) "
                            "VALUES (?,?,?,?,?,?,?)", logs)
-            db.execute("UPDATE contract SET last_seq = ?, head_hash = ? WHERE id = ?", (last_seq, head, thread))
+            db.execute("UPDATE thread_head SET last_seq = ?, head_hash = ? WHERE thread_id = ?", (last_seq, head, thread))
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     print(f"appended {written} messages to {len(contracts)} threads in {time.time() - started:.1f} s")

@@ -58,7 +58,7 @@ extension AppDatabase {
         return try writer.write { db in
             guard try ContractRecord.fetchOne(db, key: id) == nil else { throw StorageError.contractExists(id) }
             var contract = Contract(id: new.id, title: title, currency: new.currency, buyer: new.buyer, freelancer: new.freelancer, policy: new.policy)
-            try ContractRecord(contract, lastSeq: 0, headHash: TranscriptChain.genesis, createdAt: now).insert(db)
+            try ContractRecord(contract, createdAt: now).insert(db)
             try Self.savePaymentParties(db, new.parties, of: new.id)
             var transcript = TranscriptWriter(newThread: new.id)
             let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
@@ -90,13 +90,15 @@ extension AppDatabase {
     /// The contracts a user is party to, newest first; moderators get every contract.
     public func contracts(for user: UserID, role: Role) throws -> [ContractSummary] {
         try writer.read { db in
-            var request = ContractRecord.order(Column("created_at").desc, Column("id"))
-            if role != .moderator {
-                request = request.filter(Column("buyer_id") == user.rawValue || Column("freelancer_id") == user.rawValue)
-            }
-            return try request.fetchAll(db).map {
-                ContractSummary(id: ContractID($0.id), title: $0.title, preset: $0.preset, phase: $0.phase,
-                    buyer: UserID($0.buyerId), freelancer: UserID($0.freelancerId), lastSeq: $0.lastSeq)
+            let mine = role == .moderator ? "" : "WHERE c.buyer_id = ? OR c.freelancer_id = ?"
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT c.id, c.title, c.preset, c.phase, c.buyer_id, c.freelancer_id, h.last_seq
+                FROM contract c JOIN thread_head h ON h.thread_id = c.id \(mine)
+                ORDER BY c.created_at DESC, c.id
+                """, arguments: role == .moderator ? [] : [user.rawValue, user.rawValue])
+            return rows.map {
+                ContractSummary(id: ContractID($0[0]), title: $0[1], preset: $0[2], phase: $0[3],
+                    buyer: UserID($0[4]), freelancer: UserID($0[5]), lastSeq: $0[6])
             }
         }
     }

@@ -148,7 +148,7 @@ extension AppDatabase {
     /// The buyer's and the freelancer's user ids and the transcript's head, or nil when there is no such
     /// contract.
     private static func partiesAndHead(_ db: Database, _ thread: ContractID) throws -> (buyer: String, freelancer: String, lastSeq: Int64, headHash: String)? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT buyer_id, freelancer_id, last_seq, head_hash FROM contract WHERE id = ?"), arguments: [thread.rawValue])
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT c.buyer_id, c.freelancer_id, h.last_seq, h.head_hash FROM contract c JOIN thread_head h ON h.thread_id = c.id WHERE c.id = ?"), arguments: [thread.rawValue])
             .map { ($0[0], $0[1], $0[2], $0[3]) }
     }
 

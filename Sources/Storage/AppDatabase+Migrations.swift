@@ -162,6 +162,23 @@ extension AppDatabase {
                 );
                 """)
         }
+        migrator.registerMigration("v4: thread heads in their own narrow table; no second idempotency index") { db in
+            try db.execute(sql: """
+                -- Every line moves its thread's head. On the wide contract row (next to its policy text) that
+                -- dirtied a page per line; here ~30 heads share a page, so a batch of lines writes far fewer.
+                CREATE TABLE thread_head (
+                    thread_id TEXT PRIMARY KEY NOT NULL REFERENCES contract(id),
+                    last_seq INTEGER NOT NULL,      -- the thread's newest message
+                    head_hash TEXT NOT NULL         -- the transcript chain's newest hash
+                ) WITHOUT ROWID;
+                INSERT INTO thread_head (thread_id, last_seq, head_hash) SELECT id, last_seq, head_hash FROM contract;
+                ALTER TABLE contract DROP COLUMN last_seq;
+                ALTER TABLE contract DROP COLUMN head_hash;
+                -- A client's message id is already applied once through command_log (keyed by user and id,
+                -- checked before anything is written); this index was a second, random-page write per line.
+                DROP INDEX message_client_id;
+                """)
+        }
         return migrator
     }
 }

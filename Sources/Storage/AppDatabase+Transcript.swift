@@ -25,7 +25,7 @@ extension AppDatabase {
     }
 
     private static func catchUp(_ db: Database, _ thread: ContractID, after: Int64, limit: Int?, _ viewer: Participant) throws -> (messages: [StoredMessage], lastSeq: Int64) {
-        guard let lastSeq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM contract WHERE id = ?", arguments: [thread.rawValue]) else {
+        guard let lastSeq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM thread_head WHERE thread_id = ?", arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
         var request = MessageRecord.visible(in: thread, to: viewer).filter(Column("seq") > after).order(Column("seq"))
@@ -44,7 +44,7 @@ extension AppDatabase {
     }
 
     private static func page(_ db: Database, _ thread: ContractID, before: Int64?, limit: Int, _ viewer: Participant) throws -> (messages: [StoredMessage], hasMore: Bool, lastSeq: Int64) {
-        guard let lastSeq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM contract WHERE id = ?", arguments: [thread.rawValue]) else {
+        guard let lastSeq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM thread_head WHERE thread_id = ?", arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
         let request = MessageRecord.visible(in: thread, to: viewer).filter(Column("seq") < (before ?? Int64.max))

@@ -66,7 +66,7 @@ extension AppDatabase {
     }
 
     static func verify(_ db: Database, _ thread: ContractID) throws -> ChainVerification {
-        guard let head = try Row.fetchOne(db, sql: "SELECT last_seq, head_hash FROM contract WHERE id = ?", arguments: [thread.rawValue]) else {
+        guard let head = try Row.fetchOne(db, sql: "SELECT h.last_seq, h.head_hash FROM contract c LEFT JOIN thread_head h ON h.thread_id = c.id WHERE c.id = ?", arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
         var result = ChainVerification(thread: thread, messages: 0, headHash: TranscriptChain.genesis)
@@ -98,8 +98,11 @@ extension AppDatabase {
             result.messages += 1
         }
         result.headHash = previousHash
-        let lastSeq: Int64 = head["last_seq"]
-        let headHash: String = head["head_hash"]
+        let lastSeq: Int64? = head["last_seq"]
+        let headHash: String? = head["head_hash"]
+        guard let lastSeq, let headHash else {
+            return fail(.truncated, expectedSeq, "the thread's head record is missing; the chain ends at \(expectedSeq - 1)")
+        }
         if lastSeq != expectedSeq - 1 || headHash != previousHash {
             return fail(.truncated, expectedSeq, "the thread's head is message \(lastSeq), but the chain ends at \(expectedSeq - 1)")
         }

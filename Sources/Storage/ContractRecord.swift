@@ -9,8 +9,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
     enum CodingKeys: String, CodingKey {
         case id, title, currency, buyerId = "buyer_id", freelancerId = "freelancer_id", preset, policy, phase,
-            endRequest = "end_request", reviews, lastSeq = "last_seq", headHash = "head_hash",
-            createdAt = "created_at"
+            endRequest = "end_request", reviews, createdAt = "created_at"
     }
 
     var id: String
@@ -23,11 +22,9 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     var phase: String
     var endRequest: String?
     var reviews: String
-    var lastSeq: Int64
-    var headHash: String
     var createdAt: Int64
 
-    init(_ contract: Contract, lastSeq: Int64, headHash: String, createdAt: Date) throws {
+    init(_ contract: Contract, createdAt: Date) throws {
         id = contract.id.rawValue
         title = contract.title
         currency = contract.currency.code
@@ -38,8 +35,6 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
         phase = contract.phase.rawValue
         endRequest = try contract.endRequest.map(JSON.string)
         reviews = try JSON.string(contract.reviews)
-        self.lastSeq = lastSeq
-        self.headHash = headHash
         self.createdAt = createdAt.milliseconds
     }
 

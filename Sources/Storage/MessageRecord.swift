@@ -50,8 +50,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-/// Appends messages to one thread inside a write transaction, keeping `contract.last_seq` and the
-/// hash chain's head current.
+/// Appends messages to one thread inside a write transaction, keeping the thread's head (`thread_head`:
+/// newest sequence number and hash) current.
 struct TranscriptWriter {
     let thread: ContractID
     private(set) var lastSeq: Int64
@@ -59,7 +59,7 @@ struct TranscriptWriter {
     private(set) var written: [StoredMessage] = []
 
     init(_ db: Database, thread: ContractID) throws {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT last_seq, head_hash FROM contract WHERE id = ?"), arguments: [thread.rawValue]) else {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT last_seq, head_hash FROM thread_head WHERE thread_id = ?"), arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
         self.thread = thread
@@ -104,8 +104,12 @@ struct TranscriptWriter {
         return message
     }
 
-    /// Records the new head on the contract row. Call once, before the transaction commits.
+    /// Records the new head. Call once, before the transaction commits.
     func saveHead(_ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE contract SET last_seq = ?, head_hash = ? WHERE id = ?").execute(arguments: [lastSeq, headHash, thread.rawValue])
+        try db.cachedStatement(sql: """
+            INSERT INTO thread_head (thread_id, last_seq, head_hash) VALUES (?, ?, ?)
+            ON CONFLICT (thread_id) DO UPDATE SET last_seq = excluded.last_seq, head_hash = excluded.head_hash
+            """)
+            .execute(arguments: [thread.rawValue, lastSeq, headHash])
     }
 }

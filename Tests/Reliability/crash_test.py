@@ -652,7 +652,7 @@ def db_checks(db, clients, stats, binary):
 
     # sequences: 1..last_seq without gaps, head hash = last message's hash, chain links
     gaps = []
-    for r in conn.execute("SELECT id, last_seq, head_hash FROM contract"):
+    for r in conn.execute("SELECT thread_id AS id, last_seq, head_hash FROM thread_head"):
         seqs = sorted(s for (t, s) in rows if t == r["id"])
         if seqs != list(range(1, len(seqs) + 1)) or (seqs[-1] if seqs else 0) != r["last_seq"]:
             gaps.append(f"{r['id']}: {len(seqs)} messages, max {seqs[-1] if seqs else 0}, last_seq {r['last_seq']}")

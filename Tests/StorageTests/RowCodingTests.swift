@@ -37,7 +37,7 @@ import Testing
         let reference = try record.contract(milestones: milestoneRecords)
         #expect(loaded == reference, "\(step): the contract reads differently")
         // What the records would write for the contract now is what is stored.
-        let rewritten = try ContractRecord(reference, lastSeq: record.lastSeq, headHash: record.headHash, createdAt: Date(milliseconds: record.createdAt))
+        let rewritten = try ContractRecord(reference, createdAt: Date(milliseconds: record.createdAt))
         #expect(rewritten.phase == record.phase && rewritten.endRequest == record.endRequest && rewritten.reviews == record.reviews, "\(step): contract row")
         #expect(try reference.milestones.map { try MilestoneRecord($0, contract: "c-1") } == milestoneRecords, "\(step): milestone rows")
         let entries = try AppDatabase.ledgerEntries(db, "c-1")
