@@ -11,11 +11,10 @@ import Storage
 public struct ChatServerApp: Sendable {
     public let context: ServerContext
     public let application: Application<RouterResponder<ChatRequestContext>>
-    public let feed: CommitFeed
     /// Services to run in one group, the application first; shutdown runs in reverse order, so the
     /// hub closes sockets with "going away" before the application stops.
     public var services: [any Service] {
-        var services: [any Service] = [application, FeedService(feed: feed, hub: context.hub), DeadlineService(context: context)]
+        var services: [any Service] = [application, DeadlineService(context: context)]
         if let url = context.settings.webhookURL {
             services.append(NotificationService(context: context, url: url, secret: context.settings.webhookSecret))
         }
@@ -33,8 +32,11 @@ public func buildChatServer(
     logger: Logger = Logger(label: "milestone-bot"), conformanceEcho: Bool = false,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> ChatServerApp {
-    let feed = CommitFeed()
-    var database = database.reportingCommits { feed.send($0) }
+    // Committed messages go to the hub straight from the commit, on the writer's queue and so in commit
+    // order: their frames are queued before the senders' acknowledgements (which wait for the same commit),
+    // so a connection usually gets both in one write.
+    let hub = ThreadHub()
+    var database = database.reportingCommits { hub.publish($0) }
     if settings.webhookURL != nil { database = database.recordingNotifications() }
     var desk: PaymentDesk?
     if settings.processor == "stripe" {
@@ -43,7 +45,7 @@ public func buildChatServer(
             settings: settings.stripe, clock: clock, logger: logger)
     }
     let context = ServerContext(
-        settings: settings, database: database, hub: ThreadHub(),
+        settings: settings, database: database, hub: hub,
         verifier: await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime, now: clock),
         tickets: TicketBook(now: clock), metrics: ServerMetrics(), desk: desk, clock: clock, logger: logger)
     // Money movements a crash interrupted are completed before anyone can send a new command.
@@ -84,7 +86,7 @@ public func buildChatServer(
             await onServerRunning(port)
         },
         logger: logger)
-    return ChatServerApp(context: context, application: application, feed: feed)
+    return ChatServerApp(context: context, application: application)
 }
 
 struct Health: ResponseEncodable {
@@ -94,20 +96,6 @@ struct Health: ResponseEncodable {
 
     enum CodingKeys: String, CodingKey {
         case status, connections, testMoney = "test_money"
-    }
-}
-
-/// Moves committed messages from the database to the hub.
-struct FeedService: Service {
-    let feed: CommitFeed
-    let hub: ThreadHub
-
-    func run() async throws {
-        await withGracefulShutdownHandler {
-            await feed.run(into: hub)
-        } onGracefulShutdown: {
-            feed.finish()
-        }
     }
 }
 

@@ -60,13 +60,34 @@ final class Outbox: Sendable {
     /// Queues the same frame for many connections, with one task per event loop to write them all rather
     /// than one per connection (a room of 100 watchers costs 2 event-loop hops, not 100).
     static func push(_ frame: Frame, to outboxes: [Outbox]) {
-        var byLoop: [ObjectIdentifier: (any EventLoop, [Outbox])] = [:]
-        for outbox in outboxes where outbox.enqueue(frame).scheduleDrain {
+        var drains = Drains()
+        for outbox in outboxes { drains.push(frame, to: outbox) }
+        drains.run()
+    }
+
+    /// Frames queued for many connections, whose writing is scheduled together: one event-loop task per
+    /// loop for everything gathered (a committed batch of lines to thousands of connections is two tasks
+    /// on two loops, not one per connection).
+    struct Drains {
+        private var byLoop: [ObjectIdentifier: (any EventLoop, [Outbox])] = [:]
+
+        init() {}
+
+        mutating func push(_ frame: Frame, to outbox: Outbox) {
+            guard outbox.enqueue(frame).scheduleDrain else { return }
             let loop = outbox.channel.eventLoop
             byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(outbox)
         }
-        for (loop, due) in byLoop.values {
-            loop.execute { for outbox in due { outbox.drainOnLoop() } }
+
+        mutating func push(_ frame: Frame, to outboxes: [Outbox]) {
+            for outbox in outboxes { push(frame, to: outbox) }
+        }
+
+        /// Schedules the writes; call once, after the pushes (outside any lock).
+        func run() {
+            for (loop, due) in byLoop.values {
+                loop.execute { for outbox in due { outbox.drainOnLoop() } }
+            }
         }
     }
 

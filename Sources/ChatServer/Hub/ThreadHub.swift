@@ -20,6 +20,9 @@ public final class ThreadHub: Sendable {
         let outbox: Outbox
         let viewer: Participant
         var phase: Phase
+        /// Client ids of plain lines this connection sent and awaits acknowledgements for: the hub sends each
+        /// right after the line's own frame, in the same write (see `expectAck`).
+        var awaitingAcks: Set<String> = []
     }
 
     private enum Phase {
@@ -105,11 +108,13 @@ public final class ThreadHub: Sendable {
 
     /// Delivers committed messages, in commit order, to every connection of their thread allowed to see them.
     public func publish(_ messages: [StoredMessage]) {
+        var drains = Outbox.Drains()
         state.withLock { state in
             for message in messages {
                 guard var subscribers = state.threads[message.thread] else { continue }
-                /// Everyone who gets the public frame, written in one go per event loop.
+                /// Everyone who gets the public frame, which is encoded once for all of them.
                 var publicAudience: [Outbox] = []
+                var ackTo: Outbox?
                 for (id, var subscription) in subscribers {
                     switch subscription.phase {
                     case .catchingUp(var held):
@@ -119,10 +124,15 @@ public final class ThreadHub: Sendable {
                         guard message.seq > lastSeq else { continue }
                         if message.isVisible(to: subscription.viewer.user, role: subscription.viewer.role) {
                             if message.isPrivate {
-                                subscription.outbox.push(.stored(message))
+                                drains.push(.text(Wire.text(ServerMessage.stored(message))), to: subscription.outbox)
                             } else {
                                 publicAudience.append(subscription.outbox)
                             }
+                        }
+                        if let clientID = message.clientMessageID, message.kind != .command, message.author == subscription.viewer.user,
+                            subscription.awaitingAcks.remove(clientID) != nil
+                        {
+                            ackTo = subscription.outbox
                         }
                         subscription.phase = .live(lastSeq: message.seq)
                     }
@@ -130,9 +140,32 @@ public final class ThreadHub: Sendable {
                 }
                 state.threads[message.thread] = subscribers
                 if !publicAudience.isEmpty {
-                    Outbox.push(.encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message)))), to: publicAudience)
+                    drains.push(.encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message)))), to: publicAudience)
+                }
+                if let ackTo, let clientID = message.clientMessageID {
+                    let ack = ServerMessage.ack(.init(thread: message.thread.rawValue, id: clientID, seq: message.seq, duplicate: false, outcome: LineOutcome.chat.name))
+                    drains.push(.text(Wire.text(ack)), to: ackTo)
                 }
             }
+        }
+        drains.run()
+    }
+
+    /// Asks the hub to acknowledge a plain line (not a command) this connection is sending, when its commit
+    /// is published: the acknowledgement then follows the line's own frame in the same write, instead of a
+    /// second write once the sender's task resumes. Settle it with `settleAck` whatever happens.
+    func expectAck(_ id: ConnectionID, thread: ContractID, clientID: String) {
+        state.withLock { state in
+            _ = state.threads[thread]?[id]?.awaitingAcks.insert(clientID)
+        }
+    }
+
+    /// Ends an `expectAck`; true when the hub already sent the acknowledgement (the line was stored and
+    /// published), false when the caller must answer (a duplicate, an error, or the connection left).
+    func settleAck(_ id: ConnectionID, thread: ContractID, clientID: String) -> Bool {
+        state.withLock { state in
+            guard state.threads[thread]?[id] != nil else { return false }
+            return state.threads[thread]?[id]?.awaitingAcks.remove(clientID) == nil
         }
     }
 

@@ -101,7 +101,7 @@ struct ChatConnection {
                 return true
             }
             strikes = 0
-            await send(body, id: clientID, in: thread, outbox: outbox)
+            await send(body, id: clientID, in: thread, connection: id, outbox: outbox)
         }
         return true
     }
@@ -144,7 +144,7 @@ struct ChatConnection {
         }
     }
 
-    private func send(_ body: String, id clientID: String, in thread: ContractID, outbox: Outbox) async {
+    private func send(_ body: String, id clientID: String, in thread: ContractID, connection: ConnectionID, outbox: Outbox) async {
         guard let author = joined[thread] else {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
@@ -154,9 +154,15 @@ struct ChatConnection {
             return
         }
         let started = ContinuousClock.now
+        // A plain line is acknowledged by the hub together with its delivery (one write, not two).
+        let hubAcknowledges = !CommandParser.isCommand(body)
+        if hubAcknowledges { context.hub.expectAck(connection, thread: thread, clientID: clientID) }
+        let stored: Result<LineReceipt, any Error>
+        do { stored = .success(try await context.handle(body, id: clientID, in: thread, by: author)) } catch { stored = .failure(error) }
+        let acknowledged = hubAcknowledges && context.hub.settleAck(connection, thread: thread, clientID: clientID)
         let receipt: LineReceipt
         do {
-            receipt = try await context.handle(body, id: clientID, in: thread, by: author)
+            receipt = try stored.get()
         } catch let error as StorageError {
             switch error {
             case .invalid(let detail) where detail.contains("already used"):
@@ -190,7 +196,9 @@ struct ChatConnection {
             context.metrics.command(CommandReference.named(String(name.dropFirst())).map { "/" + $0.name } ?? "other",
                 outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
         }
-        outbox.push(.ack(.init(thread: thread.rawValue, id: clientID, seq: receipt.line.seq, duplicate: receipt.isDuplicate, outcome: outcome)))
+        if !acknowledged {
+            outbox.push(.ack(.init(thread: thread.rawValue, id: clientID, seq: receipt.line.seq, duplicate: receipt.isDuplicate, outcome: outcome)))
+        }
         context.publishChange(of: receipt)
     }
 }
