@@ -55,6 +55,63 @@ import Testing
         }
     }
 
+    /// A user with two connections in one thread: each line is acknowledged once, on the connection that
+    /// sent it (a plain line right after its own message), a resent id once more as a duplicate.
+    @Test func eachLineIsAcknowledgedOnceOnTheConnectionThatSentIt() async throws {
+        try await TestServer.with { server in
+            try server.contract()
+            let first = try await TestClient.connect(server, token: try await server.token("alice"))
+            let second = try await TestClient.connect(server, token: try await server.token("alice"))
+            for client in [first, second] { _ = try await client.join("c-1") }
+            let sends: [(TestClient, String, String)] = (0..<20).map { index in
+                index % 2 == 0 ? (first, "f-\(index)", "from the first \(index)") : (second, "s-\(index)", index == 5 ? "/status" : "from the second \(index)")
+            }
+            // All at once: the lines share commits.
+            for (client, id, text) in sends { try await client.send(.send(thread: "c-1", id: id, text: text)) }
+            try await first.send(.send(thread: "c-1", id: "f-0", text: "from the first 0"))
+            var seqs: [String: Int64] = [:]
+            for (client, id, _) in sends {
+                guard case .ack(let ack) = try await client.next(timeout: 10, where: { if case .ack(let a) = $0 { a.id == id } else { false } }) else { continue }
+                seqs[id] = ack.seq
+                #expect(!ack.duplicate && ack.outcome == (id == "s-5" ? "answered" : "chat"))
+            }
+            guard case .ack(let resent) = try await first.next(timeout: 10, where: { if case .ack(let a) = $0 { a.id == "f-0" } else { false } }) else { return }
+            #expect(resent.duplicate && resent.seq == seqs["f-0"])
+            try await second.waitFor(seq: seqs.values.max()!)
+            try await Task.sleep(for: .milliseconds(200))
+            // No second acknowledgement anywhere, and none on the other connection.
+            for client in [first, second] {
+                #expect(client.arrivals.contains { if case .ack = $0 { true } else { false } } == false, "\(client.arrivals)")
+            }
+            #expect(seqs.count == 20 && Set(seqs.values).count == 20)
+            await first.close()
+            await second.close()
+        }
+    }
+
+    /// A plain line's acknowledgement arrives after the line itself on the sender's connection.
+    @Test func aPlainLineIsDeliveredBeforeItsAcknowledgement() async throws {
+        try await TestServer.with { server in
+            try server.contract()
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            for index in 0..<10 { try await alice.send(.send(thread: "c-1", id: "p-\(index)", text: "line \(index)")) }
+            _ = try await alice.next(timeout: 10) { if case .ack(let a) = $0 { a.id == "p-9" } else { false } }
+            let order = alice.arrivals.compactMap { message -> String? in
+                switch message {
+                case .message(let m) where m.text.hasPrefix("line "): "m\(m.seq)"
+                case .ack(let a): "a\(a.seq)"
+                default: nil
+                }
+            }
+            for entry in order where entry.hasPrefix("a") {
+                let seq = entry.dropFirst()
+                #expect(order.firstIndex(of: "m\(seq)")! < order.firstIndex(of: entry)!, "\(order)")
+            }
+            await alice.close()
+        }
+    }
+
     @Test func racingReleaseAndCancelExactlyOneWins() async throws {
         try await TestServer.with { server in
             // Freelancer.com: the buyer releases without a submission, and the freelancer may cancel.

@@ -157,6 +157,9 @@ final class TestClient: Sendable {
         throw Timeout(description: "seq \(seq) did not arrive; have \(transcript(thread).map(\.seq))")
     }
 
+    /// Everything received and not yet taken by `next`, in arrival order.
+    var arrivals: [ServerMessage] { received.withLock { $0 } }
+
     var errors: [ServerMessage.WireError] {
         received.withLock { $0.compactMap { if case .error(let e) = $0 { e } else { nil } } }
     }
