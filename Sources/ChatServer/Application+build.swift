@@ -32,11 +32,10 @@ public func buildChatServer(
     logger: Logger = Logger(label: "milestone-bot"), conformanceEcho: Bool = false,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> ChatServerApp {
-    // Committed messages go to the hub straight from the commit, on the writer's queue and so in commit
-    // order: their frames are queued before the senders' acknowledgements (which wait for the same commit),
-    // so a connection usually gets both in one write.
+    // What a commit made visible goes to the hub straight from the commit, on the writer's queue and so in
+    // commit order: messages, the senders' acknowledgements and the contracts' new states, together.
     let hub = ThreadHub()
-    var database = database.reportingCommits { hub.publish($0) }
+    var database = database.reportingCommits { [testMoney = settings.testMoney] in hub.publish($0, testMoney: testMoney, now: clock()) }
     if settings.webhookURL != nil { database = database.recordingNotifications() }
     var desk: PaymentDesk?
     if settings.processor == "stripe" {

@@ -54,7 +54,7 @@ public final class ServerContext: Sendable {
     }
 
     /// Payments are simulated: every amount shown is test money.
-    public var testMoney: Bool { settings.processor == "simulated" }
+    public var testMoney: Bool { settings.testMoney }
 
     /// Runs blocking storage work (a synchronous GRDB read or write) off the cooperative thread pool, which
     /// has only as many threads as cores.
@@ -80,12 +80,6 @@ public final class ServerContext: Sendable {
     func fire(_ due: DueDeadline, at now: Date) async throws -> (Transition, [StoredMessage])? {
         if let desk { return try await desk.fire(due, at: now) }
         return try await database.fire(due, at: now)
-    }
-
-    /// Sends the thread's connections the contract as a receipt's command left it, if it changed anything.
-    public func publishChange(of receipt: LineReceipt) {
-        guard let transition = receipt.transition else { return }
-        hub.contractChanged(transition.contract, testMoney: testMoney, now: clock())
     }
 
     /// The role `identity` has in `contract`, or nil when they may not see it.

@@ -33,11 +33,11 @@ extension AppDatabase {
         writer.asyncWrite({ db in
             // One commit callback for the whole batch: GRDB consults every registered transaction observer
             // for every statement, so one per line made a batch cost O(lines²).
-            var stored: [(AppDatabase, [StoredMessage])] = []
+            var stored: [(AppDatabase, CommitReport)] = []
             let results = items.map { item in
                 Result {
                     let receipt = try db.inLineSavepoint { try item.database.handle(db, item.request, text: item.text, payment: nil) }
-                    if !receipt.isDuplicate { stored.append((item.database, [receipt.line] + receipt.replies)) }
+                    if !receipt.isDuplicate { stored.append((item.database, CommitReport(messages: [receipt.line] + receipt.replies, lines: [receipt]))) }
                     return receipt
                 }
             }
@@ -48,7 +48,7 @@ extension AppDatabase {
 
     private func handleAnnouncing(_ db: Database, _ request: LineRequest, text: String, payment: PaymentOutcome?) throws -> LineReceipt {
         let receipt = try handle(db, request, text: text, payment: payment)
-        if !receipt.isDuplicate { announce(db, [receipt.line] + receipt.replies) }
+        if !receipt.isDuplicate { announce(db, [receipt.line] + receipt.replies, lines: [receipt]) }
         return receipt
     }
 

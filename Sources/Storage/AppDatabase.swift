@@ -7,9 +7,9 @@ public struct AppDatabase: Sendable {
     public let writer: any DatabaseWriter
     /// Lines waiting to be stored together in the next write transaction (group commit).
     let lineQueue = LineQueue()
-    /// Called with every batch of messages right after its transaction commits, on the writer's queue, in
+    /// Called with what each transaction made visible right after it commits, on the writer's queue, in
     /// commit order: the chat server's live feed. Never called for a rolled-back transaction.
-    public var onCommit: (@Sendable ([StoredMessage]) -> Void)? { reporter?.callback }
+    public var onCommit: (@Sendable (CommitReport) -> Void)? { reporter?.callback }
     private var reporter: CommitReporter?
     /// Whether every event is also written to the notification outbox for the platform's webhook.
     public private(set) var notificationsEnabled = false
@@ -32,35 +32,37 @@ public struct AppDatabase: Sendable {
         return copy
     }
 
-    /// A copy of this database handle that reports committed messages to `callback`.
-    public func reportingCommits(to callback: @escaping @Sendable ([StoredMessage]) -> Void) -> AppDatabase {
+    /// A copy of this database handle that reports committed messages and lines to `callback`.
+    public func reportingCommits(to callback: @escaping @Sendable (CommitReport) -> Void) -> AppDatabase {
         var copy = self
         copy.reporter = CommitReporter(callback: callback)
         return copy
     }
 
-    /// Arranges for `messages` to be reported once the current transaction commits.
-    func announce(_ db: Database, _ messages: [StoredMessage]) {
-        Self.announce(db, [(self, messages)])
+    /// Arranges for `messages` (and the receipts of the lines that wrote them) to be reported once the
+    /// current transaction commits.
+    func announce(_ db: Database, _ messages: [StoredMessage], lines: [LineReceipt] = []) {
+        Self.announce(db, [(self, CommitReport(messages: messages, lines: lines))])
     }
 
-    /// Arranges for each handle's messages to be reported, in order, once the current transaction commits.
-    /// Lines reported to the same callback are joined into one report (a group commit of 300 chat lines is
-    /// one hand-over to the hub, not 300).
-    static func announce(_ db: Database, _ batches: [(AppDatabase, [StoredMessage])]) {
-        var reports: [(CommitReporter, [StoredMessage])] = []
-        for (database, messages) in batches where !messages.isEmpty {
+    /// Arranges for each handle's report to be delivered, in order, once the current transaction commits.
+    /// Reports to the same callback are joined into one (a group commit of 300 chat lines is one hand-over
+    /// to the hub, not 300).
+    static func announce(_ db: Database, _ batches: [(AppDatabase, CommitReport)]) {
+        var reports: [(CommitReporter, CommitReport)] = []
+        for (database, report) in batches where !report.messages.isEmpty {
             guard let reporter = database.reporter else { continue }
             if let last = reports.last, last.0 === reporter {
-                reports[reports.count - 1].1 += messages
+                reports[reports.count - 1].1.messages += report.messages
+                reports[reports.count - 1].1.lines += report.lines
             } else {
-                reports.append((reporter, messages))
+                reports.append((reporter, report))
             }
         }
         guard !reports.isEmpty else { return }
         let joined = reports
         db.afterNextTransaction { _ in
-            for (reporter, messages) in joined { reporter.callback(messages) }
+            for (reporter, report) in joined { reporter.callback(report) }
         }
     }
 
@@ -118,9 +120,16 @@ public struct AppDatabase: Sendable {
 /// The receiver of committed messages, one object per `reportingCommits(to:)`, so reports to the same
 /// receiver can be recognised and joined.
 final class CommitReporter: Sendable {
-    let callback: @Sendable ([StoredMessage]) -> Void
+    let callback: @Sendable (CommitReport) -> Void
 
-    init(callback: @escaping @Sendable ([StoredMessage]) -> Void) {
+    init(callback: @escaping @Sendable (CommitReport) -> Void) {
         self.callback = callback
     }
+}
+
+/// What one transaction made visible, in commit order: its transcript messages, and the receipts of the
+/// chat lines it stored (none for deadlines, contract creation and processor events).
+public struct CommitReport: Sendable {
+    public var messages: [StoredMessage]
+    public var lines: [LineReceipt]
 }

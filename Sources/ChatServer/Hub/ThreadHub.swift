@@ -106,15 +106,17 @@ public final class ThreadHub: Sendable {
         }
     }
 
-    /// Delivers committed messages, in commit order, to every connection of their thread allowed to see them.
-    public func publish(_ messages: [StoredMessage]) {
+    /// Delivers what a commit made visible, in commit order: each message to every connection of its thread
+    /// allowed to see it; then each stored line's acknowledgement to the connection that sent it, if it
+    /// asked (`expectAck`); then each changed contract's state to its thread. All in one go per event loop,
+    /// so a connection gets its share of a commit in one write.
+    public func publish(_ report: CommitReport, testMoney: Bool, now: Date) {
         var drains = Outbox.Drains()
         state.withLock { state in
-            for message in messages {
+            for message in report.messages {
                 guard var subscribers = state.threads[message.thread] else { continue }
                 /// Everyone who gets the public frame, which is encoded once for all of them.
                 var publicAudience: [Outbox] = []
-                var ackTo: Outbox?
                 for (id, var subscription) in subscribers {
                     switch subscription.phase {
                     case .catchingUp(var held):
@@ -129,11 +131,6 @@ public final class ThreadHub: Sendable {
                                 publicAudience.append(subscription.outbox)
                             }
                         }
-                        if let clientID = message.clientMessageID, message.kind != .command, message.author == subscription.viewer.user,
-                            subscription.awaitingAcks.remove(clientID) != nil
-                        {
-                            ackTo = subscription.outbox
-                        }
                         subscription.phase = .live(lastSeq: message.seq)
                     }
                     subscribers[id] = subscription
@@ -142,17 +139,29 @@ public final class ThreadHub: Sendable {
                 if !publicAudience.isEmpty {
                     drains.push(.encodedText(ByteBuffer(string: Wire.text(ServerMessage.stored(message)))), to: publicAudience)
                 }
-                if let ackTo, let clientID = message.clientMessageID {
-                    let ack = ServerMessage.ack(.init(thread: message.thread.rawValue, id: clientID, seq: message.seq, duplicate: false, outcome: LineOutcome.chat.name))
-                    drains.push(.text(Wire.text(ack)), to: ackTo)
-                }
+            }
+            for receipt in report.lines {
+                let line = receipt.line
+                guard let clientID = line.clientMessageID, let author = line.author, let subscribers = state.threads[line.thread],
+                    let (id, subscription) = subscribers.first(where: { $0.value.viewer.user == author && $0.value.awaitingAcks.contains(clientID) })
+                else { continue }
+                state.threads[line.thread]?[id]?.awaitingAcks.remove(clientID)
+                let ack = ServerMessage.ack(.init(thread: line.thread.rawValue, id: clientID, seq: line.seq, duplicate: false, outcome: receipt.outcome.name))
+                drains.push(.text(Wire.text(ack)), to: subscription.outbox)
             }
         }
+        // Several lines of one commit may change a contract: its last state is the one to show.
+        var changed: [ContractID: Contract] = [:]
+        var order: [ContractID] = []
+        for case let transition? in report.lines.map(\.transition) {
+            if changed.updateValue(transition.contract, forKey: transition.contract.id) == nil { order.append(transition.contract.id) }
+        }
+        for id in order { pushState(changed[id]!, testMoney: testMoney, now: now, into: &drains) }
         drains.run()
     }
 
-    /// Asks the hub to acknowledge a plain line (not a command) this connection is sending, when its commit
-    /// is published: the acknowledgement then follows the line's own frame in the same write, instead of a
+    /// Asks the hub to acknowledge a line this connection is sending when the commit that stores it is
+    /// published: the acknowledgement then follows the line's own frame in the same write, instead of a
     /// second write once the sender's task resumes. Settle it with `settleAck` whatever happens.
     func expectAck(_ id: ConnectionID, thread: ContractID, clientID: String) {
         state.withLock { state in
@@ -160,8 +169,9 @@ public final class ThreadHub: Sendable {
         }
     }
 
-    /// Ends an `expectAck`; true when the hub already sent the acknowledgement (the line was stored and
-    /// published), false when the caller must answer (a duplicate, an error, or the connection left).
+    /// Ends an `expectAck`; true when the hub already sent the acknowledgement (and the contract's new
+    /// state, if it changed), false when the caller must answer: a duplicate, an error, or a line stored
+    /// without a report (through the payment processor).
     func settleAck(_ id: ConnectionID, thread: ContractID, clientID: String) -> Bool {
         state.withLock { state in
             guard state.threads[thread]?[id] != nil else { return false }
@@ -171,6 +181,12 @@ public final class ThreadHub: Sendable {
 
     /// Sends each connection in the thread the contract as it now is, seen from its viewer's role.
     public func contractChanged(_ contract: Contract, testMoney: Bool, now: Date) {
+        var drains = Outbox.Drains()
+        pushState(contract, testMoney: testMoney, now: now, into: &drains)
+        drains.run()
+    }
+
+    private func pushState(_ contract: Contract, testMoney: Bool, now: Date, into drains: inout Outbox.Drains) {
         guard let subscribers = state.withLock({ $0.threads[contract.id].map { Array($0.values) } }) else { return }
         // A view depends only on the viewer's role (a party's role names the user; any moderator sees the
         // same), so a room of moderators costs one view, not one each. Built outside the lock.
@@ -180,7 +196,7 @@ public final class ThreadHub: Sendable {
         }
         for (viewer, outboxes) in audiences.values {
             let view = ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now))
-            Outbox.push(.encodedText(ByteBuffer(string: Wire.text(view))), to: outboxes)
+            drains.push(.encodedText(ByteBuffer(string: Wire.text(view))), to: outboxes)
         }
     }
 

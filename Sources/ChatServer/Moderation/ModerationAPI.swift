@@ -153,7 +153,7 @@ enum ModerationAPI {
         } catch let error as StorageError {
             throw APIError(.badRequest, "invalid_message", "\(error)")
         }
-        server.publishChange(of: receipt)
+        // The hub sent the thread the contract's new state with the commit.
         return CommandResult(thread: thread.rawValue, seq: receipt.line.seq, outcome: receipt.outcome.name, duplicate: receipt.isDuplicate,
             replies: receipt.replies.map(WireMessage.init))
     }

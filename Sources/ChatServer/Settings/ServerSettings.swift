@@ -21,6 +21,8 @@ public struct ServerSettings: Sendable {
     public var presets: PolicyCatalog
     /// `simulated` (the ledger alone, test money) or `stripe`.
     public var processor = "simulated"
+    /// Payments are simulated: every amount shown is test money.
+    public var testMoney: Bool { processor == "simulated" }
     public var stripe = StripePayments()
     /// Where every milestone event is POSTed as signed JSON; nil: no notifications.
     public var webhookURL: URL?

@@ -154,12 +154,11 @@ struct ChatConnection {
             return
         }
         let started = ContinuousClock.now
-        // A plain line is acknowledged by the hub together with its delivery (one write, not two).
-        let hubAcknowledges = !CommandParser.isCommand(body)
-        if hubAcknowledges { context.hub.expectAck(connection, thread: thread, clientID: clientID) }
+        // The hub acknowledges the line together with its delivery (one write, not two).
+        context.hub.expectAck(connection, thread: thread, clientID: clientID)
         let stored: Result<LineReceipt, any Error>
         do { stored = .success(try await context.handle(body, id: clientID, in: thread, by: author)) } catch { stored = .failure(error) }
-        let acknowledged = hubAcknowledges && context.hub.settleAck(connection, thread: thread, clientID: clientID)
+        let acknowledged = context.hub.settleAck(connection, thread: thread, clientID: clientID)
         let receipt: LineReceipt
         do {
             receipt = try stored.get()
@@ -196,9 +195,9 @@ struct ChatConnection {
             context.metrics.command(CommandReference.named(String(name.dropFirst())).map { "/" + $0.name } ?? "other",
                 outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
         }
+        // The contract's new state went out with the commit (ThreadHub.publish).
         if !acknowledged {
             outbox.push(.ack(.init(thread: thread.rawValue, id: clientID, seq: receipt.line.seq, duplicate: receipt.isDuplicate, outcome: outcome)))
         }
-        context.publishChange(of: receipt)
     }
 }
