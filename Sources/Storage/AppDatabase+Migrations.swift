@@ -162,7 +162,7 @@ extension AppDatabase {
                 );
                 """)
         }
-        migrator.registerMigration("v4: thread heads in their own narrow table; no second idempotency index") { db in
+        migrator.registerMigration("v4: thread heads in their own narrow table; only the indexes queries use") { db in
             try db.execute(sql: """
                 -- Every line moves its thread's head. On the wide contract row (next to its policy text) that
                 -- dirtied a page per line; here ~30 heads share a page, so a batch of lines writes far fewer.
@@ -177,6 +177,12 @@ extension AppDatabase {
                 -- A client's message id is already applied once through command_log (keyed by user and id,
                 -- checked before anything is written); this index was a second, random-page write per line.
                 DROP INDEX message_client_id;
+                -- No query looks messages up by milestone; every system message paid for this index.
+                DROP INDEX message_milestone;
+                -- Only the dispute queue asks for milestones by state, and only for disputed ones: every state
+                -- change (fund, submit, release) moved an entry in the full index.
+                DROP INDEX milestone_state;
+                CREATE INDEX milestone_disputed ON milestone(contract_id, number) WHERE state = 'disputed';
                 """)
         }
         return migrator
