@@ -136,7 +136,9 @@ extension AppDatabase {
         }
         try enqueueNotifications(db, contract: contract, messages: eventMessages, events: transition.events)
         if !transition.postings.isEmpty {
-            var ledger = try Self.ledger(db, contract.id)
+            // The ledger's rules are per milestone: a step about one milestone needs only that one's entries.
+            let milestones = Set(transition.postings.map(\.milestone))
+            var ledger = try Self.ledger(db, contract.id, milestone: milestones.count == 1 ? milestones.first : nil)
             do { try ledger.apply(transition.postings) } catch {
                 throw StorageError.ledgerViolation("\(contract.id): \(error)")
             }

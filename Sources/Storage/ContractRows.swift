@@ -72,12 +72,15 @@ extension AppDatabase {
                 milestone.funded, milestone.released, milestone.refunded])
     }
 
-    /// Every ledger entry of a contract, oldest first.
-    static func ledgerEntries(_ db: Database, _ contract: ContractID) throws -> [LedgerEntry] {
-        let rows = try Row.fetchCursor(try db.cachedStatement(sql: """
-            SELECT id, milestone, kind, debit, credit, amount, currency, command_id, message_seq, created_at, processor_ref
-            FROM ledger_entry WHERE contract_id = ? ORDER BY id
-            """), arguments: [contract.rawValue])
+    /// Every ledger entry of a contract, oldest first; only one milestone's when given.
+    static func ledgerEntries(_ db: Database, _ contract: ContractID, milestone: MilestoneNumber? = nil) throws -> [LedgerEntry] {
+        let columns = "SELECT id, milestone, kind, debit, credit, amount, currency, command_id, message_seq, created_at, processor_ref FROM ledger_entry"
+        let rows = if let milestone {
+            try Row.fetchCursor(try db.cachedStatement(sql: "\(columns) WHERE contract_id = ? AND milestone = ? ORDER BY id"),
+                arguments: [contract.rawValue, milestone.rawValue])
+        } else {
+            try Row.fetchCursor(try db.cachedStatement(sql: "\(columns) WHERE contract_id = ? ORDER BY id"), arguments: [contract.rawValue])
+        }
         var entries: [LedgerEntry] = []
         while let row = try rows.next() {
             let id: Int64 = try row.decode(atIndex: 0)

@@ -71,8 +71,10 @@ extension AppDatabase {
         try writer.read { db in try Self.ledger(db, contract) }
     }
 
-    static func ledger(_ db: Database, _ contract: ContractID) throws -> Ledger {
-        let entries = try ledgerEntries(db, contract)
+    /// The contract's ledger replayed from its stored entries; with `milestone`, only that milestone's
+    /// entries (enough to check new postings for it: the ledger's rules are per milestone).
+    static func ledger(_ db: Database, _ contract: ContractID, milestone: MilestoneNumber? = nil) throws -> Ledger {
+        let entries = try ledgerEntries(db, contract, milestone: milestone)
         var steps: [[LedgerPosting]] = []
         var lastSeq: Int64?
         for entry in entries {

@@ -52,7 +52,10 @@ struct Serve: AsyncParsableCommand {
         // In-flight commands finish within milliseconds; a client that will not close cannot hold shutdown up.
         configuration.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: configuration)
+        // After the group's own limit (the 10 s above) and its cancellation, the process ends regardless.
+        let watchdog = ShutdownWatchdog(grace: .seconds(15), logger: logger)
         try await group.run()
+        withExtendedLifetime(watchdog) {}
     }
 
     /// Writes a line to stdout unbuffered, so whoever started us sees the address at once.
