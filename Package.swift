@@ -47,6 +47,8 @@ let package = Package(
             dependencies: [
                 "MilestoneCore", "Payments",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, for the few hottest statements (Statement+Fast.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

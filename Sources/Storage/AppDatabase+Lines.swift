@@ -137,8 +137,8 @@ extension AppDatabase {
         }
         try transcript.saveHead(db)
         try db.cachedStatement(sql: "INSERT INTO command_log (command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [request.commandID.rawValue, request.thread.rawValue, author.user.rawValue,
-                try StoredJSON.string(outcome), line.seq, transcript.lastSeq, now.milliseconds])
+            .runFast(db, .text(request.commandID.rawValue), .text(request.thread.rawValue), .text(author.user.rawValue),
+                .text(try StoredJSON.string(outcome)), .integer(line.seq), .integer(transcript.lastSeq), .integer(now.milliseconds))
         return LineReceipt(line: line, replies: Array(transcript.written.dropFirst()), outcome: outcome, transition: transition, isDuplicate: false)
     }
 

@@ -57,10 +57,11 @@ extension AppDatabase {
             UPDATE milestone SET description = ?, amount = ?, due_date = ?, revision_allowance = ?, revisions_used = ?, created_by = ?,
                 state = ?, state_detail = ?, funded = ?, released = ?, refunded = ?
             WHERE contract_id = ? AND number = ?
-            """).execute(arguments: [
-                milestone.description, milestone.amount, milestone.dueDate?.description, milestone.revisionAllowance, milestone.revisionsUsed,
-                milestone.createdBy.rawValue, milestone.state.name, detail, milestone.funded, milestone.released, milestone.refunded,
-                contract.rawValue, milestone.number.rawValue])
+            """).runFast(db,
+                .text(milestone.description), .integer(milestone.amount), .text(milestone.dueDate?.description),
+                .integer(milestone.revisionAllowance.map(Int64.init)), .integer(Int64(milestone.revisionsUsed)),
+                .text(milestone.createdBy.rawValue), .text(milestone.state.name), .text(detail), .integer(milestone.funded),
+                .integer(milestone.released), .integer(milestone.refunded), .text(contract.rawValue), .integer(Int64(milestone.number.rawValue)))
         guard db.changesCount == 0 else { return }
         try db.cachedStatement(sql: """
             INSERT INTO milestone (contract_id, number, description, amount, due_date, revision_allowance, revisions_used, created_by,
@@ -106,8 +107,9 @@ extension AppDatabase {
         try db.cachedStatement(sql: """
             INSERT INTO ledger_entry (contract_id, milestone, kind, debit, credit, amount, currency, command_id, message_seq, created_at, processor_ref)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                contract.id.rawValue, posting.milestone.rawValue, posting.kind.rawValue, posting.debit.description, posting.credit.description,
-                posting.amount, contract.currency.code, commandID?.rawValue, messageSeq, now.milliseconds, processorRef])
+            """).runFast(db,
+                .text(contract.id.rawValue), .integer(Int64(posting.milestone.rawValue)), .text(posting.kind.rawValue), .text(posting.debit.description),
+                .text(posting.credit.description), .integer(posting.amount), .text(contract.currency.code), .text(commandID?.rawValue),
+                .integer(messageSeq), .integer(now.milliseconds), .text(processorRef))
     }
 }

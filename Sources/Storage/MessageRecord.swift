@@ -32,7 +32,8 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
             INSERT INTO message (thread_id, seq, author_id, author_role, kind, visible_to, body, client_message_id, event, milestone, created_at, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        try statement.execute(arguments: [threadId, seq, authorId, authorRole, kind, visibleTo, body, clientMessageId, event, milestone, createdAt, prevHash, hash])
+        try statement.runFast(db, .text(threadId), .integer(seq), .text(authorId), .text(authorRole), .text(kind), .text(visibleTo), .text(body),
+            .text(clientMessageId), .text(event), .integer(milestone.map(Int64.init)), .integer(createdAt), .text(prevHash), .text(hash))
     }
 
     func message() throws -> StoredMessage {
@@ -110,6 +111,6 @@ struct TranscriptWriter {
             INSERT INTO thread_head (thread_id, last_seq, head_hash) VALUES (?, ?, ?)
             ON CONFLICT (thread_id) DO UPDATE SET last_seq = excluded.last_seq, head_hash = excluded.head_hash
             """)
-            .execute(arguments: [thread.rawValue, lastSeq, headHash])
+            .runFast(db, .text(thread.rawValue), .integer(lastSeq), .text(headHash))
     }
 }

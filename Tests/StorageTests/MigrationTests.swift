@@ -33,6 +33,10 @@ import Testing
                         INSERT INTO message (thread_id, seq, author_id, author_role, kind, body, client_message_id, created_at, prev_hash, hash)
                         VALUES (?, ?, ?, 'buyer', 'chat', ?, ?, 1000, ?, ?)
                         """, arguments: [thread, seq, Fixtures.buyer.user.rawValue, body, "m-\(seq)", head, hash])
+                    try db.execute(sql: """
+                        INSERT INTO command_log (command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at)
+                        VALUES (?, ?, ?, '{"chat":{}}', ?, ?, 1000)
+                        """, arguments: ["\(Fixtures.buyer.user.rawValue)/\(thread)/m-\(seq)", thread, Fixtures.buyer.user.rawValue, seq, seq])
                     head = hash
                 }
                 try db.execute(sql: "UPDATE contract SET last_seq = ?, head_hash = ? WHERE id = ?", arguments: [count, head, thread])
@@ -50,6 +54,11 @@ import Testing
         let receipt = try Fixtures.say(db, "after the upgrade", by: Fixtures.freelancer)
         #expect(receipt.line.seq == 3 && receipt.line.prevHash == lastHash)
         #expect(try db.verify(thread: "c-1").problem == nil)
+        // The idempotency log came along: a line sent before the upgrade, sent again, is a duplicate.
+        let resent = try db.handle(LineRequest(commandID: CommandID("\(Fixtures.buyer.user.rawValue)/c-2/m-2"), thread: "c-2",
+            author: Fixtures.buyer, text: "line 2 of c-2", clientMessageID: "m-2", receivedAt: Fixtures.start))
+        #expect(resent.isDuplicate && resent.line.seq == 2)
+        #expect(try db.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM command_log") } == 6)
         // The head left the contract row; only the indexes queries use are left.
         let columns = try db.writer.read { try $0.columns(in: "contract").map(\.name) }
         #expect(!columns.contains("last_seq") && !columns.contains("head_hash"))
