@@ -183,20 +183,6 @@ extension AppDatabase {
                 -- change (fund, submit, release) moved an entry in the full index.
                 DROP INDEX milestone_state;
                 CREATE INDEX milestone_disputed ON milestone(contract_id, number) WHERE state = 'disputed';
-                -- The idempotency log is looked up and written by its key for every line: keyed storage
-                -- (one B-tree) instead of a rowid table plus its key's index (two).
-                CREATE TABLE command_log_v4 (
-                    command_id TEXT PRIMARY KEY NOT NULL,
-                    contract_id TEXT NOT NULL REFERENCES contract(id),
-                    user_id TEXT NOT NULL,
-                    outcome TEXT NOT NULL,          -- JSON: what happened the first time
-                    first_seq INTEGER NOT NULL,
-                    last_seq INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                INSERT INTO command_log_v4 SELECT command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at FROM command_log;
-                DROP TABLE command_log;
-                ALTER TABLE command_log_v4 RENAME TO command_log;
                 """)
         }
         return migrator
