@@ -73,6 +73,9 @@ public struct AppDatabase: Sendable {
         // survive a power loss, so set FULL afterwards on the one writer connection, where it stays.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // A group commit of hundreds of lines dirties more pages than SQLite's default 2 MB cache holds,
+            // and it then spills them to the WAL mid-transaction (written twice). 64 MB for the one writer.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         return try AppDatabase(pool)
     }

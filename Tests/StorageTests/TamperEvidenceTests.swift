@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import MilestoneCore
-import Storage
+@testable import Storage
 import Testing
 
 /// The transcript's hash chain on a real SQLite file: an untouched database verifies; changing a byte,
@@ -63,6 +63,18 @@ import Testing
         #expect(transcript.count >= 36, "a few dozen messages: \(transcript.count)")
         #expect(try db.ledger(of: "c-1").total == 0)
         return (db, markerSeq, try #require(transcript.last?.seq))
+    }
+
+    /// The chain's encoding never changes: these hashes were computed by `Benchmarks/fill_database.py`, an
+    /// independent implementation of the same canonical encoding (a stored transcript must verify forever).
+    @Test func theCanonicalEncodingIsStable() {
+        let genesis = String(repeating: "0", count: 64)
+        let chat = TranscriptChain.canonical(thread: "c-1", seq: 7, author: "buyer-1", authorRole: .buyer, kind: .chat, visibleTo: nil,
+            body: "héllo \"world\" 😀", clientMessageID: "m-7", event: nil, milestone: nil, createdAt: 1_800_000_000_123)
+        #expect(TranscriptChain.hash(prev: genesis, canonical: chat) == "6fd000fc6c2d8c31bb3a7b3ee54abef97c179aec7c92c69f0c33ec5d1e5fd94b")
+        let system = TranscriptChain.canonical(thread: "c-1", seq: 8, author: nil, authorRole: nil, kind: .system, visibleTo: "freelancer-1",
+            body: "M1 funded", clientMessageID: nil, event: "milestone_funded", milestone: MilestoneNumber(1), createdAt: 1_800_000_000_124)
+        #expect(TranscriptChain.hash(prev: genesis, canonical: system) == "532e4a7e2a7523781c9693e21c190b936dca1be41b1bf0bc08d0134b4bca5b07")
     }
 
     @Test func anUntouchedDatabaseVerifies() throws {
