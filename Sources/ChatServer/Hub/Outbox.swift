@@ -57,17 +57,9 @@ final class Outbox: Sendable {
         return accepted
     }
 
-    /// Queues the same frame for many connections, with one task per event loop to write them all rather
-    /// than one per connection (a room of 100 watchers costs 2 event-loop hops, not 100).
-    static func push(_ frame: Frame, to outboxes: [Outbox]) {
-        var drains = Drains()
-        for outbox in outboxes { drains.push(frame, to: outbox) }
-        drains.run()
-    }
-
     /// Frames queued for many connections, whose writing is scheduled together: one event-loop task per
-    /// loop for everything gathered (a committed batch of lines to thousands of connections is two tasks
-    /// on two loops, not one per connection).
+    /// loop for everything gathered (a committed batch of lines to thousands of connections, or one line to
+    /// a room of 100 watchers, is two tasks on two loops, not one per connection).
     struct Drains {
         private var byLoop: [ObjectIdentifier: (any EventLoop, [Outbox])] = [:]
 

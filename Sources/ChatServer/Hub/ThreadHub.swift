@@ -20,7 +20,7 @@ public final class ThreadHub: Sendable {
         let outbox: Outbox
         let viewer: Participant
         var phase: Phase
-        /// Client ids of plain lines this connection sent and awaits acknowledgements for: the hub sends each
+        /// Client ids of lines this connection sent and awaits acknowledgements for: the hub sends each
         /// right after the line's own frame, in the same write (see `expectAck`).
         var awaitingAcks: Set<String> = []
     }
