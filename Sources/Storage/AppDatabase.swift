@@ -7,9 +7,8 @@ public struct AppDatabase: Sendable {
     public let writer: any DatabaseWriter
     /// Lines waiting to be stored together in the next write transaction (group commit).
     let lineQueue = LineQueue()
-    /// Called with what each transaction made visible right after it commits, on the writer's queue, in
+    /// Receives what each transaction made visible right after it commits, on the writer's queue, in
     /// commit order: the chat server's live feed. Never called for a rolled-back transaction.
-    public var onCommit: (@Sendable (CommitReport) -> Void)? { reporter?.callback }
     private var reporter: CommitReporter?
     /// Whether every event is also written to the notification outbox for the platform's webhook.
     public private(set) var notificationsEnabled = false

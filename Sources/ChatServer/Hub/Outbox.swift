@@ -99,9 +99,6 @@ final class Outbox: Sendable {
         }
     }
 
-    @discardableResult
-    func push(_ text: String) -> Bool { push(.text(text)) }
-
     func push(_ message: ServerMessage) {
         push(.text(Wire.text(message)))
     }
