@@ -51,6 +51,7 @@ extension CommandParser {
         case .failure(let failure):
             return .failure(ParseError(command: command, problem: failure.explanation(for: currency), example: example))
         }
+        if let wrong = currencyAfterAmount(&words, command: command, example: example) { return .failure(wrong) }
         guard let rest = words.rest() else {
             return .failure(ParseError(command: command, problem: "a description of the work is missing", example: example))
         }
@@ -160,6 +161,7 @@ extension CommandParser {
             case .failure(let failure):
                 return .failure(ParseError(command: command, problem: failure.explanation(for: currency), example: example))
             }
+            if let wrong = currencyAfterAmount(&words, command: command, example: example) { return .failure(wrong) }
         default:
             return .failure(ParseError(command: command, problem: "`\(verb.prefix(20))` is not a ruling; say release, refund or split", example: example))
         }

@@ -45,12 +45,24 @@ extension AppDatabase {
     @discardableResult
     public func createContract(_ new: NewContract, at now: Date) throws -> (Contract, [StoredMessage]) {
         let id = new.id.rawValue
-        guard !id.isEmpty, id.count <= 100, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+        if let problem = IdentifierRules.problem(id, what: "the contract id", maxBytes: 100) { throw StorageError.invalid(problem) }
+        guard id.count <= 100, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw StorageError.invalid("a contract id is 1-100 letters, digits, '-', '_' or '.'")
         }
+        // Text from the platform gets the chat line's rules: a NUL would be cut off by SQLite and the stored
+        // message would no longer match its hash. A title is one line.
+        if let problem = IdentifierRules.textProblem(new.title, what: "the title") { throw StorageError.invalid(problem) }
         let title = new.title.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !title.isEmpty, title.count <= 200 else { throw StorageError.invalid("a title is 1-200 characters") }
         guard !new.buyer.rawValue.isEmpty, !new.freelancer.rawValue.isEmpty else { throw StorageError.invalid("buyer and freelancer are required") }
+        for (what, party) in [("the buyer", new.buyer), ("the freelancer", new.freelancer)] {
+            if let problem = IdentifierRules.problem(party.rawValue, what: "\(what)'s id", maxBytes: 200) { throw StorageError.invalid(problem) }
+        }
+        for draft in new.milestones {
+            if let problem = IdentifierRules.textProblem(draft.description, what: "the description of milestone \"\(draft.description.prefix(40))\"", allowing: ["\n", "\r", "\t"]) {
+                throw StorageError.invalid(problem)
+            }
+        }
         guard new.buyer != new.freelancer else { throw StorageError.invalid("the buyer and the freelancer must be different users") }
         if let problem = new.policy.problems.first { throw StorageError.invalid("the policy is unusable: \(problem)") }
         if let problem = new.parties.problem { throw StorageError.invalid(problem) }

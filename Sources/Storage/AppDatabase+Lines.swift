@@ -90,7 +90,8 @@ extension AppDatabase {
             throw StorageError.unknownContract(request.thread.rawValue)
         }
         let author = request.author
-        let partyRole: Role? = author.user.rawValue == parties.0 ? .buyer : (author.user.rawValue == parties.1 ? .freelancer : nil)
+        // Ids are compared by their bytes, as SQLite compares them (`String ==` equates canonically equivalent ids).
+        let partyRole: Role? = author.user.isSame(as: parties.0) ? .buyer : (author.user.isSame(as: parties.1) ? .freelancer : nil)
         if author.role != .moderator, partyRole != author.role {
             throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(request.thread)")
         }
@@ -160,7 +161,7 @@ extension AppDatabase {
 
     /// The first receipt of a command id handled before.
     private static func replay(_ db: Database, _ logged: CommandLogRecord, _ request: LineRequest) throws -> LineReceipt {
-        guard logged.contractId == request.thread.rawValue, logged.userId == request.author.user.rawValue else {
+        guard request.thread.isSame(as: logged.contractId), request.author.user.isSame(as: logged.userId) else {
             throw StorageError.invalid("command id \(request.commandID) was already used for another thread or user")
         }
         let records = try MessageRecord

@@ -20,7 +20,8 @@ import Testing
     static func utf8(_ message: ClientMessage) -> [[UInt8]] {
         switch message {
         case .send(let thread, let id, let text): [Array(thread.rawValue.utf8), Array(id.utf8), Array(text.utf8)]
-        default: [Array(message.thread.rawValue.utf8)]
+        case .auth(let token): [Array(token.utf8)]
+        default: [Array(message.thread!.rawValue.utf8)]
         }
     }
 
@@ -147,7 +148,7 @@ import Testing
         #expect(error(#"{"type":"join"}"#) == #"the field "thread" is missing"#)
         #expect(error(#"{"type":"join","thread":42}"#) == #"the field "thread" has the wrong type"#)
         #expect(error(#"{"type":"send","thread":"c-1","id":null,"text":"hi"}"#) == #"the field "id" is null"#)
-        #expect(error(#"{"type":"shout","thread":"c-1"}"#) == #"unknown type "shout"; expected join, leave, send or history"#)
+        #expect(error(#"{"type":"shout","thread":"c-1"}"#) == #"unknown type "shout"; expected join, leave, send, history or auth"#)
     }
 
     @Test func theCommonShapesTakeTheFastPath() {

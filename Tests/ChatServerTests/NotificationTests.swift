@@ -23,6 +23,8 @@ final class WebhookReceiver: Sendable {
     let refused = Mutex(0)
     let badSignatures = Mutex(0)
     let up = Mutex(false)
+    /// GET requests to the hook: what a followed redirect turns a webhook POST into.
+    let gets = Mutex(0)
 
     /// Runs a receiver on an ephemeral port for the duration of `body`.
     func run<T: Sendable>(_ body: @Sendable (URL) async throws -> T) async throws -> T {
@@ -46,6 +48,14 @@ final class WebhookReceiver: Sendable {
                 $0.append(Received(id: json["id"] as! String, contract: json["contract"] as! String, seq: (json["seq"] as! NSNumber).int64Value, type: json["type"] as! String))
             }
             return .ok
+        }
+        router.get("/hook") { _, _ -> HTTPResponse.Status in
+            self.gets.withLock { $0 += 1 }
+            return .ok
+        }
+        // A moved endpoint: points the POST at the hook.
+        router.post("/moved") { _, _ -> Response in
+            Response(status: .movedPermanently, headers: [.location: "/hook"])
         }
         return try await LoopbackHTTP.serve(router, label: "receiver") { base in
             try await body(base.appendingPathComponent("hook"))
@@ -110,6 +120,28 @@ final class WebhookReceiver: Sendable {
                     #expect(types == ["milestone_added", "milestone_funded", "work_submitted", "milestone_released"])
                 }
                 #expect(receiver.badSignatures.withLock { $0 } == 0)
+            }
+        }
+    }
+
+    /// The attack: the platform's endpoint answers 301. Followed, the POST became an empty GET (still
+    /// signed) whose 200 counted as delivered, and the event was lost. A 3xx is a failed attempt.
+    @Test func aRedirectingWebhookIsAFailedAttemptNotADelivery() async throws {
+        let receiver = WebhookReceiver()
+        receiver.up.withLock { $0 = true }
+        try await receiver.run { hook in
+            let moved = hook.deletingLastPathComponent().appendingPathComponent("moved")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("redirect-\(UUID().uuidString)")
+            try await TestServer.with(settings: Self.settings(moved), folder: folder) { server in
+                try await Self.flow(server, contract: "r-1")
+                try await Self.waitUntil { (try? server.database.outboxCounts().pending) ?? 0 > 0 }
+                // Give the service time for several attempts.
+                try await Task.sleep(for: .seconds(2))
+                let (pending, delivered) = try server.database.outboxCounts()
+                #expect(delivered == 0, "a 301 is not a delivery")
+                #expect(pending > 0)
+                #expect(receiver.gets.withLock { $0 } == 0, "the redirect was not followed")
+                #expect(receiver.received.withLock { $0.isEmpty })
             }
         }
     }

@@ -183,16 +183,17 @@ import Testing
             let hello = ServerMessage.Hello(user: random.text(maxLength: 12), moderator: random.chance(50),
                                             maxFrameBytes: Int(truncatingIfNeeded: random.int64()), maxTextLength: Int.random(in: 0...100_000, using: &random),
                                             messagesPerSecond: rate(), messageBurst: rate(),
-                                            floodStrikesBeforeClose: Int(truncatingIfNeeded: random.int64()), testMoney: random.chance(50))
+                                            floodStrikesBeforeClose: Int(truncatingIfNeeded: random.int64()), testMoney: random.chance(50),
+                                            tokenExpiresAt: random.text(maxLength: 30))
             let tree = try Self.expectSameAsJSONEncoder(.hello(hello), seed: seed)
             #expect(tree.keys == ["type", "user", "moderator", "max_frame_bytes", "max_text_length", "messages_per_second", "message_burst",
-                                  "flood_strikes_before_close", "test_money"])
+                                  "flood_strikes_before_close", "test_money", "token_expires_at"])
         }
     }
 
     @Test func aHelloWithANonFiniteRateIsStillRefusedAsJSONEncoderRefusesIt() {
         let hello = ServerMessage.Hello(user: "u", moderator: false, maxFrameBytes: 1, maxTextLength: 1, messagesPerSecond: .infinity,
-                                        messageBurst: 1, floodStrikesBeforeClose: 1, testMoney: false)
+                                        messageBurst: 1, floodStrikesBeforeClose: 1, testMoney: false, tokenExpiresAt: "2026-12-03T10:00:00.000Z")
         #expect(Wire.text(.hello(hello)).contains(#""code":"internal""#))
     }
 

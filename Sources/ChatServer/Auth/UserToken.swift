@@ -11,6 +11,8 @@ public struct UserToken: JWTPayload, Equatable {
     public var aud: AudienceClaim
     public var exp: ExpirationClaim
     public var iat: IssuedAtClaim?
+    /// Not valid before this moment, when present.
+    public var nbf: NotBeforeClaim?
 
     public init(user: UserID, role: String, audience: String, issuedAt: Date, expiresAt: Date) {
         sub = SubjectClaim(value: user.rawValue)
@@ -31,6 +33,18 @@ public struct UserToken: JWTPayload, Equatable {
 public struct Identity: Sendable, Hashable {
     public var user: UserID
     public var isModerator: Bool
+    /// The token's `exp`: a ticket bought with it and a WebSocket opened with it end then, unless the
+    /// client presents a fresh token (an `auth` envelope).
+    public var expiresAt: Date
+
+    public init(user: UserID, isModerator: Bool, expiresAt: Date) {
+        self.user = user
+        self.isModerator = isModerator
+        self.expiresAt = expiresAt
+    }
+
+    /// The same person in the same capacity (a refreshed token must be).
+    func isSamePrincipal(as other: Identity) -> Bool { user == other.user && isModerator == other.isModerator }
 }
 
 /// Why a token was refused. The token itself is never part of the message.

@@ -2,17 +2,19 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Authenticates API requests: `Authorization: Bearer <token>`, or for browsers a one-time `ticket` query
-/// parameter. Neither is ever logged. (WebSocket handshakes use the same ``Authenticator`` from
-/// ``ChatChannel``.)
+/// Authenticates API requests: `Authorization: Bearer <token>`, never logged. Tickets are for opening
+/// WebSockets only (``ChatChannel``): accepted here, a ticket could buy the next ticket for ever, long after
+/// its token expired.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ChatRequestContext
     let server: ServerContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.identity = try await Authenticator(server: server).identity(
-            authorization: request.headers[.authorization], ticket: request.uri.queryParameters["ticket"].map(String.init))
+        if request.headers[.authorization] == nil, request.uri.queryParameters["ticket"] != nil {
+            throw APIError(.unauthorized, "unauthenticated", "tickets open WebSockets (/ws?ticket=) only; send Authorization: Bearer <token>")
+        }
+        context.identity = try await Authenticator(server: server).identity(authorization: request.headers[.authorization], ticket: nil)
         return try await next(request, context)
     }
 }
@@ -22,7 +24,7 @@ struct AuthMiddleware: RouterMiddleware {
 struct Authenticator {
     let server: ServerContext
 
-    func identity(authorization: String?, ticket: String?) async throws(APIError) -> Identity {
+    func identity(authorization: String?, ticket: String?, ticketAllowed: Bool = false) async throws(APIError) -> Identity {
         if let header = authorization {
             guard header.hasPrefix("Bearer ") else {
                 throw APIError(.unauthorized, "unauthenticated", "use Authorization: Bearer <token>")
@@ -39,7 +41,8 @@ struct Authenticator {
             }
             return identity
         }
-        throw APIError(.unauthorized, "unauthenticated", "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket")
+        throw APIError(.unauthorized, "unauthenticated", ticketAllowed
+            ? "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket" : "send Authorization: Bearer <token>")
     }
 
     /// A WebSocket from a browser page: the page's origin must be allowed. The server's own page (its bound

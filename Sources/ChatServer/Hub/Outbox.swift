@@ -13,24 +13,34 @@ final class Outbox: Sendable {
         /// A text frame's UTF-8, encoded once and shared by every connection it goes to.
         case encodedText(ByteBuffer)
         case binary(ByteBuffer)
+
+        /// What the frame holds in memory, for the queue's byte bound.
+        var byteCount: Int {
+            switch self {
+            case .text(let text): text.utf8.count
+            case .encodedText(let buffer), .binary(let buffer): buffer.readableBytes
+            }
+        }
     }
 
     /// Why the outbox stopped; after any of these, pushes are dropped.
     enum Ending: Sendable, Equatable {
         /// The client left or broke the protocol; the frame handler has closed or is closing.
         case clientGone
-        /// The client is not reading: close with 1008 at once.
+        /// The client is not reading (more than `limit` frames or `byteLimit` bytes queued): drop it at once.
         case overflow
         /// The client kept flooding past its rate limit: close with 1008 after what is already queued.
         case flood
         /// The server is stopping: close with 1001 "going away" after what is already queued.
         case shutdown
-        /// The handshake was refused (4401, 4403, 4429): close after the `error` frame saying why.
-        case refused(code: UInt16, reason: String)
+        /// Close with this code after the frames already queued (the `error` frame saying why): a refused
+        /// handshake (4401, 4403, 4429), or an expired token (4401).
+        case closing(code: UInt16, reason: String)
     }
 
     private struct State {
         var queue: [Frame] = []
+        var queuedBytes = 0
         /// A drain is scheduled on the event loop.
         var scheduled = false
         var ending: Ending?
@@ -38,12 +48,14 @@ final class Outbox: Sendable {
     }
 
     let limit: Int
+    let byteLimit: Int
     private let channel: any Channel
     private let handler: NIOLoopBound<WebSocketFrameHandler>
     private let state = Mutex(State())
 
-    init(limit: Int, channel: any Channel, handler: NIOLoopBound<WebSocketFrameHandler>) {
+    init(limit: Int, byteLimit: Int = .max, channel: any Channel, handler: NIOLoopBound<WebSocketFrameHandler>) {
         self.limit = limit
+        self.byteLimit = byteLimit
         self.channel = channel
         self.handler = handler
     }
@@ -87,11 +99,14 @@ final class Outbox: Sendable {
     private func enqueue(_ frame: Frame) -> (accepted: Bool, scheduleDrain: Bool) {
         state.withLock { state -> (Bool, Bool) in
             guard state.ending == nil else { return (false, false) }
-            if state.queue.count >= limit {
+            let bytes = frame.byteCount
+            if state.queue.count >= limit || state.queuedBytes + bytes > byteLimit {
                 state.ending = .overflow
                 state.queue.removeAll()
+                state.queuedBytes = 0
             } else {
                 state.queue.append(frame)
+                state.queuedBytes += bytes
             }
             guard !state.scheduled else { return (state.ending == nil, false) }
             state.scheduled = true
@@ -130,6 +145,7 @@ final class Outbox: Sendable {
             guard writable || state.ending == .overflow else { return ([], nil) }
             let frames = state.queue
             state.queue = []
+            state.queuedBytes = 0
             guard let ending = state.ending, !state.endingHandled else { return (frames, nil) }
             state.endingHandled = true
             return (frames, ending)
@@ -149,7 +165,7 @@ final class Outbox: Sendable {
         case .overflow: handler.close(.policyViolation, reason: "too many messages queued; the client is not reading", immediately: true)
         case .flood: handler.close(.policyViolation, reason: "flooding: too many messages over the rate limit")
         case .shutdown: handler.close(.goingAway, reason: "server shutting down")
-        case .refused(let code, let reason): handler.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
+        case .closing(let code, let reason): handler.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
         }
     }
 }

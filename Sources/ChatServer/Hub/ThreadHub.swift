@@ -22,7 +22,7 @@ public final class ThreadHub: Sendable {
         var phase: Phase
         /// Client ids of lines this connection sent and awaits acknowledgements for: the hub sends each
         /// right after the line's own frame, in the same write (see `expectAck`).
-        var awaitingAcks: Set<String> = []
+        var awaitingAcks: Set<ClientMessageID> = []
     }
 
     private enum Phase {
@@ -143,9 +143,9 @@ public final class ThreadHub: Sendable {
             for receipt in report.lines {
                 let line = receipt.line
                 guard let clientID = line.clientMessageID, let author = line.author, let subscribers = state.threads[line.thread],
-                    let (id, subscription) = subscribers.first(where: { $0.value.viewer.user == author && $0.value.awaitingAcks.contains(clientID) })
+                    let (id, subscription) = subscribers.first(where: { $0.value.viewer.user == author && $0.value.awaitingAcks.contains(ClientMessageID(clientID)) })
                 else { continue }
-                state.threads[line.thread]?[id]?.awaitingAcks.remove(clientID)
+                state.threads[line.thread]?[id]?.awaitingAcks.remove(ClientMessageID(clientID))
                 let ack = ServerMessage.ack(.init(thread: line.thread.rawValue, id: clientID, seq: line.seq, duplicate: false, outcome: receipt.outcome.name))
                 drains.push(.text(Wire.text(ack)), to: subscription.outbox)
             }
@@ -165,7 +165,7 @@ public final class ThreadHub: Sendable {
     /// second write once the sender's task resumes. Settle it with `settleAck` whatever happens.
     func expectAck(_ id: ConnectionID, thread: ContractID, clientID: String) {
         state.withLock { state in
-            _ = state.threads[thread]?[id]?.awaitingAcks.insert(clientID)
+            _ = state.threads[thread]?[id]?.awaitingAcks.insert(ClientMessageID(clientID))
         }
     }
 
@@ -175,7 +175,7 @@ public final class ThreadHub: Sendable {
     func settleAck(_ id: ConnectionID, thread: ContractID, clientID: String) -> Bool {
         state.withLock { state in
             guard state.threads[thread]?[id] != nil else { return false }
-            return state.threads[thread]?[id]?.awaitingAcks.remove(clientID) == nil
+            return state.threads[thread]?[id]?.awaitingAcks.remove(ClientMessageID(clientID)) == nil
         }
     }
 

@@ -30,6 +30,8 @@ struct DisputeQueue: ResponseEncodable {
     var disputes: [Item]
 }
 
+/// `POST /api/contracts/{id}/resolve`: each field is read as its type, never joined into text for a
+/// parser to split again (`"milestone": "M1 release"` is not a milestone).
 struct ResolveRequest: Decodable {
     /// The client's id for this ruling: resending it is safe.
     var id: String
@@ -39,6 +41,36 @@ struct ResolveRequest: Decodable {
     /// For a split: the freelancer's part, typed like in the chat.
     var amount: String?
     var note: String
+
+    /// The ruling these fields make, and the line that records it in the thread; or why they make none.
+    func command(currency: Currency) throws(APIError) -> (ChatCommand, String) {
+        guard let number = MilestoneNumber(name: milestone) else {
+            throw APIError(.badRequest, "bad_request", "milestone must name one milestone, like M1")
+        }
+        let resolution: Resolution
+        switch ruling {
+        case "release", "refund":
+            guard amount == nil else { throw APIError(.badRequest, "bad_request", "amount is only for a split") }
+            resolution = ruling == "release" ? .release : .refund
+        case "split":
+            guard let amount, !amount.isEmpty else {
+                throw APIError(.badRequest, "bad_request", "a split needs amount: the freelancer's part, e.g. \"200\" or \"$1,250.50\"")
+            }
+            switch AmountParser.parse(Substring(amount), currency: currency) {
+            case .success(let minorUnits): resolution = .split(toFreelancer: minorUnits)
+            case .failure(let failure): throw APIError(.badRequest, "bad_amount", "amount: \(failure.explanation(for: currency))")
+            }
+        default:
+            throw APIError(.badRequest, "bad_request", "ruling must be release, refund or split")
+        }
+        let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !note.isEmpty else { throw APIError(.badRequest, "bad_request", "note must explain the ruling") }
+        if let problem = IdentifierRules.textProblem(note, what: "note", allowing: ["\n", "\r", "\t"]) {
+            throw APIError(.badRequest, "bad_request", problem)
+        }
+        let command = ChatCommand.resolve(.number(number), resolution, note: note)
+        return (command, ChatCommand.resolveLine(number, resolution, note: note, currency: currency))
+    }
 }
 
 struct CommandResult: ResponseEncodable {
@@ -120,21 +152,16 @@ enum ModerationAPI {
         api.post("contracts/:id/resolve") { request, context -> CommandResult in
             try requireModerator(context)
             let (contract, viewer) = try await ContractsAPI.access(context, server: server)
+            guard viewer.role == .moderator else {
+                throw APIError(.forbidden, "party_cannot_moderate",
+                    "you are the \(viewer.role.rawValue) of contract \(contract.id.rawValue.prefix(100)); a moderator who is a party cannot rule on it")
+            }
             let body: ResolveRequest
             do { body = try await request.decode(as: ResolveRequest.self, context: context) } catch {
                 throw APIError(.badRequest, "bad_request", "the body must be JSON with id, milestone, ruling (release, refund or split), amount (for a split) and note")
             }
-            // The fields are joined into a typed line: a split's amount must be one word, or the parser would
-            // take it from the note ("50 percent ..." would pay 50).
-            if body.ruling == "split", (body.amount ?? "").isEmpty || body.amount!.contains(where: \.isWhitespace) {
-                throw APIError(.badRequest, "bad_request", "a split needs amount: the freelancer's part, e.g. \"200\" or \"$1,250.50\"")
-            }
-            guard ["release", "refund", "split"].contains(body.ruling) else {
-                throw APIError(.badRequest, "bad_request", "ruling must be release, refund or split")
-            }
-            let line = ["/resolve", body.milestone, body.ruling, body.ruling == "split" ? (body.amount ?? "") : nil, body.note]
-                .compactMap { $0 }.joined(separator: " ")
-            return try await runCommand(line, id: body.id, in: contract.id, by: viewer, server: server)
+            let (command, line) = try body.command(currency: contract.currency)
+            return try await runCommand(line, expecting: command, currency: contract.currency, id: body.id, in: contract.id, by: viewer, server: server)
         }
     }
 
@@ -144,9 +171,14 @@ enum ModerationAPI {
         }
     }
 
-    /// Runs a line as if typed in the thread: same core, same transaction, same transcript and fan-out.
-    static func runCommand(_ line: String, id: String, in thread: ContractID, by viewer: Participant, server: ServerContext) async throws -> CommandResult {
-        guard !id.isEmpty, id.count <= 100, !hasControlCharacter(id) else { throw APIError(.badRequest, "invalid_id", "id is 1-100 characters without control characters") }
+    /// Runs a typed command in the thread, stored as the line a person would type for it: same core, same
+    /// transaction, same transcript and fan-out. The line must read back as exactly `command`, or nothing runs.
+    static func runCommand(_ line: String, expecting command: ChatCommand, currency: Currency, id: String, in thread: ContractID,
+        by viewer: Participant, server: ServerContext) async throws -> CommandResult {
+        if let problem = IdentifierRules.problem(id, what: "id", maxBytes: 100) { throw APIError(.badRequest, "invalid_id", problem) }
+        guard case .success(let parsed) = CommandParser(currency: currency).parse(line), parsed == command else {
+            throw APIError(.badRequest, "bad_request", "the fields do not make one ruling; check milestone, ruling, amount and note")
+        }
         let receipt: LineReceipt
         do {
             receipt = try await server.handle(line, id: id, in: thread, by: viewer)

@@ -18,64 +18,56 @@ public enum TranscriptRenderer {
 
     public static func render(_ export: TranscriptExport, as format: Format, testMoney: Bool) -> String {
         switch format {
-        case .json: Wire.text(TranscriptDocument(export, testMoney: testMoney))
+        case .json: ExportText.jsonShowingBidiControls(Wire.text(TranscriptDocument(export, testMoney: testMoney)))
         case .text: text(export, testMoney: testMoney)
         case .html: html(export, testMoney: testMoney)
         }
     }
+
+    /// The policy every HTML export carries in its own `<head>`, before any untrusted text: no script, no
+    /// fetch, no form, no frame, whether it is opened from the API, a `blob:` URL or a file on disk.
+    /// (The API also sends it as a header, with `sandbox`.)
+    static let htmlPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
     static func who(_ message: StoredMessage) -> String {
         guard let author = message.author, let role = message.authorRole else { return "bot" }
         return "\(author) (\(role.rawValue))"
     }
 
+    /// The plain-text export. Every field that came from a person or the platform goes through
+    /// ``ExportText/plain(_:)``: its line breaks are indented and its bidi controls shown.
     static func text(_ export: TranscriptExport, testMoney: Bool) -> String {
+        let p = ExportText.plain
         let contract = export.contract
         var out: [String] = []
-        out.append("Transcript of contract \(contract.id): \(contract.title)")
-        out.append("Preset \(contract.policy.name), \(contract.currency.code)\(testMoney ? " (TEST MONEY: payments are simulated)" : ""), phase \(contract.phase.rawValue)")
-        out.append("Buyer \(contract.buyer), freelancer \(contract.freelancer). Exported \(Wire.time(export.exportedAt)) for \(export.viewer.user) (\(export.viewer.role.rawValue)).")
-        out.append("Chain: \(export.verification.summary)")
+        out.append("Transcript of contract \(p(contract.id.rawValue)): \(p(contract.title))")
+        out.append("Preset \(p(contract.policy.name)), \(contract.currency.code)\(testMoney ? " (TEST MONEY: payments are simulated)" : ""), phase \(contract.phase.rawValue)")
+        out.append("Buyer \(p(contract.buyer.rawValue)), freelancer \(p(contract.freelancer.rawValue)). Exported \(Wire.time(export.exportedAt)) for \(p(export.viewer.user.rawValue)) (\(export.viewer.role.rawValue)).")
+        out.append("Chain: \(p(export.verification.summary))")
         out.append("")
         out.append("== Messages (\(export.entries.count))")
         for entry in export.entries {
             let message = entry.message
-            let marker = message.isPrivate ? " [private to \(message.visibleTo!)]" : ""
-            out.append("#\(message.seq) \(Wire.time(message.createdAt)) \(who(message)) \(message.kind.rawValue)\(marker): \(message.body)")
-            if let outcome = entry.outcome { out.append("    -> \(outcome)") }
+            let marker = message.isPrivate ? " [private to \(p(message.visibleTo!.rawValue))]" : ""
+            out.append("#\(message.seq) \(Wire.time(message.createdAt)) \(p(who(message))) \(message.kind.rawValue)\(marker): \(p(message.body))")
+            if let outcome = entry.outcome { out.append("    -> \(p(outcome))") }
         }
         out.append("")
         out.append("== Milestones")
         for milestone in contract.milestones {
-            out.append("\(milestone.number) \(milestone.description): \(contract.money(milestone.amount)), \(milestone.state.name); held \(contract.money(milestone.held)), released \(contract.money(milestone.released)), refunded \(contract.money(milestone.refunded))")
+            out.append("\(milestone.number) \(p(milestone.description)): \(contract.money(milestone.amount)), \(milestone.state.name); held \(contract.money(milestone.held)), released \(contract.money(milestone.released)), refunded \(contract.money(milestone.refunded))")
             for item in export.timelines[milestone.number] ?? [] {
-                out.append("    #\(item.seq) \(Wire.time(item.at)) \(item.event): \(item.text)")
+                out.append("    #\(item.seq) \(Wire.time(item.at)) \(item.event): \(p(item.text))")
             }
         }
         out.append("")
         out.append("== Ledger (\(export.ledger.count) entries)")
         for entry in export.ledger {
-            out.append("\(entry.id) \(Wire.time(entry.createdAt)) \(entry.posting.milestone) \(entry.posting.kind.rawValue) \(entry.amount) \(entry.posting.debit) -> \(entry.posting.credit) (announced in #\(entry.messageSeq))")
+            out.append("\(entry.id) \(Wire.time(entry.createdAt)) \(entry.posting.milestone) \(entry.posting.kind.rawValue) \(entry.amount) \(p(entry.posting.debit.description)) -> \(p(entry.posting.credit.description)) (announced in #\(entry.messageSeq))")
         }
-        out.append("Balances: " + export.balances.keys.sorted().map { "\($0) \(export.balances[$0]!)" }.joined(separator: ", "))
+        out.append("Balances: " + export.balances.keys.sorted().map { "\(p($0)) \(export.balances[$0]!)" }.joined(separator: ", "))
         out.append("Head hash: \(export.verification.headHash)")
         return out.joined(separator: "\n") + "\n"
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 
     static func html(_ export: TranscriptExport, testMoney: Bool) -> String {
@@ -84,28 +76,30 @@ public enum TranscriptRenderer {
         for entry in export.entries {
             let message = entry.message
             let classes = ["msg", message.kind.rawValue] + (message.isPrivate ? ["private"] : [])
-            rows += "<tr class=\"\(classes.joined(separator: " "))\" id=\"m\(message.seq)\"><td>\(message.seq)</td><td>\(escape(Wire.time(message.createdAt)))</td><td>\(escape(who(message)))</td><td>\(message.kind.rawValue)\(message.isPrivate ? "<br><span class=\"tag\">private to \(escape(message.visibleTo!.rawValue))</span>" : "")</td><td class=\"body\">\(escape(message.body))\(entry.outcome.map { "<div class=\"outcome\">→ \(escape($0))</div>" } ?? "")</td></tr>\n"
+            rows += "<tr class=\"\(classes.joined(separator: " "))\" id=\"m\(message.seq)\"><td>\(message.seq)</td><td>\(ExportText.html(Wire.time(message.createdAt)))</td><td>\(ExportText.html(who(message)))</td><td>\(message.kind.rawValue)\(message.isPrivate ? "<br><span class=\"tag\">private to \(ExportText.html(message.visibleTo!.rawValue))</span>" : "")</td><td class=\"body\">\(ExportText.html(message.body))\(entry.outcome.map { "<div class=\"outcome\">→ \(ExportText.html($0))</div>" } ?? "")</td></tr>\n"
         }
         var milestones = ""
         for milestone in contract.milestones {
-            milestones += "<section class=\"milestone\"><h3>\(milestone.number) \(escape(milestone.description)): \(escape(contract.money(milestone.amount).description)), \(milestone.state.name)</h3><p>Held \(escape(contract.money(milestone.held).description)), released \(escape(contract.money(milestone.released).description)), refunded \(escape(contract.money(milestone.refunded).description)).</p><ol>"
+            milestones += "<section class=\"milestone\"><h3>\(milestone.number) \(ExportText.html(milestone.description)): \(ExportText.html(contract.money(milestone.amount).description)), \(milestone.state.name)</h3><p>Held \(ExportText.html(contract.money(milestone.held).description)), released \(ExportText.html(contract.money(milestone.released).description)), refunded \(ExportText.html(contract.money(milestone.refunded).description)).</p><ol>"
             for item in export.timelines[milestone.number] ?? [] {
-                milestones += "<li><a href=\"#m\(item.seq)\">#\(item.seq)</a> \(escape(Wire.time(item.at))): \(escape(item.text))</li>"
+                milestones += "<li><a href=\"#m\(item.seq)\">#\(item.seq)</a> \(ExportText.html(Wire.time(item.at))): \(ExportText.html(item.text))</li>"
             }
             milestones += "</ol></section>\n"
         }
         var ledger = ""
         for entry in export.ledger {
-            ledger += "<tr><td>\(entry.id)</td><td>\(escape(Wire.time(entry.createdAt)))</td><td>\(entry.posting.milestone)</td><td>\(entry.posting.kind.rawValue)</td><td>\(escape(entry.posting.debit.description)) → \(escape(entry.posting.credit.description))</td><td class=\"num\">\(escape(entry.amount.description))</td><td><a href=\"#m\(entry.messageSeq)\">#\(entry.messageSeq)</a></td></tr>\n"
+            ledger += "<tr><td>\(entry.id)</td><td>\(ExportText.html(Wire.time(entry.createdAt)))</td><td>\(entry.posting.milestone)</td><td>\(entry.posting.kind.rawValue)</td><td>\(ExportText.html(entry.posting.debit.description)) → \(ExportText.html(entry.posting.credit.description))</td><td class=\"num\">\(ExportText.html(entry.amount.description))</td><td><a href=\"#m\(entry.messageSeq)\">#\(entry.messageSeq)</a></td></tr>\n"
         }
-        let balances = export.balances.keys.sorted().map { "<li>\(escape($0)): \(escape(export.balances[$0]!.description))</li>" }.joined()
+        let balances = export.balances.keys.sorted().map { "<li>\(ExportText.html($0)): \(ExportText.html(export.balances[$0]!.description))</li>" }.joined()
         let chain = export.verification.isIntact
             ? "<p class=\"ok\">Hash chain intact: \(export.verification.messages) messages, head <code>\(export.verification.headHash)</code></p>"
-            : "<p class=\"bad\">Hash chain BROKEN: \(escape(export.verification.summary))</p>"
+            : "<p class=\"bad\">Hash chain BROKEN: \(ExportText.html(export.verification.summary))</p>"
         return """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Transcript \(escape(contract.id.rawValue)): \(escape(contract.title))</title>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="\(htmlPolicy)">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Transcript \(ExportText.html(contract.id.rawValue)): \(ExportText.html(contract.title))</title>
             <style>
             body{font:14px/1.45 system-ui,sans-serif;color:#111;margin:2rem;max-width:70rem}
             h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #999}h3{font-size:1rem;margin:.8rem 0 .2rem}
@@ -116,9 +110,9 @@ public enum TranscriptRenderer {
             code{word-break:break-all}.body{white-space:pre-wrap}
             @media print{body{margin:0}a{color:inherit;text-decoration:none}tr{break-inside:avoid}}
             </style></head><body>
-            <h1>Transcript of \(escape(contract.id.rawValue)): \(escape(contract.title))</h1>
+            <h1>Transcript of \(ExportText.html(contract.id.rawValue)): \(ExportText.html(contract.title))</h1>
             \(testMoney ? "<p class=\"test\">Test money: payments are simulated.</p>" : "")
-            <p>Preset \(escape(contract.policy.name)), \(contract.currency.code), phase \(contract.phase.rawValue). Buyer \(escape(contract.buyer.rawValue)), freelancer \(escape(contract.freelancer.rawValue)). Exported \(escape(Wire.time(export.exportedAt))) for \(escape(export.viewer.user.rawValue)) (\(export.viewer.role.rawValue)).</p>
+            <p>Preset \(ExportText.html(contract.policy.name)), \(contract.currency.code), phase \(contract.phase.rawValue). Buyer \(ExportText.html(contract.buyer.rawValue)), freelancer \(ExportText.html(contract.freelancer.rawValue)). Exported \(ExportText.html(Wire.time(export.exportedAt))) for \(ExportText.html(export.viewer.user.rawValue)) (\(export.viewer.role.rawValue)).</p>
             \(chain)
             <h2>Messages (\(export.entries.count))</h2>
             <table id="messages"><thead><tr><th>#</th><th>Time (UTC)</th><th>Who</th><th>Kind</th><th>Text</th></tr></thead><tbody>

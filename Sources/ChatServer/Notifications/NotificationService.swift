@@ -9,7 +9,7 @@ import Storage
 
 /// Delivers the outbox to the platform's webhook: signed JSON, one event at a time per contract in order,
 /// retried with exponential backoff until the receiver answers 2xx. Delivery is at least once; every body
-/// carries a stable `id` the receiver deduplicates by.
+/// carries a stable `id` the receiver deduplicates by. Redirects are not followed: a 3xx is a failed attempt.
 struct NotificationService: Service {
     let context: ServerContext
     let url: URL
@@ -17,7 +17,8 @@ struct NotificationService: Service {
     var interval: Duration = .milliseconds(200)
 
     func run() async throws {
-        let session = URLSession(configuration: .ephemeral)
+        let session = NoRedirectSession()
+        defer { session.invalidate() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let delivered = await deliverDue(session: session)
             if delivered == 0 { try? await Task.sleep(for: interval) }
@@ -25,7 +26,7 @@ struct NotificationService: Service {
     }
 
     /// Sends what is due; returns how many were delivered.
-    func deliverDue(session: URLSession) async -> Int {
+    func deliverDue(session: NoRedirectSession) async -> Int {
         let items: [OutboxItem]
         do { items = try await context.database.dueNotifications(at: context.clock()) } catch {
             context.logger.error("reading the outbox failed", metadata: ["error": "\(error)"])

@@ -11,10 +11,15 @@ public enum ClientMessage: Hashable, Sendable {
     case send(thread: ContractID, id: String, text: String)
     /// An older page: messages before `before` (default: the newest), at most `limit` (default 100, max 500).
     case history(thread: ContractID, before: Int64?, limit: Int?)
+    /// A fresh token for this connection (token refresh): it must name the same user in the same capacity,
+    /// and the connection then lives until the new token's `exp`.
+    case auth(token: String)
 
-    public var thread: ContractID {
+    /// The thread the message is about; nil for `auth`.
+    public var thread: ContractID? {
         switch self {
         case .join(let thread, _), .leave(let thread), .send(let thread, _, _), .history(let thread, _, _): thread
+        case .auth: nil
         }
     }
 }
@@ -26,12 +31,16 @@ public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible 
 
 extension ClientMessage: Codable {
     enum CodingKeys: String, CodingKey {
-        case type, thread, after, id, text, before, limit
+        case type, thread, after, id, text, before, limit, token
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let type = try container.decode(String.self, forKey: .type)
+        if type == "auth" {
+            self = .auth(token: try container.decode(String.self, forKey: .token))
+            return
+        }
         let thread = ContractID(try container.decode(String.self, forKey: .thread))
         switch type {
         case "join": self = .join(thread: thread, after: try container.decodeIfPresent(Int64.self, forKey: .after))
@@ -43,13 +52,18 @@ extension ClientMessage: Codable {
                 limit: try container.decodeIfPresent(Int.self, forKey: .limit))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: container,
-                debugDescription: "unknown type \"\(type.prefix(40))\"; expected join, leave, send or history")
+                debugDescription: "unknown type \"\(type.prefix(40))\"; expected join, leave, send, history or auth")
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(thread.rawValue, forKey: .thread)
+        if case .auth(let token) = self {
+            try container.encode("auth", forKey: .type)
+            try container.encode(token, forKey: .token)
+            return
+        }
+        try container.encodeIfPresent(thread?.rawValue, forKey: .thread)
         switch self {
         case .join(_, let after):
             try container.encode("join", forKey: .type)
@@ -64,6 +78,8 @@ extension ClientMessage: Codable {
             try container.encode("history", forKey: .type)
             try container.encodeIfPresent(before, forKey: .before)
             try container.encodeIfPresent(limit, forKey: .limit)
+        case .auth:
+            break
         }
     }
 

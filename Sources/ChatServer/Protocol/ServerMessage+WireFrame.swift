@@ -13,7 +13,7 @@ extension Wire {
         case .joined(let joined): joined.jsonText
         case .history(let history): history.jsonText
         case .hello(let hello) where hello.messagesPerSecond.isFinite && hello.messageBurst.isFinite: hello.jsonText
-        case .hello: text(encoding: message)
+        case .hello, .authenticated: text(encoding: message)
         }
     }
 
@@ -86,6 +86,7 @@ extension ServerMessage.Hello: WireFrame {
         sink.raw(#","message_burst":"#); sink.number(messageBurst)
         sink.raw(#","flood_strikes_before_close":"#); sink.integer(Int64(floodStrikesBeforeClose))
         sink.raw(#","test_money":"#); sink.bool(testMoney)
+        sink.raw(#","token_expires_at":"#); sink.string(tokenExpiresAt)
         sink.raw("}")
     }
 }

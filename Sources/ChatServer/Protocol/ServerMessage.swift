@@ -79,6 +79,8 @@ public enum ServerMessage: Hashable, Sendable {
     case joined(Joined)
     /// The contract as it is now, and the commands you can use.
     case state(ContractView)
+    /// A fresh token (an `auth` envelope) was accepted: the connection lives until `expires_at`.
+    case authenticated(Authenticated)
 
     public struct Hello: Codable, Hashable, Sendable {
         public var user: String
@@ -91,11 +93,24 @@ public enum ServerMessage: Hashable, Sendable {
         /// `rate_limited` answers in a row after which the connection is closed with 1008.
         public var floodStrikesBeforeClose: Int
         public var testMoney: Bool
+        /// The token's `exp`: the connection is closed (4401 `token_expired`) then, unless the client sends
+        /// an `auth` envelope with a fresh token before.
+        public var tokenExpiresAt: String
 
         enum CodingKeys: String, CodingKey {
             case user, moderator, maxFrameBytes = "max_frame_bytes", maxTextLength = "max_text_length",
                 messagesPerSecond = "messages_per_second", messageBurst = "message_burst",
-                floodStrikesBeforeClose = "flood_strikes_before_close", testMoney = "test_money"
+                floodStrikesBeforeClose = "flood_strikes_before_close", testMoney = "test_money",
+                tokenExpiresAt = "token_expires_at"
+        }
+    }
+
+    public struct Authenticated: Codable, Hashable, Sendable {
+        public var user: String
+        public var expiresAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case user, expiresAt = "expires_at"
         }
     }
 
@@ -160,6 +175,7 @@ public enum ServerMessage: Hashable, Sendable {
         case .history: "history"
         case .joined: "joined"
         case .state: "state"
+        case .authenticated: "authenticated"
         }
     }
 
@@ -192,6 +208,10 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case paymentPending = "payment_pending"
     /// Something failed on our side; the message was not stored. Resend it with the same id.
     case internalError = "internal"
+    /// An `auth` envelope's token was refused (the message says why); the connection keeps its old token.
+    case badToken = "bad_token"
+    /// The connection's token expired; sent just before closing with 4401.
+    case tokenExpired = "token_expired"
 }
 
 extension ServerMessage: Codable {
@@ -208,6 +228,7 @@ extension ServerMessage: Codable {
         case .history(let value): try value.encode(to: encoder)
         case .joined(let value): try value.encode(to: encoder)
         case .state(let value): try value.encode(to: encoder)
+        case .authenticated(let value): try value.encode(to: encoder)
         }
     }
 
@@ -222,6 +243,7 @@ extension ServerMessage: Codable {
         case "history": self = .history(try History(from: decoder))
         case "joined": self = .joined(try Joined(from: decoder))
         case "state": self = .state(try ContractView(from: decoder))
+        case "authenticated": self = .authenticated(try Authenticated(from: decoder))
         default:
             throw DecodingError.dataCorrupted(.init(codingPath: [TypeKey.type], debugDescription: "unknown type \(type)"))
         }

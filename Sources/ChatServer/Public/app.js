@@ -760,13 +760,15 @@
 
   $("transcript-open").addEventListener("click", async () => {
     if (!app.thread) return;
-    const popup = window.open("", "_blank");
+    // Opened without an opener (and so without a copy of this tab's sessionStorage, where the token is):
+    // the transcript is other people's text, and nothing in it may reach this page. It also carries its
+    // own Content-Security-Policy (no script at all).
     try {
       const html = await api("/api/contracts/" + encodeURIComponent(app.thread) + "/transcript?format=html");
       const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
-      if (popup) popup.location = url; else location.assign(url);
+      window.open(url, "_blank", "noopener,noreferrer");
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
     } catch (error) {
-      if (popup) popup.close();
       alert("Could not load the transcript: " + error.message);
     }
   });

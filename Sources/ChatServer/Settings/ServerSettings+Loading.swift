@@ -61,6 +61,11 @@ extension ServerSettings {
         settings.limits.pingInterval = try double("limits.ping_interval_seconds", settings.limits.pingInterval)
         settings.limits.idleTimeout = try double("limits.idle_timeout_seconds", settings.limits.idleTimeout)
         settings.limits.maxQueuedMessages = try int("limits.max_queued_messages", settings.limits.maxQueuedMessages)
+        settings.limits.maxQueuedBytes = try int("limits.max_queued_bytes", settings.limits.maxQueuedBytes)
+        guard settings.limits.maxQueuedBytes >= 2 * settings.limits.maxHistoryBytes else {
+            throw ConfigError(file: file, key: "limits.max_queued_bytes",
+                "must be at least \(2 * settings.limits.maxHistoryBytes) (two history pages), got \(settings.limits.maxQueuedBytes)")
+        }
         settings.limits.handshakeTimeout = try double("limits.handshake_timeout_seconds", settings.limits.handshakeTimeout)
         settings.limits.maxConnectionsPerUser = try int("limits.max_connections_per_user", settings.limits.maxConnectionsPerUser)
         let origins = config.string(forKey: "limits.allowed_origins", default: settings.limits.allowedOrigins.sorted().joined(separator: ","))

@@ -60,6 +60,11 @@ public struct ServerSettings: Sendable {
         public var pingInterval: TimeInterval = 30
         public var idleTimeout: TimeInterval = 30
         public var maxQueuedMessages = 5_000
+        /// Bytes of frames queued for one connection; past it (a client that does not read) it is dropped.
+        public var maxQueuedBytes = 8 << 20
+        /// The largest `history` frame, in bytes of message text: a page that would be larger holds fewer
+        /// messages (`has_more` says so).
+        public var maxHistoryBytes = 1 << 20
         /// A connection must complete its first request (a WebSocket's upgrade) this soon after it is accepted.
         public var handshakeTimeout: TimeInterval = 10
         /// WebSockets one user may hold open at once; more are refused (`too_many_connections`, 4429).

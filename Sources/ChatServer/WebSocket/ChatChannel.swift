@@ -134,7 +134,7 @@ struct ChatChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             try authenticator.checkOrigin(head.headers.first(name: "Origin"))
             return .chat(try await authenticator.identity(
-                authorization: head.headers.first(name: "Authorization"), ticket: uri.queryParameters["ticket"].map(String.init)))
+                authorization: head.headers.first(name: "Authorization"), ticket: uri.queryParameters["ticket"].map(String.init), ticketAllowed: true))
         } catch {
             return .refused(error)
         }
@@ -145,7 +145,7 @@ struct ChatChannel: ServerChildChannel, HTTPChannelHandler {
         let limits = server.settings.limits
         let handler = WebSocketFrameHandler(limits: .init(
             maxMessageBytes: limits.maxFrameBytes, pingInterval: .milliseconds(Int64(limits.pingInterval * 1000))))
-        let outbox = Outbox(limit: limits.maxQueuedMessages, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+        let outbox = Outbox(limit: limits.maxQueuedMessages, byteLimit: limits.maxQueuedBytes, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
         let endpoint: any WebSocketEndpoint
         switch admission {
         case .echo:

@@ -8,7 +8,10 @@ import Storage
 /// envelope at a time, in the order the client sent them.
 struct ChatConnection {
     let context: ServerContext
-    let identity: Identity
+    /// Who the client is; a fresh token (`auth`) moves its expiry.
+    private(set) var identity: Identity
+    /// The token's expiry, shared with the session's timer that closes the socket when it passes.
+    let expiry: TokenExpiry
     let logger: Logger
     let outbox: Outbox
     /// The hub's name for this connection, once registered.
@@ -19,9 +22,10 @@ struct ChatConnection {
     private var limiter: RateLimiter
     private var strikes = 0
 
-    init(context: ServerContext, identity: Identity, outbox: Outbox, logger: Logger) {
+    init(context: ServerContext, identity: Identity, expiry: TokenExpiry, outbox: Outbox, logger: Logger) {
         self.context = context
         self.identity = identity
+        self.expiry = expiry
         self.outbox = outbox
         self.logger = logger
         limiter = RateLimiter(rate: context.settings.limits.messagesPerSecond, burst: context.settings.limits.messageBurst)
@@ -35,7 +39,8 @@ struct ChatConnection {
         outbox.push(.hello(.init(
             user: identity.user.rawValue, moderator: identity.isModerator, maxFrameBytes: limits.maxFrameBytes,
             maxTextLength: AppDatabase.maximumLineLength, messagesPerSecond: limits.messagesPerSecond,
-            messageBurst: limits.messageBurst, floodStrikesBeforeClose: limits.floodStrikesBeforeClose, testMoney: context.testMoney)))
+            messageBurst: limits.messageBurst, floodStrikesBeforeClose: limits.floodStrikesBeforeClose, testMoney: context.testMoney,
+            tokenExpiresAt: Wire.time(identity.expiresAt))))
     }
 
     /// Leaves the hub; after this nothing more is delivered.
@@ -49,6 +54,11 @@ struct ChatConnection {
     /// Handles one client message; false when the connection must close.
     mutating func handle(_ message: InboundMessage, arrived: ContinuousClock.Instant) async -> Bool {
         guard let id else { return false }
+        // Nothing is done for a token past its `exp`, even if the session's timer has not fired yet.
+        guard context.clock() < identity.expiresAt else {
+            Self.closeForExpiredToken(outbox)
+            return false
+        }
         guard case .text(let text) = message else {
             reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
             return true
@@ -71,6 +81,21 @@ struct ChatConnection {
         case .success(let decoded):
             message = decoded
         }
+        // Every envelope takes a token; answers that cost more are charged by their size below.
+        guard limiter.allow(now: arrived) else {
+            strikes += 1
+            if strikes >= context.settings.limits.floodStrikesBeforeClose {
+                // Closed by the writer after the answers already queued, so none of them is lost.
+                outbox.finish(.flood)
+                return false
+            }
+            var clientID: String?
+            if case .send(_, let id, _) = message { clientID = id }
+            let what = clientID == nil ? "this message was not handled" : "this one was not stored"
+            reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second (history pages and joins count by their size); \(what), send it again later", thread: message.thread, id: clientID))
+            return true
+        }
+        strikes = 0
         switch message {
         case .join(let thread, let after):
             await join(thread, after: after, id: id, outbox: outbox)
@@ -78,32 +103,78 @@ struct ChatConnection {
             joined[thread] = nil
             context.hub.leave(id, thread: thread)
         case .history(let thread, let before, let limit):
-            guard let viewer = joined[thread] else {
-                reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
-                return true
-            }
-            let size = min(max(limit ?? 100, 1), 500)
-            do {
-                let (messages, hasMore, _) = try await context.database.page(in: thread, before: before, limit: size, visibleTo: viewer)
-                reply(outbox, .history(.init(thread: thread.rawValue, messages: messages.map(WireMessage.init), hasMore: hasMore)))
-            } catch {
-                reply(outbox, .error(.internalError, "could not read the history; try again", thread: thread))
-            }
+            await history(thread, before: before, limit: limit, outbox: outbox)
         case .send(let thread, let clientID, let body):
-            guard limiter.allow(now: arrived) else {
-                strikes += 1
-                if strikes >= context.settings.limits.floodStrikesBeforeClose {
-                    // Closed by the writer after the answers already queued, so none of them is lost.
-                    outbox.finish(.flood)
-                    return false
-                }
-                reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second; this one was not stored, send it again later", thread: thread, id: clientID))
-                return true
-            }
-            strikes = 0
             await send(body, id: clientID, in: thread, connection: id, outbox: outbox)
+        case .auth(let token):
+            await refresh(token, outbox: outbox)
         }
         return true
+    }
+
+    /// Charges the limiter for an answer of `bytes` bytes: one token per `max_frame_bytes` beyond the first.
+    private mutating func charge(bytes: Int) {
+        let frame = max(context.settings.limits.maxFrameBytes, 1)
+        limiter.charge(Double(bytes / frame))
+    }
+
+    /// An older page, at most `limits.max_history_bytes` of text: the oldest messages are left out of a
+    /// page that would be larger (`has_more` then says so).
+    private mutating func history(_ thread: ContractID, before: Int64?, limit: Int?, outbox: Outbox) async {
+        guard let viewer = joined[thread] else {
+            reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
+            return
+        }
+        let size = min(max(limit ?? 100, 1), 500)
+        do {
+            let (messages, hasMore, _) = try await context.database.page(in: thread, before: before, limit: size, visibleTo: viewer)
+            let (kept, trimmed) = Self.newest(messages, withinBytes: context.settings.limits.maxHistoryBytes)
+            let frame = ServerMessage.history(.init(thread: thread.rawValue, messages: kept.map(WireMessage.init), hasMore: hasMore || trimmed))
+            let text = Wire.text(frame)
+            charge(bytes: text.utf8.count)
+            outbox.push(.text(text))
+        } catch {
+            reply(outbox, .error(.internalError, "could not read the history; try again", thread: thread))
+        }
+    }
+
+    /// The newest of `messages` (oldest first) whose text fits in `budget` bytes, at least one; and whether
+    /// any were left out.
+    static func newest(_ messages: [StoredMessage], withinBytes budget: Int) -> ([StoredMessage], Bool) {
+        var used = 0
+        var start = messages.endIndex
+        while start > messages.startIndex {
+            // The text, plus what a message's other fields take on the wire.
+            let cost = messages[start - 1].body.utf8.count + 320
+            if used + cost > budget, start < messages.endIndex { break }
+            used += cost
+            start -= 1
+        }
+        return (Array(messages[start...]), start > messages.startIndex)
+    }
+
+    /// A fresh token for this connection (`auth`): the same user in the same capacity, or refused.
+    private mutating func refresh(_ token: String, outbox: Outbox) async {
+        let fresh: Identity
+        do {
+            fresh = try await context.verifier.verify(token)
+        } catch {
+            reply(outbox, .error(.badToken, "\(error); the connection keeps its current token, which expires at \(Wire.time(identity.expiresAt))"))
+            return
+        }
+        guard fresh.isSamePrincipal(as: identity) else {
+            reply(outbox, .error(.badToken, "a fresh token must name the same user (\(identity.user.rawValue.prefix(100))) with the same role; open a new connection for another"))
+            return
+        }
+        identity.expiresAt = fresh.expiresAt
+        expiry.set(fresh.expiresAt)
+        outbox.push(.authenticated(.init(user: identity.user.rawValue, expiresAt: Wire.time(fresh.expiresAt))))
+    }
+
+    /// Says the token expired, then closes with 4401 after what is already queued.
+    static func closeForExpiredToken(_ outbox: Outbox) {
+        outbox.push(.error(.tokenExpired, "your token expired; reconnect with a fresh one (or send an auth envelope before it expires)"))
+        outbox.finish(.closing(code: 4401, reason: "token_expired"))
     }
 
     private mutating func join(_ thread: ContractID, after: Int64?, id: ConnectionID, outbox: Outbox) async {
@@ -149,8 +220,11 @@ struct ChatConnection {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
         }
-        guard !clientID.isEmpty, clientID.utf8.count <= 100 || clientID.count <= 100, !hasControlCharacter(clientID) else {
-            reply(outbox, .error(.invalidID, "a message id is 1-100 characters without control characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
+        // Control characters: a NUL would be cut off when SQLite stores the id, and the stored message would
+        // no longer match its hash (found by Tests/Reliability/live_fuzz_test.py). Format and bidi characters
+        // make one id look like another.
+        guard clientID.utf8.count <= 100 || clientID.count <= 100, IdentifierRules.problem(clientID, what: "the message id", maxBytes: 400) == nil else {
+            reply(outbox, .error(.invalidID, "a message id is 1-100 characters without control, format or bidi characters, unique per message you send", thread: thread, id: String(clientID.prefix(100))))
             return
         }
         let started = ContinuousClock.now

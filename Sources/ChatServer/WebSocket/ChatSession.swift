@@ -38,6 +38,7 @@ final class ChatSession: WebSocketEndpoint {
     private let channel: any Channel
     private let context: ServerContext
     private let user: UserID
+    private let expiry: TokenExpiry
     private let inbox = Mutex(Inbox())
     /// Touched only by the one task running the queue.
     private let state: Mutex<ChatConnection>
@@ -48,12 +49,15 @@ final class ChatSession: WebSocketEndpoint {
         self.outbox = outbox
         self.channel = channel
         user = identity.user
-        state = Mutex(ChatConnection(context: context, identity: identity, outbox: outbox, logger: logger))
+        expiry = TokenExpiry(identity.expiresAt)
+        state = Mutex(ChatConnection(context: context, identity: identity, expiry: expiry, outbox: outbox, logger: logger))
     }
 
     func opened() {
         // `running` starts true: this first task registers with the hub, says hello, then runs the queue.
         Task { await self.run(connecting: true) }
+        let outbox = outbox
+        expiry.watch(on: channel.eventLoop, clock: context.clock) { ChatConnection.closeForExpiredToken(outbox) }
     }
 
     func received(_ message: InboundMessage) {
@@ -83,6 +87,7 @@ final class ChatSession: WebSocketEndpoint {
             return true
         }
         outbox.finish(.clientGone)
+        expiry.stop()
         if start { Task { await self.run(connecting: false) } }
     }
 
@@ -144,7 +149,7 @@ final class RefusedSession: WebSocketEndpoint {
         let outbox = outbox, code = code, message = message, closeCode = closeCode
         channel.eventLoop.scheduleTask(in: .milliseconds(25)) {
             outbox.push(ServerMessage.error(.init(code: code, message: message, thread: nil, id: nil)))
-            outbox.finish(.refused(code: closeCode, reason: code))
+            outbox.finish(.closing(code: closeCode, reason: code))
         }
     }
 
