@@ -22,6 +22,8 @@ public final class ServerContext: Sendable {
     let boundPort = Mutex<Int?>(nil)
     /// WebSockets open per user, capped at `limits.max_connections_per_user`.
     public let userConnections = UserConnections()
+    /// Bytes of history each user may read, across their connections.
+    public let readBudget: ReadBudget
 
     /// The URL people reach the server at, with the bound port.
     public var baseURL: String {
@@ -44,6 +46,7 @@ public final class ServerContext: Sendable {
         metrics: ServerMetrics, desk: PaymentDesk?, clock: @escaping @Sendable () -> Date, logger: Logger) {
         self.desk = desk
         self.settings = settings
+        readBudget = ReadBudget(bytesPerSecond: settings.limits.readBytesPerSecond, burstBytes: settings.limits.readBytesBurst)
         self.database = database
         self.hub = hub
         self.verifier = verifier

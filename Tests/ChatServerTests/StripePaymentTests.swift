@@ -2,6 +2,7 @@ import ChatServer
 import Foundation
 import FoundationNetworking
 import MilestoneCore
+import NIOWebSocket
 import Payments
 import Storage
 import Testing
@@ -246,12 +247,17 @@ import Testing
                 try await DeadlineTests.waitForMessage(server, containing: "was about to expire, so $500.00 was captured")
                 #expect(try await stripe.paymentIntent(intent)["status"] as? String == "succeeded")
                 #expect(try server.database.fullTranscript(of: "c-1").filter { $0.body.contains("The card authorization holding M1 expires") }.count == 1)
-                // Still held for M1; release now needs no second capture.
+                // Still held for M1; release now needs no second capture. A week on, alice's first token has
+                // expired (her connection is refused the next line, 4401): she comes back with a fresh one.
                 #expect(try server.database.ledger(of: "c-1").balance(.held(MilestoneNumber(1))) == 50_000)
-                #expect(try await alice.say("/release M1").ackOutcome == "applied")
+                try await alice.send(.send(thread: "c-1", id: "stale", text: "/release M1"))
+                #expect(try await alice.closeCode() == WebSocketErrorCode(codeNumber: 4401))
+                let aliceLater = try await TestClient.connect(server, token: try await server.token("alice"))
+                _ = try await aliceLater.join("c-1")
+                #expect(try await aliceLater.say("/release M1").ackOutcome == "applied")
                 #expect(try server.database.ledger(of: "c-1").balance(.freelancer) == 50_000)
                 #expect(try await stripe.charge(of: intent)["amount_refunded"] as? Int ?? 0 == 0)
-                await alice.close()
+                await aliceLater.close()
             }
         }
     }

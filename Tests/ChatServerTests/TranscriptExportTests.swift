@@ -183,9 +183,18 @@ import Testing
 
     /// Opens the page in headless Chromium and checks the DOM it built.
     static func render(_ html: String, expectRows rows: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        guard let dom = try dom(html, sourceLocation: sourceLocation) else { return }
+        #expect(Self.occurrences(of: "<tr class=\"msg", in: dom) == rows, "a row per message in the browser's DOM", sourceLocation: sourceLocation)
+        #expect(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the chat line is text in the DOM", sourceLocation: sourceLocation)
+        #expect(!dom.contains("<script"), "no script element was created", sourceLocation: sourceLocation)
+    }
+
+    /// The DOM headless Chromium builds from `html`, serialized (`--dump-dom`); nil (with an issue recorded)
+    /// when Chromium is missing or fails.
+    static func dom(_ html: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {
         guard let chromium = Self.executable(named: ["chromium", "chromium-browser"]) else {
             Issue.record("chromium is not on PATH: install it (apt-get install -y chromium) to check the HTML export in a browser", sourceLocation: sourceLocation)
-            return
+            return nil
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("transcript-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -213,18 +222,16 @@ import Testing
             process.terminate()
             process.waitUntilExit()
             Issue.record("chromium did not finish within 60 s", sourceLocation: sourceLocation)
-            return
+            return nil
         }
         try out.close()
         try err.close()
         let dom = try String(contentsOf: dump, encoding: .utf8)
         guard process.terminationStatus == 0, !dom.isEmpty else {
             Issue.record("chromium exited \(process.terminationStatus): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")", sourceLocation: sourceLocation)
-            return
+            return nil
         }
-        #expect(Self.occurrences(of: "<tr class=\"msg", in: dom) == rows, "a row per message in the browser's DOM", sourceLocation: sourceLocation)
-        #expect(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the chat line is text in the DOM", sourceLocation: sourceLocation)
-        #expect(!dom.contains("<script"), "no script element was created", sourceLocation: sourceLocation)
+        return dom
     }
 
     static func executable(named names: [String]) -> URL? {

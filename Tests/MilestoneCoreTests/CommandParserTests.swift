@@ -32,6 +32,27 @@ fileprivate struct StepNotApplied: Error {}
         }
     }
 
+    // MARK: - A currency code after an amount
+
+    /// The attack: `/milestone add 50000 JPY Logo` on a USD contract made a $50,000.00 milestone "JPY Logo",
+    /// and `/resolve M1 split 450 EUR ...` paid $450.
+    @Test func aCurrencyCodeAfterAnAmountIsTheContractsOrRefused() {
+        #expect(error("/milestone add 50000 JPY Logo")?.problem.contains("`JPY` is not this contract's currency") == true)
+        #expect(error("/milestone add 500 eur Logo")?.problem.contains("`EUR` is not this contract's currency") == true)
+        #expect(error("/milestone request 500 GBP Logo")?.problem.contains("`GBP`") == true)
+        #expect(error("/resolve M1 split 450 EUR half the work")?.problem.contains("`EUR` is not this contract's currency") == true)
+        #expect(error("/milestone edit M1 600 CHF New logo")?.problem.contains("`CHF`") == true)
+        #expect(error("/milestone add 5000 USD Logo", jpy)?.problem.contains("`USD` is not this contract's currency") == true)
+        // The contract's own code is part of the amount.
+        #expect(parsed("/milestone add 500 USD Logo") == .addMilestone(MilestoneDraft(amount: 50_000, description: "Logo")))
+        #expect(parsed("/milestone add 500 usd Logo") == .addMilestone(MilestoneDraft(amount: 50_000, description: "Logo")))
+        #expect(parsed("/resolve M1 split 450 USD half") == .resolve(n(1), .split(toFreelancer: 45_000), note: "half"))
+        #expect(parsed("/milestone add 5000 JPY Logo", jpy) == .addMilestone(MilestoneDraft(amount: 5_000, description: "Logo")))
+        // Words that merely look like codes in small letters stay descriptions.
+        #expect(parsed("/milestone add 500 all pages") == .addMilestone(MilestoneDraft(amount: 50_000, description: "all pages")))
+        #expect(parsed("/milestone add 500 top banner") == .addMilestone(MilestoneDraft(amount: 50_000, description: "top banner")))
+    }
+
     // MARK: - Every command of the table
 
     @Test("Every command of PRODUCT.md's table parses into its typed value", arguments: [

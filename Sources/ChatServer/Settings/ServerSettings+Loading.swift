@@ -62,6 +62,11 @@ extension ServerSettings {
         settings.limits.idleTimeout = try double("limits.idle_timeout_seconds", settings.limits.idleTimeout)
         settings.limits.maxQueuedMessages = try int("limits.max_queued_messages", settings.limits.maxQueuedMessages)
         settings.limits.maxQueuedBytes = try int("limits.max_queued_bytes", settings.limits.maxQueuedBytes)
+        settings.limits.readBytesPerSecond = try int("limits.read_bytes_per_second", settings.limits.readBytesPerSecond)
+        settings.limits.readBytesBurst = try int("limits.read_bytes_burst", settings.limits.readBytesBurst)
+        guard settings.limits.readBytesPerSecond > 0, settings.limits.readBytesBurst > 0 else {
+            throw ConfigError(file: file, key: "limits.read_bytes_per_second", "read_bytes_per_second and read_bytes_burst must be more than 0")
+        }
         guard settings.limits.maxQueuedBytes >= 2 * settings.limits.maxHistoryBytes else {
             throw ConfigError(file: file, key: "limits.max_queued_bytes",
                 "must be at least \(2 * settings.limits.maxHistoryBytes) (two history pages), got \(settings.limits.maxQueuedBytes)")

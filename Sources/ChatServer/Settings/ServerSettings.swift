@@ -65,6 +65,10 @@ public struct ServerSettings: Sendable {
         /// The largest `history` frame, in bytes of message text: a page that would be larger holds fewer
         /// messages (`has_more` says so).
         public var maxHistoryBytes = 1 << 20
+        /// Bytes of history (`join` backlogs, `history` pages) one user may read per second, across all
+        /// their connections, and at once.
+        public var readBytesPerSecond = 1 << 20
+        public var readBytesBurst = 4 << 20
         /// A connection must complete its first request (a WebSocket's upgrade) this soon after it is accepted.
         public var handshakeTimeout: TimeInterval = 10
         /// WebSockets one user may hold open at once; more are refused (`too_many_connections`, 4429).

@@ -112,10 +112,13 @@ struct ChatConnection {
         return true
     }
 
-    /// Charges the limiter for an answer of `bytes` bytes: one token per `max_frame_bytes` beyond the first.
-    private mutating func charge(bytes: Int) {
-        let frame = max(context.settings.limits.maxFrameBytes, 1)
-        limiter.charge(Double(bytes / frame))
+    /// Whether the user may read more history now (``ReadBudget``); answers `rate_limited` when not.
+    private func mayRead(_ thread: ContractID) -> Bool {
+        guard context.readBudget.allows(identity.user) else {
+            reply(outbox, .error(.rateLimited, "slow down: you are reading history faster than \(context.settings.limits.readBytesPerSecond) bytes a second (across your connections); try again in a moment", thread: thread))
+            return false
+        }
+        return true
     }
 
     /// An older page, at most `limits.max_history_bytes` of text: the oldest messages are left out of a
@@ -125,17 +128,26 @@ struct ChatConnection {
             reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
             return
         }
+        guard mayRead(thread) else { return }
         let size = min(max(limit ?? 100, 1), 500)
         do {
             let (messages, hasMore, _) = try await context.database.page(in: thread, before: before, limit: size, visibleTo: viewer)
             let (kept, trimmed) = Self.newest(messages, withinBytes: context.settings.limits.maxHistoryBytes)
             let frame = ServerMessage.history(.init(thread: thread.rawValue, messages: kept.map(WireMessage.init), hasMore: hasMore || trimmed))
             let text = Wire.text(frame)
-            charge(bytes: text.utf8.count)
+            context.readBudget.charge(identity.user, bytes: text.utf8.count)
             outbox.push(.text(text))
         } catch {
             reply(outbox, .error(.internalError, "could not read the history; try again", thread: thread))
         }
+    }
+
+    /// What a message's other fields take on the wire, besides its text (an estimate on the high side).
+    static let wireOverhead = 320
+
+    /// Roughly what `messages` take on the wire.
+    static func wireBytes(_ messages: [StoredMessage]) -> Int {
+        messages.reduce(0) { $0 + $1.body.utf8.count + wireOverhead }
     }
 
     /// The newest of `messages` (oldest first) whose text fits in `budget` bytes, at least one; and whether
@@ -144,8 +156,7 @@ struct ChatConnection {
         var used = 0
         var start = messages.endIndex
         while start > messages.startIndex {
-            // The text, plus what a message's other fields take on the wire.
-            let cost = messages[start - 1].body.utf8.count + 320
+            let cost = messages[start - 1].body.utf8.count + wireOverhead
             if used + cost > budget, start < messages.endIndex { break }
             used += cost
             start -= 1
@@ -191,6 +202,7 @@ struct ChatConnection {
             reply(outbox, .error(.notMember, "you are not a party to contract \(thread); only its buyer, its freelancer and moderators can join", thread: thread))
             return
         }
+        guard mayRead(thread) else { return }
         context.hub.beginJoin(id, thread: thread, viewer: viewer)
         do {
             var backlog: [ServerMessage]
@@ -199,10 +211,13 @@ struct ChatConnection {
                 let caughtUp = try await context.database.catchUp(in: thread, after: max(after, 0), visibleTo: viewer)
                 backlog = caughtUp.messages.map(ServerMessage.stored)
                 lastSeq = caughtUp.lastSeq
+                context.readBudget.charge(identity.user, bytes: Self.wireBytes(caughtUp.messages))
             } else {
                 let page = try await context.database.page(in: thread, before: nil, limit: 100, visibleTo: viewer)
-                backlog = [.history(.init(thread: thread.rawValue, messages: page.messages.map(WireMessage.init), hasMore: page.hasMore))]
+                let (kept, trimmed) = Self.newest(page.messages, withinBytes: context.settings.limits.maxHistoryBytes)
+                backlog = [.history(.init(thread: thread.rawValue, messages: kept.map(WireMessage.init), hasMore: page.hasMore || trimmed))]
                 lastSeq = page.lastSeq
+                context.readBudget.charge(identity.user, bytes: Self.wireBytes(kept))
             }
             let fresh = try await context.database.contract(thread) ?? contract
             let state = ServerMessage.state(ContractView(fresh, viewer: viewer, testMoney: context.testMoney, now: context.clock()))

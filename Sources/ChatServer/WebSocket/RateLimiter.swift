@@ -1,8 +1,8 @@
 import Foundation
 
 /// A token bucket: `rate` tokens a second on average, `burst` at once. Every envelope a client sends takes
-/// one; an answer that costs more (a `history` page, a `join`'s backlog) is charged by its size afterwards,
-/// which may leave the bucket in debt: nothing more is allowed until it refills.
+/// one. As a byte budget (``ReadBudget``) it is charged after the fact, which may leave it in debt: nothing
+/// more is allowed until it refills.
 struct RateLimiter {
     let rate: Double
     let burst: Double
@@ -22,6 +22,19 @@ struct RateLimiter {
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true
+    }
+
+    /// Whether the bucket is out of debt (holds any credit), without taking anything.
+    mutating func hasCredit(now: ContinuousClock.Instant = .now) -> Bool {
+        refill(now: now)
+        return tokens > 0
+    }
+
+    /// Whether the bucket has refilled completely.
+    func isFull(now: ContinuousClock.Instant) -> Bool {
+        var copy = self
+        copy.refill(now: now)
+        return copy.tokens >= burst
     }
 
     /// Charges `cost` more tokens for work already done; the debt is paid back at `rate`.
