@@ -137,11 +137,18 @@ final class Outbox: Sendable {
 
     /// Writes what is queued while the socket takes it, with one flush; then, once the queue is empty,
     /// carries out the ending. Runs on the event loop (scheduled by a push, or when the socket drains).
+    /// A flooding client that does not read either is dropped at once, like an overflow: it would never
+    /// read the close frame, and until then every frame it sent would still be read and answered.
     func drainOnLoop() {
         let handler = handler.value
         let writable = handler.isWritable
         let (frames, ending) = state.withLock { state -> ([Frame], Ending?) in
             state.scheduled = false
+            if !writable, state.ending == .flood, !state.endingHandled {
+                state.ending = .overflow
+                state.queue.removeAll()
+                state.queuedBytes = 0
+            }
             guard writable || state.ending == .overflow else { return ([], nil) }
             let frames = state.queue
             state.queue = []
