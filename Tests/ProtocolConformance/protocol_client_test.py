@@ -14,6 +14,7 @@ Environment:
 """
 
 import asyncio
+import datetime
 import http.client
 import json
 import os
@@ -703,7 +704,9 @@ async def run_checks(srv):
     cid = "proto-" + secrets.token_hex(4)
     payload = {"id": cid, "title": "Protocol test", "buyer": "alice", "freelancer": "zed", "currency": "USD",
                "preset": "indeelancer",
-               "milestones": [{"amount": "500.00", "description": "Logo", "due": "2026-12-01"},
+               # A due date in the future whenever this runs (a fixed one expired on 2026-12-02).
+               "milestones": [{"amount": "500.00", "description": "Logo",
+                               "due": (datetime.date.today() + datetime.timedelta(days=60)).isoformat()},
                               {"amount": "1,250.50", "description": "Site"}]}
     st, _, body = http_call(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
     check("POST /api/contracts with X-Api-Key answers 201 {thread, title, preset, phase, websocket, milestones}",
