@@ -10,11 +10,18 @@ Requirements: Python 3.9+ and the `websockets` package (`pip install websockets`
 Environment:
   MILESTONE_BOT   path to the server binary (default: .build/debug/milestone-bot,
                   relative to the repository root)
+
+The server is started with a random AUTH_SIGNING_SECRET (`auth.signing_secret`), so that this client can
+mint its own HS256 tokens as the platform would (PROTOCOL.md section 1).
   PROTO_VERBOSE=1 print every frame received
 """
 
 import asyncio
+import base64
 import datetime
+import hashlib
+import hmac
+import html
 import http.client
 import json
 import os
@@ -26,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 try:
     import websockets
@@ -73,6 +81,8 @@ class Server:
         self.tokens = {}  # user -> token
         self.roles = {}  # user -> role heading in the demo output
         self.api_key = None
+        # The platform's HS256 secret (PROTOCOL.md section 1), given to the server as AUTH_SIGNING_SECRET.
+        self.secret = secrets.token_urlsafe(48)
         self.stdout_lines = []
         self._ready = threading.Event()
 
@@ -90,6 +100,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self.stderr_file,
             stdin=subprocess.DEVNULL,
+            env=dict(os.environ, AUTH_SIGNING_SECRET=self.secret),
         )
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(60):
@@ -142,6 +153,54 @@ class Server:
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- tokens (PROTOCOL.md section 1)
+
+AUDIENCE = "milestone-bot"  # the documented default of auth.audience
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def mint(secret, claims, header=None):
+    """An HS256 JWT over `header` (default {"alg": "HS256", "typ": "JWT"}) and `claims`, signed with `secret`,
+    whatever the header says (so a header naming another algorithm still carries a valid HS256 signature)."""
+    header = header if header is not None else {"alg": "HS256", "typ": "JWT"}
+    signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode("utf-8")) + "."
+                     + b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8")))
+    sig = hmac.new(secret.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def claims(user, role, lifetime=600, **extra):
+    """The documented claims: sub, role, aud, iat, exp (= iat + lifetime). Extra keys override; a value of
+    None removes the claim."""
+    now = int(time.time())
+    c = {"sub": user, "role": role, "aud": AUDIENCE, "iat": now, "exp": now + lifetime}
+    c.update(extra)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def token_payload(token):
+    """The claims of a JWT (no verification)."""
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def iso_seconds(text):
+    """Seconds since 1970 of an ISO 8601 UTC time with milliseconds (`2026-11-21T05:40:12.345Z`), or None."""
+    if not isinstance(text, str) or not ISO_MS.match(text):
+        return None
+    dt = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return dt.timestamp()
+
+
+def same_second(text, exp):
+    """The ISO time `text` names the whole second `exp` (seconds since 1970)."""
+    t = iso_seconds(text)
+    return t is not None and int(t // 1) == exp
+
+
 # --------------------------------------------------------------------------- HTTP
 
 
@@ -180,11 +239,27 @@ async def handshake_refusal(port, label, path, headers, want_close, want_code):
                 code = closed.rcvd.code if closed.rcvd else None
     except Exception as e:
         check(f"{label}: refused as documented", False, repr(e))
-        return
+        return None, None
     ok = (isinstance(frame, dict) and frame.get("type") == "error" and isinstance(frame.get("message"), str)
           and (want_code is None or frame.get("code") == want_code) and code == want_close)
     check(f"{label}: an error frame{' with code ' + want_code if want_code else ''} then close {want_close}",
           ok, f"frame {frame!r}, close {code}")
+    return frame, code
+
+
+def http_headers(port, method, path, headers=None):
+    """Returns (status, [(name lower-cased, value)] with repeated headers kept, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request(method, path, headers=dict(headers or {}))
+    resp = conn.getresponse()
+    raw = resp.read()
+    hdrs = [(k.lower(), v) for k, v in resp.getheaders()]
+    conn.close()
+    return resp.status, hdrs, raw
+
+
+def header_values(hdrs, name):
+    return [v for k, v in hdrs if k == name]
 
 
 def is_error_body(body, code=None):
@@ -806,6 +881,361 @@ async def run_checks(srv):
     await bob2.close()
 
 
+# --------------------------------------------------------------------------- tokens, auth, tickets, limits, headers
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def try_say(c, thread, cid, text):
+    """Like Client.say, but a missing ack is returned as {"_failed": reason} instead of raised."""
+    try:
+        return await c.say(thread, cid, text)
+    except AssertionError as e:
+        return {"_failed": str(e)}
+
+
+async def answer_to(c, start, types=("authenticated", "error")):
+    """The first frame of one of `types` at index >= start, or {"_failed": reason}."""
+    try:
+        return await c.wait(lambda f: f.get("type") in types, start)
+    except AssertionError as e:
+        return {"_failed": str(e)}
+
+
+async def run_session_checks(srv):
+    port = srv.port
+    ws_url = f"ws://127.0.0.1:{port}/ws"
+    T = "demo"
+    key = srv.secret
+
+    # ---- hello: token_expires_at (and the other hello fields of section 2)
+    demo_exp = token_payload(srv.tokens["alice"]).get("exp")
+    c = Client("alice-hello")
+    hello = await c.connect(ws_url, srv.tokens["alice"])
+    await c.close()
+    check("hello carries message_burst and flood_strikes_before_close (integers) and token_expires_at (ISO ms Z)",
+          isinstance(hello.get("message_burst"), int) and isinstance(hello.get("flood_strikes_before_close"), int)
+          and isinstance(hello.get("token_expires_at"), str) and ISO_MS.match(hello["token_expires_at"]) is not None,
+          str(hello))
+    check("hello.token_expires_at for the demo token is that token's exp, to the second",
+          isinstance(demo_exp, (int, float)) and same_second(hello.get("token_expires_at"), int(demo_exp)),
+          f"{hello.get('token_expires_at')} vs exp {demo_exp}")
+
+    c0 = claims("alice", "buyer", 120)
+    a = Client("alice-auth")
+    hello = await a.connect(ws_url, mint(key, c0))
+    check("a token minted with auth.signing_secret (HS256, sub/role/aud/iat/exp) opens a WebSocket as alice",
+          hello.get("type") == "hello" and hello.get("user") == "alice" and hello.get("moderator") is False, str(hello))
+    check("hello.token_expires_at equals the minted token's exp, to the second",
+          same_second(hello.get("token_expires_at"), c0["exp"]), f"{hello.get('token_expires_at')} vs exp {c0['exp']}")
+    await a.join(T)
+
+    # ---- the auth envelope
+    c1 = claims("alice", "buyer", 900)
+    m = a.mark()
+    await a.send_frame({"type": "auth", "token": mint(key, c1)})
+    r = await answer_to(a, m)
+    check("auth with a fresh token for the same user and role: authenticated {user alice, expires_at = its exp}",
+          r.get("type") == "authenticated" and r.get("user") == "alice"
+          and isinstance(r.get("expires_at"), str) and ISO_MS.match(r["expires_at"]) is not None
+          and same_second(r.get("expires_at"), c1["exp"]), f"{r} vs exp {c1['exp']}")
+    now = int(time.time())
+    refused = [
+        ("a token for another user (bob)", mint(key, claims("bob", "freelancer", 900))),
+        ("garbage", "garbage"),
+        ("a token for alice with another role (moderator)", mint(key, claims("alice", "moderator", 900))),
+        ("an expired token for alice", mint(key, claims("alice", "buyer", iat=now - 120, exp=now - 60))),
+        ("a token for alice signed with another secret", mint("not-the-secret-" * 4, claims("alice", "buyer", 900))),
+        ("a token for alice whose header says alg none", mint(key, claims("alice", "buyer", 900),
+                                                               {"alg": "none", "typ": "JWT"})),
+    ]
+    for label, t in refused:
+        m = a.mark()
+        await a.send_frame({"type": "auth", "token": t})
+        r = await answer_to(a, m)
+        check(f"auth with {label}: error bad_token with a message",
+              r.get("type") == "error" and r.get("code") == "bad_token" and isinstance(r.get("message"), str)
+              and r["message"] != "", str(r))
+    check("the connection stays open after refused auth envelopes", not a.closed, f"closed with {a.close_code}")
+    ack = await try_say(a, T, "auth-after-refusals-" + secrets.token_hex(3), "still here after refused tokens")
+    check("... and a send afterwards is acked", ack.get("type") == "ack" and isinstance(ack.get("seq"), int), str(ack))
+    await a.close()
+
+    # ---- token expiry on an open WebSocket (three timed scenarios run side by side, ~5 s)
+    async def expires_on_its_own():
+        now = int(time.time())
+        cl = claims("alice", "buyer", iat=now, exp=now + 3)
+        c = Client("alice-3s")
+        out = {"exp": cl["exp"], "hello": await c.connect(ws_url, mint(key, cl))}
+        # A refused auth (another user's long-lived token) must not extend it: it keeps its old token.
+        m = c.mark()
+        await c.send_frame({"type": "auth", "token": mint(key, claims("bob", "freelancer", 900))})
+        out["refused"] = await answer_to(c, m)
+        try:
+            err = await c.wait(lambda f: f.get("type") == "error" and f.get("code") == "token_expired", m,
+                               timeout=cl["exp"] - time.time() + 5)
+            out["err"], out["at"] = err, time.time()
+        except AssertionError as e:
+            out["err"], out["at"] = {"_failed": str(e)}, None
+        try:
+            await asyncio.wait_for(asyncio.shield(c._reader), TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
+        out["closed"], out["code"] = c.closed, c.close_code
+        idx = next((i for i, f in enumerate(c.frames) if f is out["err"]), None)
+        out["after"] = c.frames[idx + 1:] if idx is not None else []
+        await c.close()
+        return out
+
+    async def refreshed_in_time():
+        now = int(time.time())
+        cl = claims("alice", "buyer", iat=now, exp=now + 3)
+        c = Client("alice-refresh")
+        out = {"exp": cl["exp"]}
+        await c.connect(ws_url, mint(key, cl))
+        await c.join(T)
+        fresh = claims("alice", "buyer", 600)
+        m = c.mark()
+        await c.send_frame({"type": "auth", "token": mint(key, fresh)})
+        out["auth"], out["fresh_exp"] = await answer_to(c, m), fresh["exp"]
+        await asyncio.sleep(max(0.0, cl["exp"] + 1.5 - time.time()))
+        out["open_after_exp"] = not c.closed
+        out["ack"] = await try_say(c, T, "refresh-" + secrets.token_hex(3), "still here after the first token's exp")
+        out["expired_frames"] = [f for f in c.frames if f.get("code") == "token_expired"]
+        await c.close()
+        return out
+
+    async def ticket_outlived_by_its_token():
+        now = int(time.time())
+        cl = claims("bob", "freelancer", iat=now, exp=now + 2)
+        st, _, body = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, cl)))
+        await asyncio.sleep(max(0.0, cl["exp"] + 1 - time.time()))
+        return {"exp": cl["exp"], "status": st, "body": body}
+
+    e, rf, tk = await asyncio.gather(expires_on_its_own(), refreshed_in_time(), ticket_outlived_by_its_token())
+    check("a 3-second token: hello.token_expires_at is its exp",
+          same_second(e["hello"].get("token_expires_at"), e["exp"]), f"{e['hello']} vs exp {e['exp']}")
+    check("  auth with another user's long-lived token on it: error bad_token",
+          e["refused"].get("type") == "error" and e["refused"].get("code") == "bad_token", str(e["refused"]))
+    at = e.get("at")
+    check("  at the token's exp the server sends an error with code token_expired (and a message)",
+          e["err"].get("type") == "error" and e["err"].get("code") == "token_expired"
+          and isinstance(e["err"].get("message"), str) and at is not None and e["exp"] - 0.5 <= at <= e["exp"] + 3,
+          f"{e['err']} at exp{'%+.2f' % (at - e['exp']) if at else ' (never)'} s")
+    if at is not None:
+        note(f"token_expired arrived {at - e['exp']:+.2f} s after the token's exp")
+    check("  ... then closes with 4401, nothing else after the error",
+          e["closed"] and e["code"] == 4401 and not e["after"], f"closed={e['closed']} code={e['code']} after={e['after']}")
+    check("a 3-second token refreshed with auth before its exp: authenticated with the new expires_at",
+          rf["auth"].get("type") == "authenticated" and same_second(rf["auth"].get("expires_at"), rf["fresh_exp"]),
+          f"{rf['auth']} vs exp {rf['fresh_exp']}")
+    check("  the refreshed connection stays open past the first token's exp and a line sent then is acked",
+          rf["open_after_exp"] and rf["ack"].get("type") == "ack" and isinstance(rf["ack"].get("seq"), int)
+          and not rf["expired_frames"], f"open={rf['open_after_exp']} ack={rf['ack']} expired={rf['expired_frames']}")
+
+    # ---- tickets
+    tb = tk["body"] if isinstance(tk["body"], dict) else {}
+    check("POST /api/ws-ticket with a 2-second token: 200, expires_in <= 2",
+          tk["status"] == 200 and isinstance(tb.get("ticket"), str)
+          and isinstance(tb.get("expires_in"), (int, float)) and tb["expires_in"] <= 2, f"{tk['status']} {tk['body']}")
+    if isinstance(tb.get("ticket"), str):
+        await handshake_refusal(port, "a ticket used after its token's exp (before 30 s)",
+                                f"/ws?ticket={urllib.parse.quote(tb['ticket'], safe='')}", None, 4401, "bad_ticket")
+
+    c10 = claims("bob", "freelancer", 10)
+    st, _, body = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, c10)))
+    body = body if isinstance(body, dict) else {}
+    t10 = body.get("ticket")
+    check("POST /api/ws-ticket with a token that has 10 s left: 200 {ticket, expires_in}, 0 < expires_in <= 10",
+          st == 200 and isinstance(t10, str) and t10 and isinstance(body.get("expires_in"), (int, float))
+          and 0 < body["expires_in"] <= 10, f"{st} {body}")
+    st, _, body2 = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, claims("bob", "freelancer", 3600))))
+    body2 = body2 if isinstance(body2, dict) else {}
+    check("POST /api/ws-ticket with an hour-long token: expires_in <= 30 (a ticket is valid 30 s)",
+          st == 200 and isinstance(body2.get("expires_in"), (int, float)) and 0 < body2["expires_in"] <= 30,
+          f"{st} {body2}")
+    if isinstance(t10, str):
+        q = urllib.parse.quote(t10, safe="")
+        tc = Client("bob-ticket")
+        try:
+            h = await tc.connect(f"{ws_url}?ticket={q}")
+            ok, detail = h.get("type") == "hello" and h.get("user") == "bob", str(h)
+        except Exception as ex:
+            h, ok, detail = {}, False, repr(ex)
+        check("the ticket opens /ws?ticket=... as bob", ok, detail)
+        check("  hello.token_expires_at on a ticket connection is the exp of the token that bought the ticket",
+              same_second(h.get("token_expires_at"), c10["exp"]), f"{h.get('token_expires_at')} vs exp {c10['exp']}")
+        await tc.close()
+        await handshake_refusal(port, "that ticket a second time", f"/ws?ticket={q}", None, 4401, "bad_ticket")
+
+    st, _, body = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, claims("bob", "freelancer", 3600))))
+    th = body.get("ticket") if isinstance(body, dict) else None
+    if check("a fresh ticket for the HTTP checks", st == 200 and isinstance(th, str), f"{st} {body}"):
+        q = urllib.parse.quote(th, safe="")
+        st, _, body = http_call(port, "GET", f"/api/threads?ticket={q}")
+        check("GET /api/threads?ticket=<valid ticket> without a bearer header: 401 with a JSON error body",
+              st == 401 and is_error_body(body), f"{st} {body}")
+        note(f"GET /api/threads?ticket= answered {st} {body}")
+        st, _, body = http_call(port, "POST", f"/api/ws-ticket?ticket={q}")
+        check("POST /api/ws-ticket?ticket=<valid ticket> without a bearer header: 401 (a ticket cannot buy another)",
+              st == 401 and is_error_body(body), f"{st} {body}")
+        note(f"POST /api/ws-ticket?ticket= answered {st} {body}")
+        st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {th}"})
+        check("a ticket sent as the bearer token on the HTTP API: 401", st == 401 and is_error_body(body), f"{st} {body}")
+
+    # ---- token rules at the handshake (and on the HTTP API)
+    now = int(time.time())
+    hs256 = lambda cl: mint(key, cl)  # noqa: E731
+    bad_tokens = [
+        ("header alg none, HS256-signed", mint(key, claims("alice", "buyer"), {"alg": "none", "typ": "JWT"})),
+        ("header alg HS512, HS256-signed", mint(key, claims("alice", "buyer"), {"alg": "HS512", "typ": "JWT"})),
+        ("header alg RS256, HS256-signed", mint(key, claims("alice", "buyer"), {"alg": "RS256", "typ": "JWT"})),
+        ("nbf 60 s in the future", hs256(claims("alice", "buyer", nbf=now + 60))),
+        ("sub with a NUL", hs256(claims("ali\u0000ce", "buyer"))),
+        ("sub with U+202E (bidi override)", hs256(claims("alice\u202egnp.exe", "buyer"))),
+        ("sub with U+200B (zero-width space)", hs256(claims("ali\u200bce", "buyer"))),
+        ("sub with U+2028 (line separator)", hs256(claims("alice\u2028", "buyer"))),
+        ("sub with a newline", hs256(claims("alice\n", "buyer"))),
+        ("empty sub", hs256(claims("", "user"))),
+        ("sub of 201 bytes", hs256(claims("a" * 201, "user"))),
+        ("no sub", hs256(claims(None, "user"))),
+        ("no role", hs256(claims("alice", None))),
+        ("no aud", hs256(claims("alice", "buyer", aud=None))),
+        ("another audience", hs256(claims("alice", "buyer", aud="some-other-service"))),
+        ("no exp", hs256(claims("alice", "buyer", exp=None))),
+        ("exp as a string", hs256(claims("alice", "buyer", exp=str(now + 600)))),
+        ("expired 60 s ago", hs256(claims("alice", "buyer", iat=now - 120, exp=now - 60))),
+        ("exp - iat over 86400 s", hs256(claims("alice", "buyer", iat=now, exp=now + 86400 + 600))),
+        ("no iat and exp over 86400 s ahead", hs256(claims("alice", "buyer", iat=None, exp=now + 86400 + 600))),
+    ]
+    http_bad = []
+    for label, t in bad_tokens:
+        await handshake_refusal(port, f"handshake with a token: {label}", "/ws", bearer(t), 4401, "bad_token")
+        st, _, body = http_call(port, "GET", "/api/threads", headers=bearer(t))
+        if not (st == 401 and is_error_body(body, "bad_token")):
+            http_bad.append(f"{label}: {st} {body}")
+    check(f"GET /api/threads refuses each of those {len(bad_tokens)} tokens with 401 bad_token", not http_bad,
+          "; ".join(http_bad))
+
+    good_subs = [("a sub of exactly 200 bytes (100 x U+00E9)", claims("\u00e9" * 100, "user")),
+                 ("sub jos\\u00e9", claims("jos\u00e9", "user")),
+                 ("sub jose\\u0301 (another user than jos\\u00e9)", claims("jose\u0301", "user")),
+                 ("nbf in the past", claims("alice", "buyer", nbf=now - 10)),
+                 ("no iat, exp 60 s ahead", claims("alice", "buyer", iat=None, exp=now + 60))]
+    for label, cl in good_subs:
+        c = Client("good-token")
+        try:
+            h = await c.connect(ws_url, mint(key, cl))
+            ok, detail = h.get("type") == "hello" and h.get("user") == cl["sub"], str(h)
+        except Exception as ex:
+            ok, detail = False, repr(ex)
+        check(f"a token with {label} is accepted; hello.user is the sub byte for byte", ok, detail)
+        await c.close()
+
+    # ---- rate limiting covers every envelope type
+    b = Client("alice-burst")
+    hello = await b.connect(ws_url, mint(key, claims("alice", "buyer", 600)))
+    await b.join(T)
+    burst, strikes = hello.get("message_burst"), hello.get("flood_strikes_before_close")
+    if isinstance(burst, int) and isinstance(strikes, int) and strikes > 1:
+        extra = min(strikes - 1, 2 * burst)  # fewer refusals than would close the connection as flooding
+        n = burst + extra
+        m = b.mark()
+        for _ in range(n):
+            await b.send_frame({"type": "history", "thread": T, "limit": 1})
+        deadline = time.monotonic() + 10
+        answers = []
+        while time.monotonic() < deadline and not b.closed:
+            answers = [f for f in b.frames[m:] if f.get("type") in ("history", "error")]
+            if len(answers) >= n:
+                break
+            await asyncio.sleep(0.05)
+        limited = [f for f in answers if f.get("type") == "error" and f.get("code") == "rate_limited"]
+        check(f"a burst of {n} history envelopes (message_burst {burst}): each answered once, some with rate_limited",
+              len(answers) == n and limited and all(f.get("type") == "history" or f.get("code") == "rate_limited"
+                                                    for f in answers),
+              f"{len(answers)} answers, {len(limited)} rate_limited, others "
+              f"{[f for f in answers if f.get('type') == 'error' and f.get('code') != 'rate_limited'][:2]}")
+        note(f"history burst of {n}: {n - len(limited)} pages, {len(limited)} rate_limited")
+        check("  the rate_limited errors name the thread of the refused history envelope",
+              limited and all(f.get("thread") == T for f in limited), str(limited[:1]))
+        check("  fewer refusals than flood_strikes_before_close: the connection stays open", not b.closed,
+              f"closed with {b.close_code}")
+        await asyncio.sleep(1.0)
+        ack = await try_say(b, T, "after-burst-" + secrets.token_hex(3), "after the burst")
+        check("  after a second's pause a send is acked again", ack.get("type") == "ack", str(ack))
+
+        lv = Client("alice-leave-burst")
+        await lv.connect(ws_url, mint(key, claims("alice", "buyer", 600)))
+        m = lv.mark()
+        for _ in range(n):
+            await lv.send_frame({"type": "leave", "thread": T})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not lv.closed:
+            if any(f.get("code") == "rate_limited" for f in lv.frames[m:]):
+                break
+            await asyncio.sleep(0.05)
+        await lv.quiet(0.3)
+        limited = [f for f in lv.frames[m:] if f.get("code") == "rate_limited"]
+        others = [f for f in lv.frames[m:] if f.get("code") != "rate_limited"]
+        check(f"a burst of {n} leave envelopes (no reply normally) gets rate_limited errors too", limited and not lv.closed,
+              f"{len(limited)} rate_limited, closed={lv.closed} code={lv.close_code}")
+        if others:
+            note(f"leave of a thread not joined was answered: {others[:2]} ({len(others)} frames)")
+        await lv.close()
+    else:
+        check("hello gives message_burst and flood_strikes_before_close to size a burst", False, str(hello))
+    await b.close()
+
+    # ---- HTTP security headers (section 3)
+    def nosniff(h):
+        return any(v.strip().lower() == "nosniff" for v in header_values(h, "x-content-type-options"))
+
+    def frame_ancestors_none(h):
+        return any("frame-ancestors 'none'" in v for v in header_values(h, "content-security-policy"))
+
+    def no_store(h):
+        return any("no-store" in v.lower() for v in header_values(h, "cache-control"))
+
+    st, h, raw = http_headers(port, "GET", "/")
+    check("GET / : 200, Content-Security-Policy with frame-ancestors 'none', X-Content-Type-Options: nosniff",
+          st == 200 and frame_ancestors_none(h) and nosniff(h), f"{st} {h}")
+    mia = bearer(srv.tokens["mia"])
+    for method, path, hdrs in [("GET", "/health", None), ("GET", "/api/threads", bearer(srv.tokens["alice"])),
+                               ("GET", "/api/threads", None), ("GET", f"/api/contracts/{T}", mia),
+                               ("GET", f"/api/contracts/{T}/messages", mia), ("GET", "/api/verify", mia),
+                               ("POST", "/api/ws-ticket", mia), ("GET", "/ws", None), ("GET", "/no-such-page", None)]:
+        st, h, raw = http_headers(port, method, path, hdrs)
+        api = path.startswith("/api/")
+        who = "no auth" if hdrs is None else "bearer"
+        check(f"{method} {path} ({who}, {st}): nosniff, CSP frame-ancestors 'none'{', Cache-Control: no-store' if api else ''}",
+              nosniff(h) and frame_ancestors_none(h) and (no_store(h) or not api), f"{h}")
+
+    st, h, raw = http_headers(port, "GET", f"/api/contracts/{T}/transcript?format=html", mia)
+    csps = header_values(h, "content-security-policy")
+    check("the HTML transcript (moderator): 200 text/html, a Content-Security-Policy starting with sandbox",
+          st == 200 and any("text/html" in v for v in header_values(h, "content-type"))
+          and any(v.strip().startswith("sandbox") for v in csps), f"{st} {h}")
+
+    def directives(policy):
+        return {" ".join(d.split()) for d in policy.split(";") if d.strip()}
+
+    want = {"sandbox", "default-src 'none'", "style-src 'unsafe-inline'"}
+    check("  that policy has sandbox; default-src 'none'; style-src 'unsafe-inline'",
+          any(want <= directives(v) for v in csps), str(csps))
+    note(f"HTML transcript Content-Security-Policy header(s): {csps}")
+    check("  ... and nosniff, Cache-Control: no-store", nosniff(h) and no_store(h), str(h))
+    text = raw.decode("utf-8", "replace")
+    head = re.split(r"(?i)</head>", text, 1)[0] if re.search(r"(?i)</head>", text) else ""
+    metas = [html.unescape(mt.group(1) or mt.group(2)) for tag in re.findall(r"(?is)<meta\b[^>]*>", head)
+             if re.search(r"(?i)http-equiv\s*=\s*[\"']?content-security-policy", tag)
+             for mt in [re.search(r"(?is)content\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", tag)] if mt]
+    check("  its <head> carries the same policy in a <meta http-equiv> without sandbox",
+          any("default-src 'none'" in p and "sandbox" not in p for p in metas), f"metas {metas}, head {head[:300]!r}")
+
+
 async def main_async(srv):
     try:
         await run_checks(srv)
@@ -813,6 +1243,13 @@ async def main_async(srv):
         import traceback
         traceback.print_exc()
         check(f"the run completed without an unexpected error ({type(e).__name__}: {e})", False)
+    try:
+        await run_session_checks(srv)
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        check(f"the token/ticket/limit/header checks completed without an unexpected error ({type(e).__name__}: {e})",
+              False)
 
 
 def main():

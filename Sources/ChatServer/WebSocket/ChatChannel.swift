@@ -145,7 +145,9 @@ struct ChatChannel: ServerChildChannel, HTTPChannelHandler {
         let limits = server.settings.limits
         let handler = WebSocketFrameHandler(limits: .init(
             maxMessageBytes: limits.maxFrameBytes, pingInterval: .milliseconds(Int64(limits.pingInterval * 1000))))
-        let outbox = Outbox(limit: limits.maxQueuedMessages, byteLimit: limits.maxQueuedBytes, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+        // Room for at least two of the largest messages a client may send (the conformance echo sends them back).
+        let byteLimit = max(limits.maxQueuedBytes, 2 * limits.maxFrameBytes)
+        let outbox = Outbox(limit: limits.maxQueuedMessages, byteLimit: byteLimit, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
         let endpoint: any WebSocketEndpoint
         switch admission {
         case .echo:

@@ -86,6 +86,7 @@ struct ChatConnection {
             strikes += 1
             if strikes >= context.settings.limits.floodStrikesBeforeClose {
                 // Closed by the writer after the answers already queued, so none of them is lost.
+                context.metrics.protocolError("flood")
                 outbox.finish(.flood)
                 return false
             }
