@@ -120,6 +120,7 @@ let package = Package(
             dependencies: [
                 "Storage", "MilestoneCore", "BotConfig", "CommandScripts",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
