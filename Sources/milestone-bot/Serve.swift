@@ -13,11 +13,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (server.host).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (server.port).") var port: Int?
     @Option(help: "SQLite database file (database.path).") var database: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp("Any setting, as KEY=VALUE (repeatable), e.g. --set limits.messages_per_second=5.", valueName: "key=value"))
+    var assignments: [String] = []
     @Flag(help: "Create a demo contract and print how each demo user connects.") var demo = false
     @Flag(help: "Tests only: add an unauthenticated echo WebSocket at /conformance/echo (Autobahn suite).") var conformanceEcho = false
 
     func run() async throws {
         var flags: [String: String] = [:]
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw ValidationError("--set takes KEY=VALUE, like --set limits.messages_per_second=5; got \"\(assignment)\"")
+            }
+            flags[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+        }
         if let host { flags["server.host"] = host }
         if let port { flags["server.port"] = String(port) }
         if let database { flags["database.path"] = database }

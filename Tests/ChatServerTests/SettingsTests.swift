@@ -68,4 +68,42 @@ import Testing
             (error as? ConfigError)?.key == "ebay"
         }
     }
+
+    /// The five presets said overrides go under `policy_overrides:`; the loader read `policies.overrides` and
+    /// ignored the rest, so a deployment that "set" Fiverr's review period to 10 days ran with 8.
+    @Test func anUnknownKeyStopsStartUpNamingTheNearestKnownOne() async throws {
+        let misplaced = try write("""
+            policies:
+              presets_dir: PRESETS
+            policy_overrides:
+              fiverr:
+                review_period_days: 10
+            """)
+        await #expect {
+            _ = try await ServerSettings.load(file: misplaced, environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == "policy_overrides" && error.message.contains("did you mean `policies.overrides`")
+        }
+        let typo = try write("limits:\n  mesages_per_second: 5\npolicies:\n  presets_dir: PRESETS\n")
+        await #expect {
+            _ = try await ServerSettings.load(file: typo, environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == "limits.mesages_per_second" && error.message.contains("`limits.messages_per_second`")
+        }
+        let badFlag = try write("policies:\n  presets_dir: PRESETS\n")
+        await #expect {
+            _ = try await ServerSettings.load(file: badFlag, flags: ["server.prot": "9000"], environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.key == "server.prot"
+        }
+    }
+
+    /// Every key the loader knows is in the shipped file, documented; and the shipped file has no other.
+    @Test func theShippedFileListsEveryKnownKey() throws {
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("bot-config/server.yaml"), encoding: .utf8)
+        let shipped = try ServerSettings.keys(inYAML: text, file: "server.yaml")
+        #expect(Set(shipped) == ServerSettings.knownKeys)
+    }
 }

@@ -15,6 +15,9 @@ extension ServerSettings {
         } catch {
             throw ConfigError(file: file, "cannot be read as YAML: \(error)")
         }
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        try checkKnown(try keys(inYAML: text, file: file), file: file)
+        try checkKnown(flags.keys.sorted(), file: "serve --set")
         var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in flags { flagValues[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: key.contains("secret") || key.contains("key")) }
         let config = ConfigReader(providers: [
