@@ -7,6 +7,9 @@ enum PolicySchema {
         case int(ClosedRange<Int>)
         case choice([String])
         case intList(ClosedRange<Int>)
+        /// Whole days in the range, or `<n>d|h|m|s` (``PolicyDuration``) up to its upper bound; stored in
+        /// seconds. A lower bound of 1 day allows any positive time with a unit.
+        case duration(days: ClosedRange<Int>)
 
         var allowed: String {
             switch self {
@@ -14,6 +17,8 @@ enum PolicySchema {
             case .int(let range): "a whole number from \(range.lowerBound) to \(range.upperBound)"
             case .choice(let values): "one of " + values.joined(separator: ", ")
             case .intList(let range): "a list of whole numbers from \(range.lowerBound) to \(range.upperBound), like [3, 1]"
+            case .duration(let range):
+                "a whole number of days from \(range.lowerBound) to \(range.upperBound), or a time with a unit like 14d, 36h, 15m or 90s"
             }
         }
     }
@@ -33,7 +38,7 @@ enum PolicySchema {
         "charge_on": .choice(Policy.ChargeMoment.allCases.map(\.rawValue)),
         "sequential": .bool,
         "release_requires_submission": .bool,
-        "review_period_days": .int(0...365),
+        "review_period_days": .duration(days: 0...365),
         "review_period_outcome": .choice(Policy.ReviewPeriod.Outcome.allCases.map(\.rawValue)),
         "review_reminder_days": .intList(1...364),
         "revisions": .choice(["none", "unlimited", "counted"]),
@@ -41,7 +46,7 @@ enum PolicySchema {
         "cancel_by": .choice(Policy.CancelRule.allCases.map(\.rawValue)),
         "delete_before_funding": .bool,
         "end_contract": .choice(["dispute_only", "request"]),
-        "end_request_answer_days": .int(1...90),
+        "end_request_answer_days": .duration(days: 1...90),
         "stop_allowed": .bool,
         "complete_automatically": .bool,
     ]
@@ -72,6 +77,11 @@ enum PolicySchema {
                 ints.append(int)
             }
             return .intList(ints)
+        case .duration(let days):
+            let allowed = (days.lowerBound == 0 ? 0 : 1)...(days.upperBound * 86_400)
+            guard let seconds = PolicyDuration.seconds(raw), allowed.contains(seconds),
+                !(raw is Int) || days.contains(seconds / 86_400) else { throw wrong() }
+            return .int(seconds)
         }
     }
 
@@ -97,7 +107,7 @@ enum PolicySchema {
         func string(_ key: String) -> String { if case .string(let v) = values[key] { return v }; return "" }
         func ints(_ key: String) -> [Int] { if case .intList(let v) = values[key] { return v }; return [] }
 
-        let reviewDays = int("review_period_days")
+        let reviewSeconds = int("review_period_days")
         let revisions: Policy.RevisionRule = switch string("revisions") {
         case "unlimited": .unlimited
         case "counted": .counted(perMilestone: int("revision_allowance"))
@@ -112,12 +122,12 @@ enum PolicySchema {
             chargeOn: Policy.ChargeMoment(rawValue: string("charge_on"))!,
             sequential: bool("sequential"),
             releaseRequiresSubmission: bool("release_requires_submission"),
-            reviewPeriod: reviewDays == 0 ? nil : .init(days: reviewDays, outcome: .init(rawValue: string("review_period_outcome"))!),
+            reviewPeriod: reviewSeconds == 0 ? nil : .init(seconds: reviewSeconds, outcome: .init(rawValue: string("review_period_outcome"))!),
             reviewReminderDays: ints("review_reminder_days"),
             revisions: revisions,
             cancelBy: Policy.CancelRule(rawValue: string("cancel_by"))!,
             deleteBeforeFunding: bool("delete_before_funding"),
-            endContract: string("end_contract") == "request" ? .request(answerDays: int("end_request_answer_days")) : .disputeOnly,
+            endContract: string("end_contract") == "request" ? .request(answerSeconds: int("end_request_answer_days")) : .disputeOnly,
             stopAllowed: bool("stop_allowed"),
             completeAutomatically: bool("complete_automatically")
         )

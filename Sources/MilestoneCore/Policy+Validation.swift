@@ -28,15 +28,17 @@ extension Policy {
         if stopAllowed && !sequential {
             problem(["stop_allowed", "sequential"], "/stop ends a sequential order; set sequential: true or stop_allowed: false")
         }
-        if let period = reviewPeriod, !(1...365).contains(period.days) {
-            problem(["review_period_days"], "must be between 1 and 365 days, or 0 for no review period")
+        if let period = reviewPeriod, !(1...(365 * 86_400)).contains(period.seconds) {
+            problem(["review_period_days"], "must be between 1 second and 365 days, or 0 for no review period")
         }
         if reviewPeriod == nil && !reviewReminderDays.isEmpty {
             problem(["review_reminder_days", "review_period_days"], "reminders need a review period; use [] when review_period_days is 0")
         }
         if let period = reviewPeriod {
-            for day in reviewReminderDays where day <= 0 || day >= period.days {
-                problem(["review_reminder_days"], "\(day) is not between 1 and \(period.days - 1) (the review period is \(period.days) days)")
+            for day in reviewReminderDays where day <= 0 || day * 86_400 >= period.seconds {
+                problem(["review_reminder_days"], period.seconds < 2 * 86_400
+                    ? "\(day): reminders are whole days before the end, and the review period is shorter than 2 days; use []"
+                    : "\(day) is not between 1 and \(period.days - (period.seconds % 86_400 == 0 ? 1 : 0)) (the review period is \(PolicyDuration.text(seconds: period.seconds)))")
             }
         }
         if reviewPeriod?.outcome == .autoComplete && !sequential {
@@ -45,8 +47,8 @@ extension Policy {
         if case .counted(let allowance) = revisions, !(0...100).contains(allowance) {
             problem(["revision_allowance"], "must be between 0 and 100")
         }
-        if case .request(let days) = endContract, !(1...90).contains(days) {
-            problem(["end_request_answer_days"], "must be between 1 and 90")
+        if case .request(let seconds) = endContract, !(1...(90 * 86_400)).contains(seconds) {
+            problem(["end_request_answer_days"], "must be between 1 second and 90 days")
         }
         return found
     }

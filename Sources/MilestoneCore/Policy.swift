@@ -51,12 +51,39 @@ public struct Policy: Hashable, Sendable, Codable {
     }
 
     public struct ReviewPeriod: Hashable, Sendable, Codable {
-        public var days: Int
+        /// How long the buyer has to act on a submission. Presets say days; a staging site may say seconds.
+        public var seconds: Int
         public var outcome: Outcome
 
-        public init(days: Int, outcome: Outcome) {
-            self.days = days
+        public init(seconds: Int, outcome: Outcome) {
+            self.seconds = seconds
             self.outcome = outcome
+        }
+
+        public init(days: Int, outcome: Outcome) {
+            self.init(seconds: days * 86_400, outcome: outcome)
+        }
+
+        /// Whole days (rounded down).
+        public var days: Int { seconds / 86_400 }
+
+        // Stored policies written before periods had units say `days`; new ones say `seconds`.
+        enum CodingKeys: String, CodingKey { case seconds, days, outcome }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            outcome = try container.decode(Outcome.self, forKey: .outcome)
+            if let seconds = try container.decodeIfPresent(Int.self, forKey: .seconds) {
+                self.seconds = seconds
+            } else {
+                seconds = try container.decode(Int.self, forKey: .days) * 86_400
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(seconds, forKey: .seconds)
+            try container.encode(outcome, forKey: .outcome)
         }
 
         public enum Outcome: String, Hashable, Sendable, Codable, CaseIterable {
@@ -80,12 +107,15 @@ public struct Policy: Hashable, Sendable, Codable {
         case moderator
     }
 
-    public enum EndContractRule: Hashable, Sendable, Codable {
+    public enum EndContractRule: Hashable, Sendable {
         /// There is no end request; a party raises a dispute instead.
         case disputeOnly
         /// The buyer asks; the freelancer accepts (funded milestones are refunded) or declines
-        /// (either party may then dispute) within this many days, after which the request lapses.
-        case request(answerDays: Int)
+        /// (either party may then dispute) within this many seconds, after which the request lapses.
+        case request(answerSeconds: Int)
+
+        /// An end request answered within whole days.
+        public static func request(answerDays: Int) -> EndContractRule { .request(answerSeconds: answerDays * 86_400) }
     }
 
     public init(

@@ -41,13 +41,13 @@ extension Step {
     mutating func requestEnd(reason: String?) throws(Rejection) {
         try requireOpen()
         try require(.buyer, "ask to end the contract")
-        guard case .request(let answerDays) = policy.endContract else {
+        guard case .request(let answerSeconds) = policy.endContract else {
             throw Rejection(.policyForbids, "this platform has no end-contract request", suggestion: endingSuggestion)
         }
         if let pending = contract.endRequest {
             throw Rejection(.wrongState, "you already asked to end the contract; the freelancer has until \(ContractEvent.timeText(pending.answerBy)) to answer")
         }
-        let answerBy = now.addingTimeInterval(TimeInterval(answerDays) * 86_400)
+        let answerBy = now.addingTimeInterval(TimeInterval(answerSeconds))
         contract.endRequest = .init(reason: reason, at: now, answerBy: answerBy)
         deadlines.append(.arm(Deadline(kind: .endRequestAnswer, at: answerBy)))
         events.append(.endRequested(reason: reason, answerBy: answerBy))

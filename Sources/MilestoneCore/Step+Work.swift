@@ -16,7 +16,7 @@ extension Step {
         }
         var reviewEnds: Date?
         if let period = policy.reviewPeriod {
-            let ends = now.addingTimeInterval(TimeInterval(period.days) * 86_400)
+            let ends = now.addingTimeInterval(TimeInterval(period.seconds))
             reviewEnds = ends
             deadlines.append(.arm(Deadline(kind: .reviewEnds(milestone.number), at: ends)))
             for days in policy.reviewReminderDays {

@@ -149,17 +149,19 @@ import Testing
     @Test("A value of the wrong type or out of range names the file and the key", arguments: [
         ("sequential", "3", "expected true or false, got 3"),
         ("sequential", "\"true\"", "expected true or false, got \"true\""),
-        ("review_period_days", "ten", "expected a whole number from 0 to 365, got \"ten\""),
-        ("review_period_days", "14.5", "expected a whole number from 0 to 365, got 14.5"),
-        ("review_period_days", "400", "expected a whole number from 0 to 365, got 400"),
-        ("review_period_days", "-1", "expected a whole number from 0 to 365, got -1"),
+        ("review_period_days", "ten", "expected a whole number of days from 0 to 365, or a time with a unit like 14d, 36h, 15m or 90s, got \"ten\""),
+        ("review_period_days", "14.5", "expected a whole number of days from 0 to 365, or a time with a unit like 14d, 36h, 15m or 90s, got 14.5"),
+        ("review_period_days", "400", "expected a whole number of days from 0 to 365, or a time with a unit like 14d, 36h, 15m or 90s, got 400"),
+        ("review_period_days", "-1", "expected a whole number of days from 0 to 365, or a time with a unit like 14d, 36h, 15m or 90s, got -1"),
         ("milestone_creator", "moderator", "expected one of buyer, freelancer, got \"moderator\""),
         ("approval", "client", "expected one of none, freelancer, counterparty, got \"client\""),
         ("review_period_outcome", "release", "expected one of auto_release, auto_complete, got \"release\""),
         ("review_reminder_days", "3", "expected a list of whole numbers from 1 to 364, like [3, 1], got 3"),
         ("review_reminder_days", "[3, \"one\"]", "expected a list of whole numbers from 1 to 364, like [3, 1], got a list"),
         ("revision_allowance", "101", "expected a whole number from 0 to 100, got 101"),
-        ("end_request_answer_days", "0", "expected a whole number from 1 to 90, got 0"),
+        ("review_period_days", "366d", "expected a whole number of days from 0 to 365, or a time with a unit like 14d, 36h, 15m or 90s, got \"366d\""),
+        ("review_period_days", "3w", "expected a whole number of days from 0 to 365, or a time with a unit like 14d, 36h, 15m or 90s, got \"3w\""),
+        ("end_request_answer_days", "0", "expected a whole number of days from 1 to 90, or a time with a unit like 14d, 36h, 15m or 90s, got 0"),
         ("cancel_by", "{who: freelancer}", "expected one of nobody, freelancer, moderator, got a mapping"),
     ])
     func wrongType(key: String, value: String, message: String) throws {
@@ -272,7 +274,7 @@ import Testing
         let wrong = try #require(Self.loadError(Self.presetsDirectory, overrides: ["skillscoop": ["end_request_answer_days": "seven"]]))
         #expect(wrong.file == "bot-config/server.yaml (skillscoop)")
         #expect(wrong.key == "end_request_answer_days")
-        #expect(wrong.message == "expected a whole number from 1 to 90, got \"seven\"")
+        #expect(wrong.message == "expected a whole number of days from 1 to 90, or a time with a unit like 14d, 36h, 15m or 90s, got \"seven\"")
 
         let outOfRange = try #require(Self.loadError(Self.presetsDirectory, overrides: ["fiverr": ["revision_allowance": 500]]))
         #expect(outOfRange.key == "revision_allowance")
@@ -294,6 +296,43 @@ import Testing
         #expect(throws: ConfigError(file: "x.yaml", key: "stop_allowed + sequential",
             "/stop ends a sequential order; set sequential: true or stop_allowed: false")) {
             _ = try PolicyCatalog.parse(yaml: Self.setting("stop_allowed", to: "true")(text), name: "x", file: "x.yaml")
+        }
+    }
+
+    /// Durations accept units, so a staging site can watch a review period pass in seconds; whole numbers
+    /// keep meaning days.
+    @Test func durationsAcceptUnitsAndWholeNumbersMeanDays() throws {
+        #expect(PolicyDuration.seconds(14) == 14 * 86_400)
+        #expect(PolicyDuration.seconds("14d") == 14 * 86_400)
+        #expect(PolicyDuration.seconds("36h") == 36 * 3_600)
+        #expect(PolicyDuration.seconds("15m") == 900)
+        #expect(PolicyDuration.seconds("90s") == 90)
+        for bad: Any in ["", "d", "3w", "-1d", "1.5d", "ten", 14.5, "99999999999999d"] {
+            #expect(PolicyDuration.seconds(bad) == nil, "\(bad)")
+        }
+        #expect(PolicyDuration.text(seconds: 129_600) == "36 hours")
+        #expect(PolicyDuration.text(seconds: 90) == "90 seconds")
+        let catalog = try PolicyCatalog.load(directory: Self.presetsDirectory,
+            overrides: ["indeelancer": ["review_period_days": "36h", "review_reminder_days": [1]], "skillscoop": ["end_request_answer_days": "12h"]])
+        #expect(catalog["indeelancer"]?.reviewPeriod == .init(seconds: 129_600, outcome: .autoRelease))
+        #expect(catalog["skillscoop"]?.endContract == .request(answerSeconds: 43_200))
+        // A reminder must fall inside the period: 2 days before the end of 36 hours is not.
+        #expect(throws: ConfigError.self) {
+            try PolicyCatalog.load(directory: Self.presetsDirectory, overrides: ["indeelancer": ["review_period_days": "36h", "review_reminder_days": [2]]])
+        }
+    }
+
+    /// Policies stored with contracts before durations had units (`days`, `answerDays`) still decode.
+    @Test func policiesStoredInDaysStillDecode() throws {
+        let period = try JSONDecoder().decode(Policy.ReviewPeriod.self, from: Data(#"{"days":14,"outcome":"auto_release"}"#.utf8))
+        #expect(period == .init(days: 14, outcome: .autoRelease))
+        let end = try JSONDecoder().decode(Policy.EndContractRule.self, from: Data(#"{"request":{"answerDays":7}}"#.utf8))
+        #expect(end == .request(answerDays: 7))
+        #expect(try JSONDecoder().decode(Policy.EndContractRule.self, from: Data(#"{"disputeOnly":{}}"#.utf8)) == .disputeOnly)
+        let catalog = try PolicyCatalog.load(directory: Self.presetsDirectory)
+        for name in catalog.names {
+            let policy = catalog[name]!
+            #expect(try JSONDecoder().decode(Policy.self, from: JSONEncoder().encode(policy)) == policy, "\(name) round-trips")
         }
     }
 }

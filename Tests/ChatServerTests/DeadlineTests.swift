@@ -1,3 +1,4 @@
+import BotConfig
 import ChatServer
 import Foundation
 import MilestoneCore
@@ -18,6 +19,33 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         throw Timeout(description: "not \(count) messages containing \"\(fragment)\"")
+    }
+
+    /// A staging site sets a review period in seconds and watches it pass on the real clock, as the
+    /// deadline service fires it in production.
+    @Test func aReviewPeriodOfSecondsAutoReleasesInRealTime() async throws {
+        let catalog = try PolicyCatalog.load(
+            directory: TestServer.repositoryPresets,
+            overrides: ["indeelancer": ["review_period_days": "3s", "review_reminder_days": [Int]()]])
+        #expect(catalog["indeelancer"]?.reviewPeriod == .init(seconds: 3, outcome: .autoRelease))
+        var settings = TestServer.settings()
+        settings.presets = catalog
+        try await TestServer.with(settings: settings, clock: .real()) { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 20_000, description: "Logo")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await alice.join("c-1")
+            _ = try await bob.join("c-1")
+            #expect(try await alice.say("/fund M1").ackOutcome == "applied")
+            let submitted = Date()
+            #expect(try await bob.say("/submit M1 the files").ackOutcome == "applied")
+            _ = try await Self.waitForMessage(server, containing: "The review period for M1 passed", timeout: 10)
+            let waited = Date().timeIntervalSince(submitted)
+            #expect(waited >= 3 && waited < 8, "released after \(waited) s")
+            #expect(try server.database.ledger(of: "c-1").balance(.freelancer) == 20_000)
+            await alice.close()
+            await bob.close()
+        }
     }
 
     @Test func remindersThenAutoReleaseExactlyOnceWithADisputeStoppingTheClock() async throws {

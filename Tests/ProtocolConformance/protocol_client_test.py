@@ -19,30 +19,25 @@ mint its own HS256 tokens as the platform would (PROTOCOL.md section 1).
 import asyncio
 import base64
 import datetime
-import hashlib
-import hmac
 import html
-import http.client
 import json
 import os
 import re
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.parse
 
-try:
-    import websockets
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
-except ImportError:  # pragma: no cover
-    print("this test needs the `websockets` package: pip install websockets", file=sys.stderr)
-    sys.exit(2)
+# The generic pieces (the server launcher, check() and the summary, HTTP calls, HS256 signing) are the shared
+# harness's; everything this client sends and expects is written here, from docs/PROTOCOL.md.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
+from harness import sign_jwt  # noqa: E402
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+H.require("websockets")
+import websockets  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
+
 VERBOSE = os.environ.get("PROTO_VERBOSE") == "1"
 TIMEOUT = 5.0
 QUIET = 0.7  # how long "nothing else arrives" is observed
@@ -52,124 +47,13 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 # --------------------------------------------------------------------------- results
 
-RESULTS = []
-
-
-def check(name, ok, detail=""):
-    ok = bool(ok)
-    RESULTS.append((name, ok))
-    line = f"{'PASS' if ok else 'FAIL'}  {name}"
-    if detail and not ok:
-        line += f"  -- {detail}"
-    print(line, flush=True)
-    return ok
-
-
-def note(text):
-    """Informational line: an observation that is not a pass/fail check."""
-    print(f"INFO  {text}", flush=True)
-
-
-# --------------------------------------------------------------------------- server
-
-
-class Server:
-    def __init__(self):
-        self.proc = None
-        self.tmpdir = tempfile.mkdtemp(prefix="proto-")
-        self.port = None
-        self.tokens = {}  # user -> token
-        self.roles = {}  # user -> role heading in the demo output
-        self.api_key = None
-        # The platform's HS256 secret (PROTOCOL.md section 1), given to the server as AUTH_SIGNING_SECRET.
-        self.secret = secrets.token_urlsafe(48)
-        self.stdout_lines = []
-        self._ready = threading.Event()
-
-    def start(self):
-        binary = os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot")
-        if not os.path.isabs(binary):
-            binary = os.path.join(REPO_ROOT, binary)
-        if not os.path.exists(binary):
-            raise RuntimeError(f"server binary not found: {binary} (swift build --product milestone-bot)")
-        db = os.path.join(self.tmpdir, "proto.sqlite")
-        self.stderr_file = open(os.path.join(self.tmpdir, "stderr.log"), "wb")
-        self.proc = subprocess.Popen(
-            [binary, "serve", "--demo", "--port", "0", "--database", db],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr_file,
-            stdin=subprocess.DEVNULL,
-            env=dict(os.environ, AUTH_SIGNING_SECRET=self.secret),
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
-        if not self._ready.wait(60):
-            raise RuntimeError("server did not print its port, tokens and API key within 60 s:\n"
-                               + "\n".join(self.stdout_lines) + self._stderr_tail())
-        if self.port is None or not self.api_key or not {"alice", "bob", "mia"} <= set(self.tokens):
-            raise RuntimeError("could not parse the server's start-up output:\n" + "\n".join(self.stdout_lines)
-                               + self._stderr_tail())
-
-    def _stderr_tail(self):
-        try:
-            with open(os.path.join(self.tmpdir, "stderr.log"), "rb") as f:
-                return "\n--- stderr ---\n" + f.read()[-2000:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def _pump(self):
-        current_user = None
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.stdout_lines.append(line)
-            m = re.search(r"serving on http://[^:/\s]+:(\d+)", line)
-            if m and self.port is None:
-                self.port = int(m.group(1))
-            m = re.match(r"^(buyer|freelancer|moderator|user) (\S+):\s*$", line)
-            if m:
-                current_user = m.group(2)
-                self.roles[current_user] = m.group(1)
-            m = re.match(r"^\s+token:\s*(\S+)\s*$", line)
-            if m and current_user:
-                self.tokens[current_user] = m.group(1)
-            m = re.search(r"Platform API key \(X-Api-Key\).*:\s*(\S+)\s*$", line)
-            if m:
-                self.api_key = m.group(1)
-                self._ready.set()
-        self._ready.set()  # process ended
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        try:
-            self.stderr_file.close()
-        except Exception:
-            pass
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+REPORT = H.Report()
+check, note = REPORT.check, REPORT.note
 
 
 # --------------------------------------------------------------------------- tokens (PROTOCOL.md section 1)
 
 AUDIENCE = "milestone-bot"  # the documented default of auth.audience
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def mint(secret, claims, header=None):
-    """An HS256 JWT over `header` (default {"alg": "HS256", "typ": "JWT"}) and `claims`, signed with `secret`,
-    whatever the header says (so a header naming another algorithm still carries a valid HS256 signature)."""
-    header = header if header is not None else {"alg": "HS256", "typ": "JWT"}
-    signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode("utf-8")) + "."
-                     + b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8")))
-    sig = hmac.new(secret.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
-    return signing_input + "." + b64url(sig)
 
 
 def claims(user, role, lifetime=600, **extra):
@@ -204,26 +88,6 @@ def same_second(text, exp):
 # --------------------------------------------------------------------------- HTTP
 
 
-def http_call(port, method, path, body=None, headers=None):
-    """Returns (status, headers dict lower-cased, parsed JSON or raw text)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    hdrs = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=hdrs)
-    resp = conn.getresponse()
-    raw = resp.read()
-    rh = {k.lower(): v for k, v in resp.getheaders()}
-    conn.close()
-    try:
-        parsed = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        parsed = raw.decode("utf-8", "replace")
-    return resp.status, rh, parsed
-
-
 async def handshake_refusal(port, label, path, headers, want_close, want_code):
     """A handshake that must be refused, as PROTOCOL.md section 1 says: the socket opens only to carry an
     `error` frame with the reason, then closes with 4401 (authentication) or 4403 (origin)."""
@@ -245,21 +109,6 @@ async def handshake_refusal(port, label, path, headers, want_close, want_code):
     check(f"{label}: an error frame{' with code ' + want_code if want_code else ''} then close {want_close}",
           ok, f"frame {frame!r}, close {code}")
     return frame, code
-
-
-def http_headers(port, method, path, headers=None):
-    """Returns (status, [(name lower-cased, value)] with repeated headers kept, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    conn.request(method, path, headers=dict(headers or {}))
-    resp = conn.getresponse()
-    raw = resp.read()
-    hdrs = [(k.lower(), v) for k, v in resp.getheaders()]
-    conn.close()
-    return resp.status, hdrs, raw
-
-
-def header_values(hdrs, name):
-    return [v for k, v in hdrs if k == name]
 
 
 def is_error_body(body, code=None):
@@ -425,7 +274,7 @@ async def run_checks(srv):
     T = "demo"
 
     # ---- health
-    st, _, body = http_call(port, "GET", "/health")
+    st, _, body = H.http_json(port, "GET", "/health")
     check("GET /health answers 200 {status: ok, connections, test_money}",
           st == 200 and isinstance(body, dict) and body.get("status") == "ok"
           and isinstance(body.get("connections"), int) and isinstance(body.get("test_money"), bool),
@@ -593,7 +442,7 @@ async def run_checks(srv):
     check("alice sees nothing of bob's refused command (no frame with its seqs)", not leaked, str(leaked))
     check("the seqs of bob's private notices lie between his line and alice's next line (no gap in the thread)",
           bar.get("seq") == (why.get("seq") or 0) + 1 if why else False, f"notice {why.get('seq') if why else None}, next {bar.get('seq')}")
-    st, _, body = http_call(port, "GET", f"/api/contracts/{T}/messages?after={rseq - 1}",
+    st, _, body = H.http_json(port, "GET", f"/api/contracts/{T}/messages?after={rseq - 1}",
                             headers={"Authorization": f"Bearer {tok['alice']}"})
     http_seqs = [m.get("seq") for m in (body or {}).get("messages", [])] if isinstance(body, dict) else None
     check("GET /api/contracts/demo/messages as alice does not include bob's private notices either",
@@ -650,7 +499,7 @@ async def run_checks(srv):
     joined_r = next((f for f in jr if f.get("type") == "joined"), {})
     check("joined.last_seq after the resume equals the newest seq", joined_r.get("last_seq") == max(missed_expected),
           f"{joined_r} vs {max(missed_expected)}")
-    st, _, body = http_call(port, "GET", f"/api/contracts/{T}/messages?after={last_b}",
+    st, _, body = H.http_json(port, "GET", f"/api/contracts/{T}/messages?after={last_b}",
                             headers={"Authorization": f"Bearer {tok['bob']}"})
     http_seqs = [m.get("seq") for m in body.get("messages", [])] if isinstance(body, dict) else None
     check("GET /api/contracts/demo/messages?after= as bob lists the same missed seqs, with last_seq",
@@ -752,7 +601,7 @@ async def run_checks(srv):
         await c.close()
 
     # ---- browser ticket flow
-    st, _, body = http_call(port, "POST", "/api/ws-ticket", headers={"Authorization": f"Bearer {tok['bob']}"})
+    st, _, body = H.http_json(port, "POST", "/api/ws-ticket", headers={"Authorization": f"Bearer {tok['bob']}"})
     ticket = body.get("ticket") if isinstance(body, dict) else None
     check("POST /api/ws-ticket with the bearer header answers 2xx {ticket, expires_in}",
           200 <= st < 300 and isinstance(ticket, str) and ticket and isinstance(body.get("expires_in"), (int, float)),
@@ -771,7 +620,7 @@ async def run_checks(srv):
     await tc.close()
     await handshake_refusal(port, "the same ticket a second time", f"/ws?ticket={ticket}", None, 4401, "bad_ticket")
     await handshake_refusal(port, "a made-up ticket", "/ws?ticket=made-up-ticket", None, 4401, "bad_ticket")
-    st4, _, body4 = http_call(port, "POST", "/api/ws-ticket")
+    st4, _, body4 = H.http_json(port, "POST", "/api/ws-ticket")
     check("POST /api/ws-ticket without a token is refused with 401 and a JSON error body",
           st4 == 401 and is_error_body(body4), f"{st4} {body4}")
 
@@ -783,7 +632,7 @@ async def run_checks(srv):
                "milestones": [{"amount": "500.00", "description": "Logo",
                                "due": (datetime.date.today() + datetime.timedelta(days=60)).isoformat()},
                               {"amount": "1,250.50", "description": "Site"}]}
-    st, _, body = http_call(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
+    st, _, body = H.http_json(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
     check("POST /api/contracts with X-Api-Key answers 201 {thread, title, preset, phase, websocket, milestones}",
           st == 201 and isinstance(body, dict) and body.get("thread") == cid and body.get("title") == "Protocol test"
           and body.get("preset") == "indeelancer" and isinstance(body.get("phase"), str)
@@ -791,24 +640,24 @@ async def run_checks(srv):
     wsu = body.get("websocket") if isinstance(body, dict) else None
     check("the `websocket` address in that answer points at the running server",
           isinstance(wsu, str) and re.match(rf"^wss?://[^/]+:{port}/ws", wsu) is not None, f"websocket={wsu!r}")
-    st, _, body = http_call(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
+    st, _, body = H.http_json(port, "POST", "/api/contracts", payload, {"X-Api-Key": srv.api_key})
     check("the same id again answers 409 contract_exists", st == 409 and is_error_body(body, "contract_exists"),
           f"{st} {body}")
-    st, _, body = http_call(port, "POST", "/api/contracts", dict(payload, id=cid + "-x"), {"X-Api-Key": "wrong"})
+    st, _, body = H.http_json(port, "POST", "/api/contracts", dict(payload, id=cid + "-x"), {"X-Api-Key": "wrong"})
     check("a wrong X-Api-Key is refused (4xx, bad_api_key)", 400 <= st < 500 and is_error_body(body, "bad_api_key"),
           f"{st} {body}")
     note(f"wrong X-Api-Key answered HTTP {st}")
-    st, _, body = http_call(port, "POST", "/api/contracts", dict(payload, id=cid + "-y"),
+    st, _, body = H.http_json(port, "POST", "/api/contracts", dict(payload, id=cid + "-y"),
                             {"Authorization": f"Bearer {tok['alice']}"})
     check("a user's bearer token cannot create contracts (refused, JSON error body)",
           400 <= st < 500 and is_error_body(body), f"{st} {body}")
     note(f"POST /api/contracts with a bearer token and no key answered HTTP {st} {body}")
-    st, _, body = http_call(port, "POST", "/api/contracts", dict(payload, id=cid + "-z", currency="DOGE"),
+    st, _, body = H.http_json(port, "POST", "/api/contracts", dict(payload, id=cid + "-z", currency="DOGE"),
                             {"X-Api-Key": srv.api_key})
     check("an unknown currency is refused with 400 bad_currency", st == 400 and is_error_body(body, "bad_currency"),
           f"{st} {body}")
 
-    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['alice']}"})
+    st, _, body = H.http_json(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['alice']}"})
     threads = body.get("threads") if isinstance(body, dict) else None
     entry = next((t for t in threads or [] if t.get("thread") == cid), None)
     check("GET /api/threads lists the new contract for its buyer (role buyer, buyer/freelancer, last_seq)",
@@ -817,15 +666,15 @@ async def run_checks(srv):
           and entry.get("preset") == "indeelancer" and isinstance(entry.get("phase"), str)
           and isinstance(entry.get("last_seq"), int), f"{st} {entry or body}")
     check("GET /api/threads for alice also lists demo", any(t.get("thread") == T for t in threads or []), str(threads))
-    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['bob']}"})
+    st, _, body = H.http_json(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['bob']}"})
     check("GET /api/threads for bob (not a party) does not list it",
           st == 200 and isinstance(body, dict) and all(t.get("thread") != cid for t in body.get("threads", [])),
           f"{st} {body}")
-    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['mia']}"})
+    st, _, body = H.http_json(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {tok['mia']}"})
     check("GET /api/threads for the moderator lists it (all contracts)",
           st == 200 and isinstance(body, dict) and any(t.get("thread") == cid for t in body.get("threads", [])),
           f"{st} {body}")
-    st, _, body = http_call(port, "GET", f"/api/contracts/{cid}", headers={"Authorization": f"Bearer {tok['alice']}"})
+    st, _, body = H.http_json(port, "GET", f"/api/contracts/{cid}", headers={"Authorization": f"Bearer {tok['alice']}"})
     m1 = milestone(body if isinstance(body, dict) else {}, "M1") or {}
     m2 = milestone(body if isinstance(body, dict) else {}, "M2") or {}
     check("GET /api/contracts/{id} gives the state: M1 50000, M2 125050 (amounts typed '500.00', '1,250.50')",
@@ -833,11 +682,11 @@ async def run_checks(srv):
           f"{st} {str(body)[:300]}")
     if isinstance(body, dict):
         note(f"GET /api/contracts/{{id}}: type={body.get('type')!r}, M1 due={m1.get('due')!r}")
-    st, _, body = http_call(port, "GET", f"/api/contracts/{cid}", headers={"Authorization": f"Bearer {tok['bob']}"})
+    st, _, body = H.http_json(port, "GET", f"/api/contracts/{cid}", headers={"Authorization": f"Bearer {tok['bob']}"})
     check("GET /api/contracts/{id} for a non-party is refused with not_member", is_error_body(body, "not_member"),
           f"{st} {body}")
     note(f"non-party GET /api/contracts/{{id}} answered HTTP {st}")
-    st, _, body = http_call(port, "GET", "/api/contracts/no-such", headers={"Authorization": f"Bearer {tok['alice']}"})
+    st, _, body = H.http_json(port, "GET", "/api/contracts/no-such", headers={"Authorization": f"Bearer {tok['alice']}"})
     check("GET /api/contracts/{unknown} is refused with unknown_thread", is_error_body(body, "unknown_thread"),
           f"{st} {body}")
     note(f"unknown GET /api/contracts/{{id}} answered HTTP {st}")
@@ -873,7 +722,7 @@ async def run_checks(srv):
     await handshake_refusal(port, "a good token from a foreign browser Origin", "/ws",
                             {"Authorization": f"Bearer {tok['alice']}", "Origin": "https://evil.example"},
                             4403, "origin_not_allowed")
-    st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": "Bearer not-a-jwt"})
+    st, _, body = H.http_json(port, "GET", "/api/threads", headers={"Authorization": "Bearer not-a-jwt"})
     check("GET /api/threads with a bad token: 401 bad_token", st == 401 and is_error_body(body, "bad_token"),
           f"{st} {body}")
 
@@ -925,7 +774,7 @@ async def run_session_checks(srv):
 
     c0 = claims("alice", "buyer", 120)
     a = Client("alice-auth")
-    hello = await a.connect(ws_url, mint(key, c0))
+    hello = await a.connect(ws_url, sign_jwt(key, c0))
     check("a token minted with auth.signing_secret (HS256, sub/role/aud/iat/exp) opens a WebSocket as alice",
           hello.get("type") == "hello" and hello.get("user") == "alice" and hello.get("moderator") is False, str(hello))
     check("hello.token_expires_at equals the minted token's exp, to the second",
@@ -935,7 +784,7 @@ async def run_session_checks(srv):
     # ---- the auth envelope
     c1 = claims("alice", "buyer", 900)
     m = a.mark()
-    await a.send_frame({"type": "auth", "token": mint(key, c1)})
+    await a.send_frame({"type": "auth", "token": sign_jwt(key, c1)})
     r = await answer_to(a, m)
     check("auth with a fresh token for the same user and role: authenticated {user alice, expires_at = its exp}",
           r.get("type") == "authenticated" and r.get("user") == "alice"
@@ -943,12 +792,12 @@ async def run_session_checks(srv):
           and same_second(r.get("expires_at"), c1["exp"]), f"{r} vs exp {c1['exp']}")
     now = int(time.time())
     refused = [
-        ("a token for another user (bob)", mint(key, claims("bob", "freelancer", 900))),
+        ("a token for another user (bob)", sign_jwt(key, claims("bob", "freelancer", 900))),
         ("garbage", "garbage"),
-        ("a token for alice with another role (moderator)", mint(key, claims("alice", "moderator", 900))),
-        ("an expired token for alice", mint(key, claims("alice", "buyer", iat=now - 120, exp=now - 60))),
-        ("a token for alice signed with another secret", mint("not-the-secret-" * 4, claims("alice", "buyer", 900))),
-        ("a token for alice whose header says alg none", mint(key, claims("alice", "buyer", 900),
+        ("a token for alice with another role (moderator)", sign_jwt(key, claims("alice", "moderator", 900))),
+        ("an expired token for alice", sign_jwt(key, claims("alice", "buyer", iat=now - 120, exp=now - 60))),
+        ("a token for alice signed with another secret", sign_jwt("not-the-secret-" * 4, claims("alice", "buyer", 900))),
+        ("a token for alice whose header says alg none", sign_jwt(key, claims("alice", "buyer", 900),
                                                                {"alg": "none", "typ": "JWT"})),
     ]
     for label, t in refused:
@@ -968,10 +817,10 @@ async def run_session_checks(srv):
         now = int(time.time())
         cl = claims("alice", "buyer", iat=now, exp=now + 3)
         c = Client("alice-3s")
-        out = {"exp": cl["exp"], "hello": await c.connect(ws_url, mint(key, cl))}
+        out = {"exp": cl["exp"], "hello": await c.connect(ws_url, sign_jwt(key, cl))}
         # A refused auth (another user's long-lived token) must not extend it: it keeps its old token.
         m = c.mark()
-        await c.send_frame({"type": "auth", "token": mint(key, claims("bob", "freelancer", 900))})
+        await c.send_frame({"type": "auth", "token": sign_jwt(key, claims("bob", "freelancer", 900))})
         out["refused"] = await answer_to(c, m)
         try:
             err = await c.wait(lambda f: f.get("type") == "error" and f.get("code") == "token_expired", m,
@@ -994,11 +843,11 @@ async def run_session_checks(srv):
         cl = claims("alice", "buyer", iat=now, exp=now + 3)
         c = Client("alice-refresh")
         out = {"exp": cl["exp"]}
-        await c.connect(ws_url, mint(key, cl))
+        await c.connect(ws_url, sign_jwt(key, cl))
         await c.join(T)
         fresh = claims("alice", "buyer", 600)
         m = c.mark()
-        await c.send_frame({"type": "auth", "token": mint(key, fresh)})
+        await c.send_frame({"type": "auth", "token": sign_jwt(key, fresh)})
         out["auth"], out["fresh_exp"] = await answer_to(c, m), fresh["exp"]
         await asyncio.sleep(max(0.0, cl["exp"] + 1.5 - time.time()))
         out["open_after_exp"] = not c.closed
@@ -1010,7 +859,7 @@ async def run_session_checks(srv):
     async def ticket_outlived_by_its_token():
         now = int(time.time())
         cl = claims("bob", "freelancer", iat=now, exp=now + 2)
-        st, _, body = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, cl)))
+        st, _, body = H.http_json(port, "POST", "/api/ws-ticket", headers=bearer(sign_jwt(key, cl)))
         await asyncio.sleep(max(0.0, cl["exp"] + 1 - time.time()))
         return {"exp": cl["exp"], "status": st, "body": body}
 
@@ -1045,13 +894,13 @@ async def run_session_checks(srv):
                                 f"/ws?ticket={urllib.parse.quote(tb['ticket'], safe='')}", None, 4401, "bad_ticket")
 
     c10 = claims("bob", "freelancer", 10)
-    st, _, body = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, c10)))
+    st, _, body = H.http_json(port, "POST", "/api/ws-ticket", headers=bearer(sign_jwt(key, c10)))
     body = body if isinstance(body, dict) else {}
     t10 = body.get("ticket")
     check("POST /api/ws-ticket with a token that has 10 s left: 200 {ticket, expires_in}, 0 < expires_in <= 10",
           st == 200 and isinstance(t10, str) and t10 and isinstance(body.get("expires_in"), (int, float))
           and 0 < body["expires_in"] <= 10, f"{st} {body}")
-    st, _, body2 = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, claims("bob", "freelancer", 3600))))
+    st, _, body2 = H.http_json(port, "POST", "/api/ws-ticket", headers=bearer(sign_jwt(key, claims("bob", "freelancer", 3600))))
     body2 = body2 if isinstance(body2, dict) else {}
     check("POST /api/ws-ticket with an hour-long token: expires_in <= 30 (a ticket is valid 30 s)",
           st == 200 and isinstance(body2.get("expires_in"), (int, float)) and 0 < body2["expires_in"] <= 30,
@@ -1070,28 +919,28 @@ async def run_session_checks(srv):
         await tc.close()
         await handshake_refusal(port, "that ticket a second time", f"/ws?ticket={q}", None, 4401, "bad_ticket")
 
-    st, _, body = http_call(port, "POST", "/api/ws-ticket", headers=bearer(mint(key, claims("bob", "freelancer", 3600))))
+    st, _, body = H.http_json(port, "POST", "/api/ws-ticket", headers=bearer(sign_jwt(key, claims("bob", "freelancer", 3600))))
     th = body.get("ticket") if isinstance(body, dict) else None
     if check("a fresh ticket for the HTTP checks", st == 200 and isinstance(th, str), f"{st} {body}"):
         q = urllib.parse.quote(th, safe="")
-        st, _, body = http_call(port, "GET", f"/api/threads?ticket={q}")
+        st, _, body = H.http_json(port, "GET", f"/api/threads?ticket={q}")
         check("GET /api/threads?ticket=<valid ticket> without a bearer header: 401 with a JSON error body",
               st == 401 and is_error_body(body), f"{st} {body}")
         note(f"GET /api/threads?ticket= answered {st} {body}")
-        st, _, body = http_call(port, "POST", f"/api/ws-ticket?ticket={q}")
+        st, _, body = H.http_json(port, "POST", f"/api/ws-ticket?ticket={q}")
         check("POST /api/ws-ticket?ticket=<valid ticket> without a bearer header: 401 (a ticket cannot buy another)",
               st == 401 and is_error_body(body), f"{st} {body}")
         note(f"POST /api/ws-ticket?ticket= answered {st} {body}")
-        st, _, body = http_call(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {th}"})
+        st, _, body = H.http_json(port, "GET", "/api/threads", headers={"Authorization": f"Bearer {th}"})
         check("a ticket sent as the bearer token on the HTTP API: 401", st == 401 and is_error_body(body), f"{st} {body}")
 
     # ---- token rules at the handshake (and on the HTTP API)
     now = int(time.time())
-    hs256 = lambda cl: mint(key, cl)  # noqa: E731
+    hs256 = lambda cl: sign_jwt(key, cl)  # noqa: E731
     bad_tokens = [
-        ("header alg none, HS256-signed", mint(key, claims("alice", "buyer"), {"alg": "none", "typ": "JWT"})),
-        ("header alg HS512, HS256-signed", mint(key, claims("alice", "buyer"), {"alg": "HS512", "typ": "JWT"})),
-        ("header alg RS256, HS256-signed", mint(key, claims("alice", "buyer"), {"alg": "RS256", "typ": "JWT"})),
+        ("header alg none, HS256-signed", sign_jwt(key, claims("alice", "buyer"), {"alg": "none", "typ": "JWT"})),
+        ("header alg HS512, HS256-signed", sign_jwt(key, claims("alice", "buyer"), {"alg": "HS512", "typ": "JWT"})),
+        ("header alg RS256, HS256-signed", sign_jwt(key, claims("alice", "buyer"), {"alg": "RS256", "typ": "JWT"})),
         ("nbf 60 s in the future", hs256(claims("alice", "buyer", nbf=now + 60))),
         ("sub with a NUL", hs256(claims("ali\u0000ce", "buyer"))),
         ("sub with U+202E (bidi override)", hs256(claims("alice\u202egnp.exe", "buyer"))),
@@ -1113,7 +962,7 @@ async def run_session_checks(srv):
     http_bad = []
     for label, t in bad_tokens:
         await handshake_refusal(port, f"handshake with a token: {label}", "/ws", bearer(t), 4401, "bad_token")
-        st, _, body = http_call(port, "GET", "/api/threads", headers=bearer(t))
+        st, _, body = H.http_json(port, "GET", "/api/threads", headers=bearer(t))
         if not (st == 401 and is_error_body(body, "bad_token")):
             http_bad.append(f"{label}: {st} {body}")
     check(f"GET /api/threads refuses each of those {len(bad_tokens)} tokens with 401 bad_token", not http_bad,
@@ -1127,7 +976,7 @@ async def run_session_checks(srv):
     for label, cl in good_subs:
         c = Client("good-token")
         try:
-            h = await c.connect(ws_url, mint(key, cl))
+            h = await c.connect(ws_url, sign_jwt(key, cl))
             ok, detail = h.get("type") == "hello" and h.get("user") == cl["sub"], str(h)
         except Exception as ex:
             ok, detail = False, repr(ex)
@@ -1136,7 +985,7 @@ async def run_session_checks(srv):
 
     # ---- rate limiting covers every envelope type
     b = Client("alice-burst")
-    hello = await b.connect(ws_url, mint(key, claims("alice", "buyer", 600)))
+    hello = await b.connect(ws_url, sign_jwt(key, claims("alice", "buyer", 600)))
     await b.join(T)
     burst, strikes = hello.get("message_burst"), hello.get("flood_strikes_before_close")
     if isinstance(burst, int) and isinstance(strikes, int) and strikes > 1:
@@ -1168,7 +1017,7 @@ async def run_session_checks(srv):
         check("  after a second's pause a send is acked again", ack.get("type") == "ack", str(ack))
 
         lv = Client("alice-leave-burst")
-        await lv.connect(ws_url, mint(key, claims("alice", "buyer", 600)))
+        await lv.connect(ws_url, sign_jwt(key, claims("alice", "buyer", 600)))
         m = lv.mark()
         for _ in range(n):
             await lv.send_frame({"type": "leave", "thread": T})
@@ -1191,15 +1040,15 @@ async def run_session_checks(srv):
 
     # ---- HTTP security headers (section 3)
     def nosniff(h):
-        return any(v.strip().lower() == "nosniff" for v in header_values(h, "x-content-type-options"))
+        return any(v.strip().lower() == "nosniff" for v in h.all("x-content-type-options"))
 
     def frame_ancestors_none(h):
-        return any("frame-ancestors 'none'" in v for v in header_values(h, "content-security-policy"))
+        return any("frame-ancestors 'none'" in v for v in h.all("content-security-policy"))
 
     def no_store(h):
-        return any("no-store" in v.lower() for v in header_values(h, "cache-control"))
+        return any("no-store" in v.lower() for v in h.all("cache-control"))
 
-    st, h, raw = http_headers(port, "GET", "/")
+    st, h, raw = H.http(port, "GET", "/")
     check("GET / : 200, Content-Security-Policy with frame-ancestors 'none', X-Content-Type-Options: nosniff",
           st == 200 and frame_ancestors_none(h) and nosniff(h), f"{st} {h}")
     mia = bearer(srv.tokens["mia"])
@@ -1207,16 +1056,16 @@ async def run_session_checks(srv):
                                ("GET", "/api/threads", None), ("GET", f"/api/contracts/{T}", mia),
                                ("GET", f"/api/contracts/{T}/messages", mia), ("GET", "/api/verify", mia),
                                ("POST", "/api/ws-ticket", mia), ("GET", "/ws", None), ("GET", "/no-such-page", None)]:
-        st, h, raw = http_headers(port, method, path, hdrs)
+        st, h, raw = H.http(port, method, path, headers=hdrs)
         api = path.startswith("/api/")
         who = "no auth" if hdrs is None else "bearer"
         check(f"{method} {path} ({who}, {st}): nosniff, CSP frame-ancestors 'none'{', Cache-Control: no-store' if api else ''}",
               nosniff(h) and frame_ancestors_none(h) and (no_store(h) or not api), f"{h}")
 
-    st, h, raw = http_headers(port, "GET", f"/api/contracts/{T}/transcript?format=html", mia)
-    csps = header_values(h, "content-security-policy")
+    st, h, raw = H.http(port, "GET", f"/api/contracts/{T}/transcript?format=html", headers=mia)
+    csps = h.all("content-security-policy")
     check("the HTML transcript (moderator): 200 text/html, a Content-Security-Policy starting with sandbox",
-          st == 200 and any("text/html" in v for v in header_values(h, "content-type"))
+          st == 200 and any("text/html" in v for v in h.all("content-type"))
           and any(v.strip().startswith("sandbox") for v in csps), f"{st} {h}")
 
     def directives(policy):
@@ -1253,10 +1102,15 @@ async def main_async(srv):
 
 
 def main():
-    srv = Server()
+    # The platform's HS256 secret (PROTOCOL.md section 1), given to the server as AUTH_SIGNING_SECRET, so that this
+    # client can mint its own tokens as the platform would.
+    srv = H.Server(secret=secrets.token_urlsafe(48), prefix="proto-", database="proto.sqlite", log_level=None)
     try:
         try:
             srv.start()
+            if not srv.api_key or not {"alice", "bob", "mia"} <= set(srv.tokens):
+                raise RuntimeError("could not parse the server's start-up output:\n" + "\n".join(srv.lines)
+                                   + srv.stderr_tail(heading=True))
         except Exception as e:
             check(f"server starts and prints port, tokens and API key ({e})", False)
         else:
@@ -1264,10 +1118,8 @@ def main():
             asyncio.run(main_async(srv))
     finally:
         srv.stop()
-    passed = sum(1 for _, ok in RESULTS if ok)
-    failed = len(RESULTS) - passed
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+        srv.remove()
+    sys.exit(REPORT.finish())
 
 
 if __name__ == "__main__":

@@ -19,280 +19,46 @@ Environment:
 """
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import http.client
+import functools
 import json
 import os
-import re
-import secrets
-import shutil
 import socket
 import sqlite3
-import statistics
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.parse
 
-try:
-    import websockets
-except ImportError:  # pragma: no cover
-    print("this test needs the `websockets` package: pip install websockets", file=sys.stderr)
-    sys.exit(2)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+H.require("websockets")
+import websockets  # noqa: E402
+
 SECRET = "abuse-test-signing-secret-0123456789abcdef"
 API_KEY = "abuse-test-api-key-0123456789abcdef0123"
-AUDIENCE = "milestone-bot"
 IDLE_TIMEOUT = 2          # limits.idle_timeout_seconds for this run
 HANDSHAKE_TIMEOUT = 2     # limits.handshake_timeout_seconds for this run
 MAX_PER_USER = 20         # limits.max_connections_per_user for this run (the default)
 MAX_QUEUED = 200          # limits.max_queued_messages for this run
 FAST_MS = 100             # a normal client's send -> ack round trip must stay under this
-TIMEOUT = 5.0
+LIMITS = {"LIMITS_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT), "LIMITS_MAX_QUEUED_MESSAGES": str(MAX_QUEUED),
+          "LIMITS_HANDSHAKE_TIMEOUT_SECONDS": str(HANDSHAKE_TIMEOUT),
+          "LIMITS_MAX_CONNECTIONS_PER_USER": str(MAX_PER_USER)}
 
-RESULTS = []
-
-
-def check(name, ok, detail=""):
-    ok = bool(ok)
-    RESULTS.append((name, ok))
-    line = f"{'PASS' if ok else 'FAIL'}  {name}"
-    if detail:
-        line += f"  -- {detail if len(detail) < 300 else detail[:300] + '...'}"
-    print(line, flush=True)
-    return ok
+REPORT = H.Report(details="always", limit=300)
+check, note = REPORT.check, REPORT.note
+mint = functools.partial(H.mint, SECRET)
+create_contract = functools.partial(H.create_contract, api_key=API_KEY, title="abuse {cid}")
+summary = functools.partial(H.latency, empty="no round trips")
 
 
-def note(text):
-    print(f"INFO  {text}", flush=True)
+def abuse_server(extra_env=None, prefix="abuse-"):
+    """The server with this run's limits (and `extra_env`)."""
+    return H.Server({**LIMITS, **(extra_env or {})}, secret=SECRET, api_key=API_KEY, prefix=prefix,
+                    database="abuse.sqlite")
 
 
-# --------------------------------------------------------------------------- tokens and HTTP
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint(user, role="user"):
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps({"sub": user, "role": role, "aud": AUDIENCE, "iat": now, "exp": now + 3600}).encode())
-    signature = hmac.new(SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(signature)}"
-
-
-def http_call(port, method, path, body=None, headers=None, timeout=TIMEOUT):
-    """Returns (status, headers lower-cased, raw body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    hdrs = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=hdrs)
-    resp = conn.getresponse()
-    raw = resp.read()
-    rh = {k.lower(): v for k, v in resp.getheaders()}
-    conn.close()
-    return resp.status, rh, raw
-
-
-def http_json(port, method, path, token=None, body=None, headers=None):
-    hdrs = dict(headers or {})
-    if token:
-        hdrs["Authorization"] = f"Bearer {token}"
-    status, _, raw = http_call(port, method, path, body, hdrs)
-    try:
-        return status, json.loads(raw.decode("utf-8")) if raw else None
-    except ValueError:
-        return status, raw.decode("utf-8", "replace")
-
-
-def create_contract(port, cid, buyer, freelancer):
-    body = {"id": cid, "title": f"abuse {cid}", "buyer": buyer, "freelancer": freelancer, "currency": "USD",
-            "preset": "indeelancer", "milestones": [{"amount": "100.00", "description": "Work", "due": None}]}
-    body["milestones"][0].pop("due")
-    status, answer = http_json(port, "POST", "/api/contracts", body=body, headers={"X-Api-Key": API_KEY})
-    if status != 201:
-        raise RuntimeError(f"could not create contract {cid}: {status} {answer}")
-
-
-# --------------------------------------------------------------------------- server
-
-
-class Server:
-    def __init__(self, extra_env=None, prefix="abuse-"):
-        self.extra_env = dict(extra_env or {})
-        self.tmpdir = tempfile.mkdtemp(prefix=prefix)
-        self.db = os.path.join(self.tmpdir, "abuse.sqlite")
-        self.port = None
-        self.proc = None
-        self.lines = []
-        self._ready = threading.Event()
-
-    def start(self):
-        binary = os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot")
-        if not os.path.isabs(binary):
-            binary = os.path.join(REPO_ROOT, binary)
-        if not os.path.exists(binary):
-            raise RuntimeError(f"server binary not found: {binary} (swift build --product milestone-bot)")
-        env = dict(os.environ)
-        env.update({
-            "AUTH_SIGNING_SECRET": SECRET,
-            "AUTH_API_KEY": API_KEY,
-            "LIMITS_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT),
-            "LIMITS_MAX_QUEUED_MESSAGES": str(MAX_QUEUED),
-            "LIMITS_HANDSHAKE_TIMEOUT_SECONDS": str(HANDSHAKE_TIMEOUT),
-            "LIMITS_MAX_CONNECTIONS_PER_USER": str(MAX_PER_USER),
-            "LOG_LEVEL": env.get("LOG_LEVEL", "warning"),
-        })
-        env.update(self.extra_env)
-        self.stderr_file = open(os.path.join(self.tmpdir, "stderr.log"), "wb")
-        self.proc = subprocess.Popen([binary, "serve", "--demo", "--port", "0", "--database", self.db],
-                                     cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=self.stderr_file,
-                                     stdin=subprocess.DEVNULL)
-        threading.Thread(target=self._pump, daemon=True).start()
-        if not self._ready.wait(60) or self.port is None:
-            raise RuntimeError("server did not start:\n" + "\n".join(self.lines))
-        deadline = time.time() + 10
-        while time.time() < deadline:  # the demo output comes before the socket is certain to accept
-            try:
-                if http_call(self.port, "GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server does not answer /health")
-
-    def _pump(self):
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines.append(line)
-            m = re.search(r"serving on http://[^:/\s]+:(\d+)", line)
-            if m and self.port is None:
-                self.port = int(m.group(1))
-                self._ready.set()
-        self._ready.set()
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self, keep=False):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if getattr(self, "stderr_file", None):
-            self.stderr_file.close()
-        if not keep:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------- WebSocket client
-
-
-class Client:
-    """A reading client: a background task sorts frames; acks are matched to sends by id."""
-
-    def __init__(self, port, token, name=""):
-        self.port, self.token, self.name = port, token, name
-        self.ws = None
-        self.frames = []
-        self.acks = {}
-        self.errors = []
-        self.ack_waiters = {}
-        self.hello = None
-        self.closed_code = None
-        self.closed = None  # an asyncio.Event, made in connect() on the running loop
-        self._counter = 0
-
-    async def connect(self):
-        self.closed = asyncio.Event()
-        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws",
-                                           additional_headers={"Authorization": f"Bearer {self.token}"},
-                                           open_timeout=15, max_size=2 ** 22, max_queue=None,
-                                           ping_interval=None)
-        self._hello = asyncio.get_running_loop().create_future()
-        self.reader = asyncio.create_task(self._read())
-        self.hello = await asyncio.wait_for(self._hello, 15)
-        return self
-
-    async def _read(self):
-        try:
-            async for raw in self.ws:
-                frame = json.loads(raw)
-                t = frame.get("type")
-                if t == "hello" and not self._hello.done():
-                    self._hello.set_result(frame)
-                elif t == "ack":
-                    self.acks[frame["id"]] = frame
-                    w = self.ack_waiters.pop(frame["id"], None)
-                    if w and not w.done():
-                        w.set_result(frame)
-                elif t == "error":
-                    self.errors.append(frame)
-                    w = self.ack_waiters.pop(frame.get("id"), None)
-                    if w and not w.done():
-                        w.set_result(frame)
-                else:
-                    self.frames.append(frame)
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            proto = getattr(self.ws, "protocol", self.ws)  # websockets >= 14 keeps it on .protocol
-            rcvd = getattr(proto, "close_rcvd", None)
-            self.closed_code = rcvd.code if rcvd else None
-            for w in self.ack_waiters.values():
-                if not w.done():
-                    w.set_exception(ConnectionError("closed"))
-            if not self._hello.done():
-                self._hello.set_exception(ConnectionError("closed before hello"))
-            self.closed.set()
-
-    async def join(self, thread):
-        await self.ws.send(json.dumps({"type": "join", "thread": thread}))
-        deadline = time.time() + TIMEOUT
-        while time.time() < deadline:
-            if any(f.get("type") == "joined" and f.get("thread") == thread for f in self.frames):
-                return True
-            await asyncio.sleep(0.01)
-        raise RuntimeError(f"{self.name}: no joined for {thread}; errors {self.errors[-3:]}")
-
-    def next_id(self):
-        self._counter += 1
-        return f"{self.name}-{self._counter}-{secrets.token_hex(3)}"
-
-    async def send(self, thread, text, cid=None, wait=True):
-        cid = cid or self.next_id()
-        fut = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # unawaited ones: no warning
-        self.ack_waiters[cid] = fut
-        await self.ws.send(json.dumps({"type": "send", "thread": thread, "id": cid, "text": text}))
-        if not wait:
-            return cid
-        return await asyncio.wait_for(fut, TIMEOUT)
-
-    async def rtt(self, thread, text="ping"):
-        """Milliseconds from send to ack (None when the answer is not an ack)."""
-        started = time.perf_counter()
-        answer = await self.send(thread, text)
-        ms = (time.perf_counter() - started) * 1000
-        return ms if answer.get("type") == "ack" else None
-
-    async def close(self):
-        try:
-            await asyncio.wait_for(self.ws.close(), 3)
-        except Exception:
-            pass
+# --------------------------------------------------------------------------- round trips of a normal client
 
 
 async def probe_rtts(client, thread, count, gap):
@@ -311,19 +77,10 @@ async def probe_rtts(client, thread, count, gap):
     return rtts, failures
 
 
-def summary(rtts):
-    if not rtts:
-        return "no round trips"
-    s = sorted(rtts)
-    p95 = s[min(len(s) - 1, int(len(s) * 0.95))]
-    return f"n={len(s)} median={statistics.median(s):.1f}ms p95={p95:.1f}ms max={s[-1]:.1f}ms"
-
-
 def fast(rtts, failures):
     if failures or not rtts:
         return False
-    s = sorted(rtts)
-    return s[min(len(s) - 1, int(len(s) * 0.95))] < FAST_MS
+    return H.percentile(rtts, 0.95) < FAST_MS
 
 
 # --------------------------------------------------------------------------- 1. slowloris
@@ -350,7 +107,7 @@ def eof_or_reset(s):
 
 async def test_slowloris(srv):
     port = srv.port
-    normal = await Client(port, mint("alice", "buyer"), "sl-alice").connect()
+    normal = await H.Client(port, mint("alice", "buyer"), "sl-alice").connect()
     await normal.join("demo")
     base, base_fail = await probe_rtts(normal, "demo", 10, 0.06)
     note(f"slowloris: baseline round trip {summary(base)}")
@@ -428,43 +185,10 @@ async def test_slowloris(srv):
 # --------------------------------------------------------------------------- 2. a client that never reads
 
 
-def ws_frame(text, opcode=0x1):
-    payload = text.encode()
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def raw_ws_connect(port, token, rcvbuf=4096):
-    """A WebSocket over a plain socket with a tiny receive buffer; returns the socket after the 101."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(5)
-    s.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n").encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(1)
-        if not chunk:
-            raise ConnectionError("closed during handshake")
-        data += chunk
-    if b" 101 " not in data.split(b"\r\n")[0]:
-        raise ConnectionError(data.decode(errors="replace"))
-    return s
-
-
 def drain_close_code(s, timeout):
     """Reads whatever is queued (the silent client finally reads) and returns (close code or None, EOF?)."""
     s.settimeout(timeout)
-    buf = b""
+    buf, eof = b"", True
     try:
         while True:
             chunk = s.recv(1 << 20)
@@ -472,29 +196,8 @@ def drain_close_code(s, timeout):
                 break
             buf += chunk
     except (socket.timeout, OSError):
-        return parse_close(buf), False
-    return parse_close(buf), True
-
-
-def parse_close(buf):
-    i, code = 0, None
-    while i + 2 <= len(buf):
-        b0, b1 = buf[i], buf[i + 1]
-        n, j = b1 & 0x7F, i + 2
-        if n == 126:
-            if j + 2 > len(buf):
-                break
-            n, j = struct.unpack("!H", buf[j:j + 2])[0], j + 2
-        elif n == 127:
-            if j + 8 > len(buf):
-                break
-            n, j = struct.unpack("!Q", buf[j:j + 8])[0], j + 8
-        if j + n > len(buf):
-            break
-        if b0 & 0x0F == 0x8 and n >= 2:
-            code = struct.unpack("!H", buf[j:j + 2])[0]
-        i = j + n
-    return code
+        eof = False
+    return (H.close_codes(H.parse_frames(buf)[0]) or [None])[-1], eof
 
 
 def server_side_established(port, peer_port):
@@ -513,15 +216,15 @@ def server_side_established(port, peer_port):
 
 async def test_never_reads(srv):
     port = srv.port
-    silent = raw_ws_connect(port, mint("bob", "freelancer"))
-    silent.sendall(ws_frame(json.dumps({"type": "join", "thread": "demo"})))
+    silent = H.raw_ws_connect(port, mint("bob", "freelancer"))
+    silent.sendall(H.ws_frame(0x1, json.dumps({"type": "join", "thread": "demo"}).encode()))
     time.sleep(0.3)  # let the join and its history be written, then never read again
     peer_port = silent.getsockname()[1]
 
-    senders = [await Client(port, mint("alice", "buyer"), f"fl{i}").connect() for i in range(8)]
+    senders = [await H.Client(port, mint("alice", "buyer"), f"fl{i}").connect() for i in range(8)]
     for c in senders:
         await c.join("demo")
-    normal = await Client(port, mint("mia", "moderator"), "nr-mia").connect()
+    normal = await H.Client(port, mint("mia", "moderator"), "nr-mia").connect()
     await normal.join("demo")
     line = "x" * 3900
     started = time.monotonic()
@@ -586,15 +289,15 @@ async def test_many_connections(srv):
     port = srv.port
     attempts = 300
     create_contract(port, "many-1", "zed", "carol")
-    carol = await Client(port, mint("carol"), "carol").connect()
+    carol = await H.Client(port, mint("carol"), "carol").connect()
     await carol.join("many-1")
     base, base_fail = await probe_rtts(carol, "many-1", 10, 0.06)
     token = mint("zed")
     started = time.monotonic()
-    clients = [Client(port, token, f"zed{i}") for i in range(attempts)]
+    clients = [H.Client(port, token, f"zed{i}") for i in range(attempts)]
     results = await asyncio.gather(*[c.connect() for c in clients], return_exceptions=True)
-    opened = [c for c in results if isinstance(c, Client)]
-    refused = [c for c, r in zip(clients, results) if not isinstance(r, Client)]
+    opened = [c for c in results if isinstance(c, H.Client)]
+    refused = [c for c, r in zip(clients, results) if not isinstance(r, H.Client)]
     for c in refused:  # the refusal's error frame and close code
         if c.closed is not None:
             try:
@@ -610,7 +313,7 @@ async def test_many_connections(srv):
           "one user are served", len(opened) == MAX_PER_USER, f"{len(opened)} opened")
     check("many-connections: every connection over the cap gets a too_many_connections error frame, then close 4429",
           len(properly) == attempts - MAX_PER_USER, f"{len(properly)}/{len(refused)} proper refusals; others {other[:3]}")
-    status, health = http_json(port, "GET", "/health")
+    status, _, health = H.http_json(port, "GET", "/health")
     note(f"many-connections: /health reports {health.get('connections') if isinstance(health, dict) else health} connections")
     # The user's open connections are unaffected by the refusals: they join and receive the thread.
     await asyncio.gather(*[c.ws.send(json.dumps({"type": "join", "thread": "many-1"})) for c in opened])
@@ -631,7 +334,7 @@ async def test_many_connections(srv):
     await opened[0].close()
     await asyncio.sleep(0.3)
     try:
-        again = await Client(port, token, "zed-again").connect()
+        again = await H.Client(port, token, "zed-again").connect()
         reopened = True
     except Exception as e:
         again, reopened = None, False
@@ -639,7 +342,7 @@ async def test_many_connections(srv):
     check("many-connections: after one of the user's connections closes, a new one is accepted", reopened)
     # A user on an unrelated thread.
     create_contract(port, "many-2", "dave", "erin")
-    dave = await Client(port, mint("dave"), "dave").connect()
+    dave = await H.Client(port, mint("dave"), "dave").connect()
     await dave.join("many-2")
     other, other_fail = await probe_rtts(dave, "many-2", 10, 0.06)
     check(f"many-connections: a user on another thread is unaffected (send->ack under {FAST_MS} ms)",
@@ -653,8 +356,8 @@ async def test_many_connections(srv):
 async def test_flood(srv):
     port = srv.port
     create_contract(port, "flood-1", "fred", "gina")
-    fred = await Client(port, mint("fred"), "fred").connect()
-    gina = await Client(port, mint("gina"), "gina").connect()
+    fred = await H.Client(port, mint("fred"), "fred").connect()
+    gina = await H.Client(port, mint("gina"), "gina").connect()
     await fred.join("flood-1")
     await gina.join("flood-1")
     strikes = fred.hello.get("flood_strikes_before_close")
@@ -684,7 +387,7 @@ async def test_flood(srv):
           f"closed {fred.closed.is_set()}, code {fred.closed_code}, rate_limited {len(limited)}")
     check(f"flood: another connection's lines are acked normally (under {FAST_MS} ms)", fast(rtts, fails),
           f"{summary(rtts)}, failures {fails}")
-    status, body = http_json(port, "GET", "/api/contracts/flood-1/messages?limit=1000", token=mint("gina"))
+    status, _, body = H.http_json(port, "GET", "/api/contracts/flood-1/messages?limit=1000", token=mint("gina"))
     stored = [m for m in body.get("messages", []) if m.get("author") == "fred"] if isinstance(body, dict) else []
     check("flood: only acked lines were stored", len(stored) == acked, f"{len(stored)} stored, {acked} acked")
     await gina.close()
@@ -714,8 +417,8 @@ def tables(db):
 async def test_payloads(srv):
     port = srv.port
     before = tables(srv.db)
-    alice = await Client(port, mint("alice", "buyer"), "pl-alice").connect()
-    bob = await Client(port, mint("bob", "freelancer"), "pl-bob").connect()
+    alice = await H.Client(port, mint("alice", "buyer"), "pl-alice").connect()
+    bob = await H.Client(port, mint("bob", "freelancer"), "pl-bob").connect()
     await alice.join("demo")
     await bob.join("demo")
     ids = {}
@@ -737,7 +440,7 @@ async def test_payloads(srv):
               len(got) == 1 and got[0].get("text") == text and got[0].get("kind") == "chat",
               f"frames {got[:1]}")
     first = min((a["seq"] for a in ids.values() if a.get("type") == "ack"), default=1)
-    status, body = http_json(port, "GET", f"/api/contracts/demo/messages?after={first - 1}&limit=1000",
+    status, _, body = H.http_json(port, "GET", f"/api/contracts/demo/messages?after={first - 1}&limit=1000",
                              token=mint("bob", "freelancer"))
     texts = {m.get("client_id"): m.get("text") for m in body.get("messages", [])} if isinstance(body, dict) else {}
     for text in PAYLOADS:
@@ -746,7 +449,7 @@ async def test_payloads(srv):
             check(f"payload {text[:30]!r}: GET /api/contracts/demo/messages returns it byte-for-byte",
                   texts.get(answer["id"]) == text, f"got {texts.get(answer['id'])!r}")
     after = tables(srv.db)
-    status, verify = http_json(port, "GET", "/api/contracts/demo/verify", token=mint("mia", "moderator"))
+    status, _, verify = H.http_json(port, "GET", "/api/contracts/demo/verify", token=mint("mia", "moderator"))
     check("payloads: the hash chain of the thread still verifies (GET /api/contracts/demo/verify)",
           status == 200 and isinstance(verify, dict) and verify.get("problem") is None,
           f"{status} {verify}")
@@ -754,7 +457,7 @@ async def test_payloads(srv):
           f"missing {sorted(before - after)}")
     ok_send = await alice.rtt("demo", "still working")
     check("payloads: the server still stores lines afterwards", ok_send is not None)
-    status, headers, raw = http_call(port, "GET", "/api/contracts/demo/transcript?format=html",
+    status, headers, raw = H.http(port, "GET", "/api/contracts/demo/transcript?format=html",
                                      headers={"Authorization": f"Bearer {mint('mia', 'moderator')}"})
     html = raw.decode("utf-8", "replace")
     check("transcript html: 200 text/html", status == 200 and "html" in headers.get("content-type", ""),
@@ -779,67 +482,39 @@ async def test_payloads(srv):
 # --------------------------------------------------------------------------- 6. frame rules and pings
 
 
-def read_frames(s, seconds):
-    """Reads raw server frames for up to `seconds`: returns ([(opcode, payload)], EOF seen)."""
-    s.settimeout(0.2)
-    buf, frames, eof = b"", [], False
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and not eof:
-        try:
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                eof = True
-            buf += chunk
-        except socket.timeout:
-            pass
-        except OSError:
-            eof = True
-        while len(buf) >= 2:
-            n, j = buf[1] & 0x7F, 2
-            if n == 126:
-                if len(buf) < 4:
-                    break
-                n, j = struct.unpack("!H", buf[2:4])[0], 4
-            if len(buf) < j + n:
-                break
-            frames.append((buf[0] & 0x0F, buf[j:j + n]))
-            buf = buf[j + n:]
-    return frames, eof
-
-
 async def test_frame_rules(srv):
     # A server of its own with a one-second ping interval.
-    quick = Server(extra_env={"LIMITS_PING_INTERVAL_SECONDS": "1"}, prefix="abuse-ping-")
+    quick = abuse_server({"LIMITS_PING_INTERVAL_SECONDS": "1"}, prefix="abuse-ping-")
     quick.start()
     try:
         port = quick.port
-        s = raw_ws_connect(port, mint("alice", "buyer"))
+        s = H.raw_ws_connect(port, mint("alice", "buyer"))
         payload = json.dumps({"type": "join", "thread": "demo"}).encode()
         s.sendall(struct.pack("!BB", 0x81, len(payload)) + payload)  # no mask bit, no mask
-        frames, eof = read_frames(s, 3)
-        closes = [struct.unpack("!H", p[:2])[0] for op, p in frames if op == 0x8 and len(p) >= 2]
+        frames, eof = H.read_frames(s, 3)
+        closes = H.close_codes(frames)
         check("frames: an unmasked client frame closes the connection with 1002 (RFC 6455 5.1)",
               closes == [1002] and eof, f"close codes {closes}, EOF {eof}")
         s.close()
 
-        silent = raw_ws_connect(port, mint("bob", "freelancer"))
+        silent = H.raw_ws_connect(port, mint("bob", "freelancer"))
         started = time.monotonic()
-        frames, eof = read_frames(silent, 5)
+        frames, eof = H.read_frames(silent, 5)
         pings = [op for op, _ in frames if op == 0x9]
-        closes = [struct.unpack("!H", p[:2])[0] for op, p in frames if op == 0x8 and len(p) >= 2]
+        closes = H.close_codes(frames)
         check("pings: a client that never answers is pinged, then dropped with 1001 within ~2 intervals",
               len(pings) >= 1 and closes == [1001] and eof and time.monotonic() - started < 4.5,
               f"pings {len(pings)}, close codes {closes}, EOF {eof} after {time.monotonic() - started:.1f}s")
         silent.close()
 
-        lively = raw_ws_connect(port, mint("mia", "moderator"))
+        lively = H.raw_ws_connect(port, mint("mia", "moderator"))
         answered, dropped = 0, False
         end = time.monotonic() + 4
         while time.monotonic() < end and not dropped:
-            frames, dropped = read_frames(lively, 0.3)
+            frames, dropped = H.read_frames(lively, 0.3)
             for op, p in frames:
                 if op == 0x9:
-                    lively.sendall(ws_frame(p.decode("latin-1"), opcode=0xA) if not p else ws_frame("", opcode=0xA))
+                    lively.sendall(H.ws_frame(0xA, b""))  # an empty pong
                     answered += 1
                 if op == 0x8:
                     dropped = True
@@ -848,6 +523,7 @@ async def test_frame_rules(srv):
         lively.close()
     finally:
         quick.stop()
+        quick.remove()
 
 
 # --------------------------------------------------------------------------- main
@@ -869,7 +545,7 @@ async def run(srv):
 
 
 def main():
-    srv = Server()
+    srv = abuse_server()
     started = time.monotonic()
     try:
         srv.start()
@@ -878,11 +554,8 @@ def main():
         check("server started", False, repr(e))
     finally:
         srv.stop()
-    passed = sum(1 for _, ok in RESULTS if ok)
-    failed = len(RESULTS) - passed
-    note(f"total {time.monotonic() - started:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+        srv.remove()
+    sys.exit(REPORT.finish(started))
 
 
 if __name__ == "__main__":

@@ -34,30 +34,24 @@ Environment: MILESTONE_BOT = path to the binary (default .build/debug/milestone-
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
 import random
-import re
-import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import OrderedDict, defaultdict
 
-try:
-    import websockets
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake
-except ImportError:  # pragma: no cover
-    print("this test needs the `websockets` package: pip install websockets", file=sys.stderr)
-    sys.exit(2)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+H.require("websockets")
+import websockets  # noqa: E402
+from websockets.exceptions import ConnectionClosed, InvalidHandshake  # noqa: E402
+
 SIGNING_SECRET = "crash-test-signing-secret-0123456789abcdef-not-a-real-secret"
 API_KEY = "crash-test-api-key-0123456789"
 WINDOW = 3             # lines a client has in flight (sent, not acknowledged) at once
@@ -66,21 +60,8 @@ MONEY_PREFIXES = ("/fund", "/release", "/cancel", "/resolve")
 
 # --------------------------------------------------------------------------- results
 
-RESULTS = []
-
-
-def check(name, ok, detail=""):
-    ok = bool(ok)
-    RESULTS.append((name, ok))
-    line = f"{'PASS' if ok else 'FAIL'}  {name}"
-    if detail and not ok:
-        line += f"  -- {detail}"
-    print(line, flush=True)
-    return ok
-
-
-def info(text):
-    print(f"INFO  {text}", flush=True)
+REPORT = H.Report()
+check, note = REPORT.check, REPORT.note
 
 
 def sample(items, n=5):
@@ -98,128 +79,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def binary_path():
-    binary = os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot")
-    if not os.path.isabs(binary):
-        binary = os.path.join(REPO_ROOT, binary)
-    if not os.path.exists(binary):
-        raise SystemExit(f"server binary not found: {binary} (cd {REPO_ROOT} && swift build --product milestone-bot)")
-    return binary
-
-
 STRIPE = {}            # set by --processor stripe: {"port": N, "proc": Popen}
 STRIPE_KEY = "sk_test_crash_test_localstripe"
 
 
-def server_env():
-    env = dict(os.environ)
-    env["AUTH_SIGNING_SECRET"] = SIGNING_SECRET
-    env["AUTH_API_KEY"] = API_KEY
-    if STRIPE:
-        env["PAYMENTS_PROCESSOR"] = "stripe"
-        env["PAYMENTS_STRIPE_API_BASE"] = f"http://127.0.0.1:{STRIPE['port']}"
-        env["STRIPE_SECRET_KEY"] = STRIPE_KEY
-        env["PAYMENTS_STRIPE_RETRY_SECONDS"] = "1"
-    env.setdefault("LOG_LEVEL", "warning")
-    return env
-
-
-class Server:
-    """The server process; start() may be called again after kill() (same port, same database)."""
-
-    def __init__(self, binary, port, db, tmpdir):
-        self.binary, self.port, self.db, self.tmpdir = binary, port, db, tmpdir
-        self.proc = None
-        self.starts = 0
-        self.stdout_lines = []
-        self.api_key = None
-
-    def start(self, timeout=30.0):
-        self.starts += 1
-        err = open(os.path.join(self.tmpdir, f"stderr-{self.starts:03d}.log"), "wb")
-        out = open(os.path.join(self.tmpdir, f"stdout-{self.starts:03d}.log"), "wb")
-        self.proc = subprocess.Popen(
-            [self.binary, "serve", "--demo", "--port", str(self.port), "--database", self.db],
-            cwd=REPO_ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=server_env())
-        err.close()
-        out.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode} on start #{self.starts}:\n"
-                                   + self.log_tail())
-            try:
-                status, _, body = http_call(self.port, "GET", "/health", timeout=1.0)
-                if status == 200:
-                    self._parse_stdout()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"server did not answer /health within {timeout} s (start #{self.starts})\n" + self.log_tail())
-
-    def _parse_stdout(self):
-        try:
-            with open(os.path.join(self.tmpdir, f"stdout-{self.starts:03d}.log"), "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return
-        m = re.search(r"Platform API key \(X-Api-Key\).*:\s*(\S+)\s*$", text, re.M)
-        if m:
-            self.api_key = m.group(1)
-
-    def log_tail(self):
-        try:
-            with open(os.path.join(self.tmpdir, f"stderr-{self.starts:03d}.log"), "rb") as f:
-                return "--- stderr ---\n" + f.read()[-3000:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc:
-            self.proc.wait(10)
-
-    def stop(self):
-        """Graceful stop (SIGTERM); SIGKILL if it does not exit within 15 s. Returns the exit status."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode if self.proc else None
-
-
-def http_call(port, method, path, body=None, headers=None, timeout=5.0):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        hdrs = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            hdrs["Content-Type"] = "application/json"
-        conn.request(method, path, body=data, headers=hdrs)
-        resp = conn.getresponse()
-        raw = resp.read()
-        rh = {k.lower(): v for k, v in resp.getheaders()}
-    finally:
-        conn.close()
-    try:
-        parsed = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        parsed = raw.decode("utf-8", "replace")
-    return resp.status, rh, parsed
-
-
-def mint_token(binary, user, role):
-    out = subprocess.run([binary, "token", "--user", user, "--role", role, "--lifetime", "7200"],
-                         cwd=REPO_ROOT, env=server_env(), capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError(f"token --user {user} failed: {out.stderr}")
-    return out.stdout.strip()
+def stripe_env():
+    """The server's settings for money moving through localstripe."""
+    return {"PAYMENTS_PROCESSOR": "stripe", "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{STRIPE['port']}",
+            "STRIPE_SECRET_KEY": STRIPE_KEY, "PAYMENTS_STRIPE_RETRY_SECONDS": "1"}
 
 
 # --------------------------------------------------------------------------- clients
@@ -511,7 +378,7 @@ async def kill_loop(server, kills, budget, rng, log):
         if rng.random() < 0.3:
             await asyncio.sleep(rng.uniform(0.05, 0.5))   # clients find nothing listening for a while
         try:
-            await asyncio.to_thread(server.start)
+            await asyncio.to_thread(server.start, 30.0)
         except RuntimeError as e:
             log.append(str(e))
             return done, False
@@ -557,7 +424,7 @@ def buyer_card():
     return {"customer": customer, "payment_method": method}
 
 
-def create_contracts(port, n, rng, binary):
+def create_contracts(port, n, rng):
     contracts = []
     for i in range(1, n + 1):
         preset = "freelancer-com" if i % 2 else "indeelancer"
@@ -566,13 +433,10 @@ def create_contracts(port, n, rng, binary):
                        "description": f"Part {j} of job {i}"} for j in range(1, k + 1)]
         if i % 3 == 0:
             milestones[0]["due"] = "2031-06-30"
-        body = {"id": f"crash-{i}", "title": f"Crash job {i}", "buyer": f"buyer-{i}", "freelancer": f"free-{i}",
-                "currency": "USD", "preset": preset, "milestones": milestones}
+        body = {"title": f"Crash job {i}", "preset": preset, "milestones": milestones}
         if STRIPE:
             body["payment"] = buyer_card()
-        status, _, resp = http_call(port, "POST", "/api/contracts", body, {"X-Api-Key": API_KEY})
-        if status != 201:
-            raise RuntimeError(f"POST /api/contracts -> {status} {resp}")
+        resp = H.create_contract(port, f"crash-{i}", f"buyer-{i}", f"free-{i}", api_key=API_KEY, **body)
         contracts.append({"id": resp["thread"], "preset": preset, "milestones": len(resp["milestones"]),
                           "buyer": f"buyer-{i}", "freelancer": f"free-{i}"})
     return contracts
@@ -602,7 +466,7 @@ async def run_load(args, server, clients, rng):
 # --------------------------------------------------------------------------- checks on the database
 
 
-def db_checks(db, clients, stats, binary):
+def db_checks(db, clients, stats):
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     schema = "\n".join(r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
@@ -648,7 +512,7 @@ def db_checks(db, clients, stats, binary):
                     unacked_present += 1
                 else:
                     unacked_absent += 1
-    info(f"lines never acknowledged: {unacked_present} stored anyway, {unacked_absent} not stored")
+    note(f"lines never acknowledged: {unacked_present} stored anyway, {unacked_absent} not stored")
 
     # sequences: 1..last_seq without gaps, head hash = last message's hash, chain links
     gaps = []
@@ -762,9 +626,8 @@ def db_checks(db, clients, stats, binary):
         stripe_checks(conn)
     conn.close()
 
-    out = subprocess.run([binary, "verify", "--database", db], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    tail = (out.stdout.strip().splitlines() or [""])[-1]
-    check(f"milestone-bot verify exits 0 ({tail})", out.returncode == 0,
+    out = H.run_bot("verify", "--database", db)
+    check(f"milestone-bot verify exits 0 ({H.last_line(out.stdout)})", out.returncode == 0,
           f"exit {out.returncode}: {sample([l for l in out.stdout.splitlines() if 'intact' not in l or 'broken' in l], 5)} {out.stderr[-500:]}")
     return total_acked
 
@@ -775,7 +638,7 @@ def stripe_checks(conn):
     check("no payment operation is left pending", not pending, sample(pending))
     ops = dict(tuple(r) for r in conn.execute("SELECT status, COUNT(*) FROM payment_operation GROUP BY status"))
     recovered = conn.execute("SELECT COUNT(*) FROM message WHERE body LIKE 'The payment processor confirmed this payment after an interruption%'").fetchone()[0]
-    info(f"payment operations {ops}; completed after a crash between the processor call and the commit: {recovered}")
+    note(f"payment operations {ops}; completed after a crash between the processor call and the commit: {recovered}")
     per_milestone = defaultdict(lambda: {"hold": [], "post": 0, "void": 0})
     for e in conn.execute("SELECT contract_id, milestone, kind, amount, processor_ref FROM ledger_entry ORDER BY id"):
         m = per_milestone[(e["contract_id"], e["milestone"])]
@@ -839,22 +702,26 @@ def main():
         args.budget = min(170.0, max(10.0, 2.4 * args.kills))
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
-    binary = binary_path()
-    tmpdir = tempfile.mkdtemp(prefix="crash-test-")
-    db = os.path.join(tmpdir, "crash.sqlite")
+    missing = H.binary_missing()
+    if missing:
+        raise SystemExit(f"server binary not found: {missing}")
     port = free_port()
-    info(f"seed {seed}, port {port}, database {db}, kills {args.kills}, budget {args.budget:.0f} s")
+    # A fixed secret and API key, so that tokens stay valid across restarts; the same port and database each start.
+    server = H.Server(secret=SIGNING_SECRET, api_key=API_KEY, prefix="crash-test-", database="crash.sqlite", port=port,
+                      grace=15)
+    db = server.db
+    note(f"seed {seed}, port {port}, database {db}, kills {args.kills}, budget {args.budget:.0f} s")
     started = time.monotonic()
-    server = Server(binary, port, db, tmpdir)
     keep = args.keep
     try:
         if args.processor == "stripe":
-            start_localstripe(tmpdir)
-            info(f"localstripe on port {STRIPE['port']}")
-        server.start()
+            start_localstripe(server.tmpdir)
+            server.env.update(stripe_env())
+            note(f"localstripe on port {STRIPE['port']}")
+        server.start(30.0)
         check("server starts with a fixed secret and API key", server.api_key == API_KEY, f"api key {server.api_key!r}")
-        contracts = create_contracts(port, args.contracts, rng, binary)
-        info(f"created {len(contracts)} contracts ({sum(c['milestones'] for c in contracts)} milestones)")
+        contracts = create_contracts(port, args.contracts, rng)
+        note(f"created {len(contracts)} contracts ({sum(c['milestones'] for c in contracts)} milestones)")
 
         jobs = []
         for c in contracts:
@@ -865,7 +732,7 @@ def main():
         threads_lock = threading.Lock()
 
         def mint(job):
-            tok = mint_token(binary, *job)
+            tok = server.cli_token(*job)
             with threads_lock:
                 tokens[job[0]] = tok
         ts = [threading.Thread(target=mint, args=(j,)) for j in jobs]
@@ -885,19 +752,19 @@ def main():
                                           port, stats, random.Random(rng.random())))
         clients.append(Client("crash-mod-c0", "crash-mod", "moderator", tokens["crash-mod"], [c["id"] for c in contracts],
                               milestones, presets, port, stats, random.Random(rng.random())))
-        info(f"{len(clients)} clients")
+        note(f"{len(clients)} clients")
 
         kills, restarted, log, load_time, drain_time, stuck = asyncio.run(run_load(args, server, clients, rng))
         for line in log:
             if not line.startswith("kill "):
-                info(line)
+                note(line)
         check(f"server killed with SIGKILL and restarted {kills} times", kills == args.kills and restarted,
               f"{kills} of {args.kills}; {log[-1] if log else ''}")
         check("clients finished (every line acknowledged or refused) within 60 s after the last crash", stuck == 0,
               f"{stuck} clients still busy")
 
         code = server.stop()
-        check("server stops cleanly on SIGTERM after the run", code == 0, f"exit status {code}\n{server.log_tail()}")
+        check("server stops cleanly on SIGTERM after the run", code == 0, f"exit status {code}{server.stderr_tail(3000, heading=True)}")
 
         sent = sum(len(c.sent) for c in clients)
         acked = sum(len(c.acks) for c in clients)
@@ -911,7 +778,7 @@ def main():
             for cid, (_, o) in c.acks.items():
                 if o == "applied":
                     verbs[c.sent[cid][1].split()[0]] += 1
-        info(f"commands applied by verb: {dict(sorted(verbs.items()))}")
+        note(f"commands applied by verb: {dict(sorted(verbs.items()))}")
         unacked = [f"{c.name}:{cid}" for c in clients for cid in c.sent if cid not in c.acks and cid not in c.refused]
         check(f"every line sent ({sent}) was eventually acknowledged (resending the same id)", not unacked,
               f"{len(unacked)} never acknowledged: {sample(unacked)}")
@@ -921,11 +788,11 @@ def main():
             check("client-side: no protocol anomaly (order, duplicates, seq reuse, joined.last_seq, errors)", True)
         probes = sum(c.probes for c in clients)
         probe_ok = sum(c.probe_ok for c in clients)
-        info(f"deliberate resends of acknowledged ids: {probes}, answered duplicate with the same seq: {probe_ok}")
+        note(f"deliberate resends of acknowledged ids: {probes}, answered duplicate with the same seq: {probe_ok}")
 
-        total_acked = db_checks(db, clients, stats, binary)
+        db_checks(db, clients, stats)
         elapsed = time.monotonic() - started
-        info(f"kills {kills}; lines sent {sent} (sends incl. resends {sum(c.sends_total for c in clients)}); "
+        note(f"kills {kills}; lines sent {sent} (sends incl. resends {sum(c.sends_total for c in clients)}); "
              f"acknowledged {acked} ({dict(outcomes)}); commands applied {applied}; "
              f"resent after a crash and found already stored: {sum(c.dup_after_crash for c in clients)}; "
              f"connections {stats.connects}, failed connects {stats.connect_failures}, drops {stats.drops}, "
@@ -939,16 +806,11 @@ def main():
         if STRIPE:
             STRIPE["proc"].kill()
             STRIPE["proc"].wait(10)
-        failed = sum(1 for _, ok in RESULTS if not ok)
-        if failed:
-            keep = True
-        if keep:
-            info(f"kept {tmpdir} (database and per-start server logs)")
+        if keep or REPORT.failed:
+            note(f"kept {server.tmpdir} (database and per-start server logs)")
         else:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    passed = sum(1 for _, ok in RESULTS if ok)
-    print(f"{passed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed else 0)
+            server.remove()
+    sys.exit(REPORT.finish())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A live fuzzer for milestone-bot: the real server binary, attacked over real sockets for a bounded time.
 
-It starts the server like abuse_test.py does (`serve --demo --port 0` on a temporary database), creates a
+It starts the server (`serve --demo --port 0` on a temporary database, Tests/support/harness.py), creates a
 few contracts, then for `--seconds` (default 60) runs at the same time:
 
   * `--connections` (default 4) fuzzing connections, each with its own user and contract, sending random and
@@ -36,22 +36,28 @@ Requirements: Python 3.9+ and the `websockets` package; the server binary at .bu
 
 import argparse
 import asyncio
-import base64
+import functools
 import json
 import os
 import random
-import statistics
 import struct
-import subprocess
 import sys
 import time
 from collections import Counter
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import abuse_test as A  # noqa: E402  (the server launcher, tokens, HTTP helpers and check())
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
+from harness import ws_frame  # noqa: E402
 
-import websockets  # noqa: E402  (abuse_test has already checked it is installed)
+H.require("websockets")
+import websockets  # noqa: E402
 
+SECRET = "live-fuzz-signing-secret-0123456789abcdef"
+API_KEY = "live-fuzz-api-key-0123456789abcdef0123"
+# Limits high enough that most sends run (the fuzzer waits for each answer); the rest are the defaults.
+LIMITS = {"LIMITS_MESSAGES_PER_SECOND": "100", "LIMITS_MESSAGE_BURST": "200", "LIMITS_IDLE_TIMEOUT_SECONDS": "30",
+          "LIMITS_MAX_QUEUED_MESSAGES": "5000", "LIMITS_HANDSHAKE_TIMEOUT_SECONDS": "10",
+          "LIMITS_MAX_CONNECTIONS_PER_USER": "20"}
 MAX_FRAME = 16384        # limits.max_frame_bytes (the default)
 ANSWER_TIMEOUT = 10.0    # an input not answered by then is a hang
 GOOD_INTERVAL = 0.15     # seconds between the good pair's lines
@@ -74,110 +80,9 @@ HUGE = [10 ** 30, -10 ** 30, 2 ** 63, 2 ** 63 - 1, -2 ** 63, -2 ** 63 - 1, 2 ** 
         -0.0, 1e-320, 123456789012345678901234567890]
 RESULT_TYPES = {"ack", "error", "joined", "history"}
 
-
-# --------------------------------------------------------------------------- WebSocket frames by hand
-
-
-def ws_frame(opcode, payload, rng, fin=True, rsv=0, masked=True):
-    b0 = (0x80 if fin else 0) | (rsv << 4) | (opcode & 0x0F)
-    n = len(payload)
-    mbit = 0x80 if masked else 0
-    if n < 126:
-        head = struct.pack("!BB", b0, mbit | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", b0, mbit | 126, n)
-    else:
-        head = struct.pack("!BBQ", b0, mbit | 127, n)
-    if not masked:
-        return head + payload
-    mask = bytes(rng.getrandbits(8) for _ in range(4))
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-class Closed(Exception):
-    pass
-
-
-class RawConnection:
-    """A WebSocket over an asyncio stream, so that anything at all can be written to it. A background task
-    reads server frames into a queue, answers pings, and records the close code (or a bare EOF)."""
-
-    def __init__(self, port, token, rng):
-        self.port, self.token, self.rng = port, token, rng
-        self.queue = asyncio.Queue()
-        self.close_code = None      # the code of the server's close frame
-        self.eof = False            # TCP closed (with or without a close frame before it)
-        self.closed = asyncio.Event()
-
-    async def open(self):
-        self.reader, self.writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 10)
-        key = base64.b64encode(bytes(self.rng.getrandbits(8) for _ in range(16))).decode()
-        self.writer.write((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                           f"Authorization: Bearer {self.token}\r\n\r\n").encode())
-        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 10)
-        if b" 101 " not in head.split(b"\r\n")[0]:
-            raise ConnectionError(head[:200].decode(errors="replace"))
-        self.task = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self):
-        try:
-            while True:
-                h = await self.reader.readexactly(2)
-                opcode, n = h[0] & 0x0F, h[1] & 0x7F
-                if n == 126:
-                    n = struct.unpack("!H", await self.reader.readexactly(2))[0]
-                elif n == 127:
-                    n = struct.unpack("!Q", await self.reader.readexactly(8))[0]
-                if h[1] & 0x80:
-                    await self.reader.readexactly(4)  # servers do not mask; tolerate it anyway
-                payload = await self.reader.readexactly(n)
-                if opcode == 0x9:
-                    self.write(ws_frame(0xA, payload, self.rng))
-                elif opcode == 0x8:
-                    self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-                    self.write(ws_frame(0x8, payload[:2], self.rng))
-                elif opcode == 0x1:
-                    try:
-                        self.queue.put_nowait(json.loads(payload))
-                    except ValueError:
-                        self.queue.put_nowait({"type": "<not json>", "raw": payload[:100]})
-                elif opcode == 0x2:
-                    self.queue.put_nowait({"type": "<binary>"})
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            pass
-        finally:
-            self.eof = True
-            self.closed.set()
-            self.queue.put_nowait(None)
-
-    def write(self, data):
-        if not self.writer.is_closing():
-            try:
-                self.writer.write(data)
-            except (ConnectionError, OSError):
-                pass
-
-    def text(self, obj_or_text):
-        text = obj_or_text if isinstance(obj_or_text, str) else json.dumps(obj_or_text)
-        self.write(ws_frame(0x1, text.encode(), self.rng))
-
-    async def next(self, timeout):
-        """The next JSON frame, None when the connection ended; raises asyncio.TimeoutError."""
-        frame = await asyncio.wait_for(self.queue.get(), timeout)
-        if frame is None:
-            self.queue.put_nowait(None)
-        return frame
-
-    async def shut(self):
-        try:
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 2)
-        except Exception:
-            pass
-        if hasattr(self, "task"):
-            self.task.cancel()
+REPORT = H.Report(details="always", limit=300)
+check, note = REPORT.check, REPORT.note
+mint = functools.partial(H.mint, SECRET)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -475,7 +380,7 @@ async def fuzz_connection(index, port, token, own, threads, seed, stop, stats):
     while not stop.is_set():
         # The connection's own generator (keys, masks of probes and pongs): pings arrive when they do, and
         # must not shift the inputs generated from `rng`.
-        conn = RawConnection(port, token, random.Random(f"{seed}/{index}/connection/{stats.connections}"))
+        conn = H.RawWebSocket(port, token, random.Random(f"{seed}/{index}/connection/{stats.connections}"))
         try:
             await conn.open()
             hello = await conn.next(10)
@@ -582,70 +487,26 @@ async def fuzz_connection(index, port, token, own, threads, seed, stop, stats):
 # --------------------------------------------------------------------------- the well-behaved pair
 
 
-class GoodClient:
-    def __init__(self, port, token, name):
-        self.port, self.token, self.name = port, token, name
-        self.sent = {}        # id -> send time
-        self.acked = {}       # id -> ack time
-        self.delivered = {}   # id -> time this client received the other's message with that client id
-        self.errors = []
-        self.closed_code = None
-
-    async def connect(self, thread):
-        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws",
-                                           additional_headers={"Authorization": f"Bearer {self.token}"},
-                                           open_timeout=15, max_size=2 ** 22, max_queue=None, ping_interval=None)
-        hello = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
-        assert hello.get("type") == "hello", hello
-        self.reader = asyncio.create_task(self._read())
-        await self.ws.send(json.dumps({"type": "join", "thread": thread}))
-        return self
-
-    async def _read(self):
-        try:
-            async for raw in self.ws:
-                frame = json.loads(raw)
-                now = time.monotonic()
-                t = frame.get("type")
-                if t == "ack":
-                    self.acked.setdefault(frame["id"], now)
-                elif t == "error":
-                    self.errors.append(frame)
-                elif t == "message" and frame.get("client_id"):
-                    self.delivered.setdefault(frame["client_id"], now)
-        except websockets.ConnectionClosed as e:
-            self.closed_code = getattr(getattr(e, "rcvd", None), "code", None)
-
-    async def send(self, thread, cid, text):
-        self.sent[cid] = time.monotonic()
-        await self.ws.send(json.dumps({"type": "send", "thread": thread, "id": cid, "text": text}))
-
-
 async def good_pair(port, stop, seed):
     thread = "good"
-    buyer = await GoodClient(port, A.mint("good-buyer"), "buyer").connect(thread)
-    seller = await GoodClient(port, A.mint("good-seller"), "seller").connect(thread)
+    buyer = await H.Client(port, mint("good-buyer"), "buyer").connect()
+    seller = await H.Client(port, mint("good-seller"), "seller").connect()
+    for c in (buyer, seller):
+        await c.join(thread)
     await asyncio.sleep(0.5)
     n = 0
     while not stop.is_set():
         n += 1
         sender = buyer if n % 2 else seller
         try:
-            await sender.send(thread, f"good-{seed}-{n}", f"line {n} from the {sender.name}")
+            await sender.send(thread, f"line {n} from the {sender.name}", cid=f"good-{seed}-{n}", wait=False)
         except websockets.ConnectionClosed:
             break
         await asyncio.sleep(GOOD_INTERVAL)
     await asyncio.sleep(3)  # let the last lines arrive
     for c in (buyer, seller):
-        await c.ws.close()
+        await c.close()
     return buyer, seller
-
-
-def percentile(values, p):
-    if not values:
-        return None
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p))]
 
 
 # --------------------------------------------------------------------------- main
@@ -656,21 +517,18 @@ async def run(srv, args):
     threads = [f"fuzz-{i}" for i in range(args.connections)]
     presets = ["indeelancer", "fiverr", "freelancer_com", "whitelabel"]
     for i, thread in enumerate(threads):
-        body = {"id": thread, "title": f"fuzz {i}", "buyer": f"fz-buyer-{i}", "freelancer": f"fz-seller-{i}",
-                "currency": "USD", "preset": presets[i % len(presets)],
-                "milestones": [{"amount": "100.00", "description": "Part one"}, {"amount": "250.50", "description": "Part two"}]}
-        status, answer = A.http_json(port, "POST", "/api/contracts", body=body, headers={"X-Api-Key": A.API_KEY})
-        if status != 201:  # a preset this build does not have: fall back to the default one
-            body["preset"] = "indeelancer"
-            status, answer = A.http_json(port, "POST", "/api/contracts", body=body, headers={"X-Api-Key": A.API_KEY})
-        if status != 201:
-            raise RuntimeError(f"could not create {thread}: {status} {answer}")
-    A.create_contract(port, "good", "good-buyer", "good-seller")
+        kw = dict(api_key=API_KEY, title=f"fuzz {i}", milestones=[{"amount": "100.00", "description": "Part one"},
+                                                                  {"amount": "250.50", "description": "Part two"}])
+        try:
+            H.create_contract(port, thread, f"fz-buyer-{i}", f"fz-seller-{i}", preset=presets[i % len(presets)], **kw)
+        except RuntimeError:  # a preset this build does not have: fall back to the default one
+            H.create_contract(port, thread, f"fz-buyer-{i}", f"fz-seller-{i}", **kw)
+    H.create_contract(port, "good", "good-buyer", "good-seller", api_key=API_KEY, title="live fuzz {cid}")
 
     stop = asyncio.Event()
     stats = Stats()
     # Users alternate between the buyer and the freelancer of their contract; the first is a moderator.
-    tokens = [A.mint(f"fz-mod-{i}", "moderator") if i == 0 else A.mint(f"fz-buyer-{i}" if i % 2 else f"fz-seller-{i}")
+    tokens = [mint(f"fz-mod-{i}", "moderator") if i == 0 else mint(f"fz-buyer-{i}" if i % 2 else f"fz-seller-{i}")
               for i in range(args.connections)]
     started = time.monotonic()
     pair = asyncio.create_task(good_pair(port, stop, args.seed))
@@ -688,63 +546,58 @@ async def run(srv, args):
         buyer, seller = await asyncio.wait_for(pair, 20)
     except Exception as e:
         buyer = seller = None
-        A.check("good pair: ran to the end", False, f"{type(e).__name__}: {e}")
+        check("good pair: ran to the end", False, f"{type(e).__name__}: {e}")
     elapsed = time.monotonic() - started
 
-    A.check("the server process never died", died_at is None and srv.alive(),
-            f"died after {died_at:.1f}s" if died_at else "")
+    check("the server process never died", died_at is None and srv.alive(),
+          f"died after {died_at:.1f}s" if died_at else "")
     total = sum(stats.cases.values())
-    A.note(f"fuzz: {total} inputs in {elapsed:.0f}s over {stats.connections} connections "
-           f"({args.connections} at a time); by kind: {dict(sorted(stats.cases.items()))}")
-    A.note(f"fuzz: close codes {dict(sorted((str(k), v) for k, v in stats.closes.items()))}")
+    note(f"fuzz: {total} inputs in {elapsed:.0f}s over {stats.connections} connections "
+         f"({args.connections} at a time); by kind: {dict(sorted(stats.cases.items()))}")
+    note(f"fuzz: close codes {dict(sorted((str(k), v) for k, v in stats.closes.items()))}")
     for key, count in sorted(stats.outcomes.items()):
-        A.note(f"  {count:6d}  {key}")
+        note(f"  {count:6d}  {key}")
     for failure in stats.failures:
-        A.note(f"failure: {failure}")
-    A.check("fuzz: inputs were sent", total > 50 and stats.connections > args.connections, f"{total} inputs")
-    A.check("fuzz: every rejected input got an error frame or a protocol close code (never silence)",
-            stats.rejected_answered == stats.rejected and stats.rejected > 0,
-            f"{stats.rejected_answered}/{stats.rejected} answered")
-    A.check("fuzz: every request other than leave got a reply (ack, joined, history, error) or a close code",
-            stats.replies_given == stats.replies_owed, f"{stats.replies_given}/{stats.replies_owed}")
-    A.check(f"fuzz: no input went unanswered for {ANSWER_TIMEOUT:.0f}s (no hang)", stats.hangs == 0,
-            f"{stats.hangs} hangs")
-    A.check("fuzz: no other failure", not stats.failures, f"{len(stats.failures)} listed above")
+        note(f"failure: {failure}")
+    check("fuzz: inputs were sent", total > 50 and stats.connections > args.connections, f"{total} inputs")
+    check("fuzz: every rejected input got an error frame or a protocol close code (never silence)",
+          stats.rejected_answered == stats.rejected and stats.rejected > 0,
+          f"{stats.rejected_answered}/{stats.rejected} answered")
+    check("fuzz: every request other than leave got a reply (ack, joined, history, error) or a close code",
+          stats.replies_given == stats.replies_owed, f"{stats.replies_given}/{stats.replies_owed}")
+    check(f"fuzz: no input went unanswered for {ANSWER_TIMEOUT:.0f}s (no hang)", stats.hangs == 0,
+          f"{stats.hangs} hangs")
+    check("fuzz: no other failure", not stats.failures, f"{len(stats.failures)} listed above")
 
     if buyer and seller:
-        ids = {**{k: (v, buyer, seller) for k, v in buyer.sent.items()}, **{k: (v, seller, buyer) for k, v in seller.sent.items()}}
+        ids = {**{k: (v, buyer, seller) for k, v in buyer.sent_at.items()},
+               **{k: (v, seller, buyer) for k, v in seller.sent_at.items()}}
         acks, deliveries, missing_ack, missing_delivery = [], [], [], []
         for cid, (at, sender, receiver) in ids.items():
-            if cid in sender.acked:
-                acks.append((sender.acked[cid] - at) * 1000)
+            if cid in sender.ack_at:
+                acks.append((sender.ack_at[cid] - at) * 1000)
             else:
                 missing_ack.append(cid)
-            if cid in receiver.delivered:
-                deliveries.append((receiver.delivered[cid] - at) * 1000)
+            if cid in receiver.delivered_at:
+                deliveries.append((receiver.delivered_at[cid] - at) * 1000)
             else:
                 missing_delivery.append(cid)
 
-        def summary(values):
-            if not values:
-                return "none"
-            return (f"n={len(values)} median={statistics.median(values):.1f}ms p95={percentile(values, 0.95):.1f}ms "
-                    f"max={max(values):.1f}ms")
-
-        A.note(f"good pair: {len(ids)} lines; send->ack {summary(acks)}; send->delivered {summary(deliveries)}; "
-               f"errors {[e.get('code') for e in buyer.errors + seller.errors][:5]}")
-        A.check("good pair: every line was acknowledged", ids and not missing_ack and not buyer.errors and not seller.errors,
-                f"{len(missing_ack)} missing acks of {len(ids)}; errors {(buyer.errors + seller.errors)[:2]}")
-        A.check("good pair: every line was delivered to the other side", ids and not missing_delivery,
-                f"{len(missing_delivery)} missing of {len(ids)}")
-        A.check(f"good pair: send->ack p95 under {GOOD_P95_MS} ms and none over {GOOD_MAX_MS} ms",
-                acks and percentile(acks, 0.95) < GOOD_P95_MS and max(acks) < GOOD_MAX_MS, summary(acks))
-        A.check(f"good pair: send->delivered p95 under {GOOD_P95_MS} ms and none over {GOOD_MAX_MS} ms",
-                deliveries and percentile(deliveries, 0.95) < GOOD_P95_MS and max(deliveries) < GOOD_MAX_MS,
-                summary(deliveries))
+        note(f"good pair: {len(ids)} lines; send->ack {H.latency(acks)}; send->delivered {H.latency(deliveries)}; "
+             f"errors {[e.get('code') for e in buyer.errors + seller.errors][:5]}")
+        check("good pair: every line was acknowledged", ids and not missing_ack and not buyer.errors and not seller.errors,
+              f"{len(missing_ack)} missing acks of {len(ids)}; errors {(buyer.errors + seller.errors)[:2]}")
+        check("good pair: every line was delivered to the other side", ids and not missing_delivery,
+              f"{len(missing_delivery)} missing of {len(ids)}")
+        check(f"good pair: send->ack p95 under {GOOD_P95_MS} ms and none over {GOOD_MAX_MS} ms",
+              acks and H.percentile(acks, 0.95) < GOOD_P95_MS and max(acks) < GOOD_MAX_MS, H.latency(acks))
+        check(f"good pair: send->delivered p95 under {GOOD_P95_MS} ms and none over {GOOD_MAX_MS} ms",
+              deliveries and H.percentile(deliveries, 0.95) < GOOD_P95_MS and max(deliveries) < GOOD_MAX_MS,
+              H.latency(deliveries))
 
     if srv.alive():
-        status, health = A.http_json(port, "GET", "/health")
-        A.check("/health answers after the fuzzing", status == 200 and isinstance(health, dict), f"{status} {health}")
+        status, _, health = H.http_json(port, "GET", "/health")
+        check("/health answers after the fuzzing", status == 200 and isinstance(health, dict), f"{status} {health}")
 
 
 def main():
@@ -755,41 +608,29 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, stderr log)")
     args = parser.parse_args()
 
-    # Limits high enough that most sends run (the fuzzer waits for each answer); the rest are the defaults.
-    srv = A.Server(extra_env={"LIMITS_MESSAGES_PER_SECOND": "100", "LIMITS_MESSAGE_BURST": "200",
-                              "LIMITS_IDLE_TIMEOUT_SECONDS": "30", "LIMITS_MAX_QUEUED_MESSAGES": "5000",
-                              "LIMITS_HANDSHAKE_TIMEOUT_SECONDS": "10"}, prefix="live-fuzz-")
+    srv = H.Server(LIMITS, secret=SECRET, api_key=API_KEY, prefix="live-fuzz-", database="live-fuzz.sqlite")
     started = time.monotonic()
-    A.note(f"live fuzz: seed {args.seed}, {args.seconds:.0f}s, {args.connections} fuzzing connections")
+    note(f"live fuzz: seed {args.seed}, {args.seconds:.0f}s, {args.connections} fuzzing connections")
     try:
         srv.start()
         asyncio.run(run(srv, args))
         crashed = not srv.alive()
-        srv.stop(keep=True)
+        srv.stop()
         if not crashed:
-            binary = os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot")
-            binary = binary if os.path.isabs(binary) else os.path.join(A.REPO_ROOT, binary)
-            out = subprocess.run([binary, "verify", "--database", srv.db], cwd=A.REPO_ROOT, capture_output=True,
-                                 text=True, timeout=120)
-            tail = (out.stdout.strip().splitlines() or ["(no output)"])[-1]
-            A.check(f"milestone-bot verify exits 0 ({tail})", out.returncode == 0, out.stderr.strip()[-300:])
+            out = srv.verify()
+            check(f"milestone-bot verify exits 0 ({H.last_line(out.stdout, '(no output)')})", out.returncode == 0,
+                  out.stderr.strip()[-300:])
         else:
-            with open(os.path.join(srv.tmpdir, "stderr.log"), "rb") as f:
-                A.note("server stderr (tail): " + f.read()[-2000:].decode("utf-8", "replace"))
+            note("server stderr (tail): " + srv.stderr_tail())
     except Exception as e:
-        A.check("live fuzz ran", False, f"{type(e).__name__}: {e}")
+        check("live fuzz ran", False, f"{type(e).__name__}: {e}")
     finally:
-        srv.stop(keep=args.keep)
+        srv.stop()
         if args.keep:
-            A.note(f"kept {srv.tmpdir}")
+            note(f"kept {srv.tmpdir}")
         else:
-            import shutil
-            shutil.rmtree(srv.tmpdir, ignore_errors=True)
-    passed = sum(1 for _, ok in A.RESULTS if ok)
-    failed = len(A.RESULTS) - passed
-    A.note(f"total {time.monotonic() - started:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+            srv.remove()
+    sys.exit(REPORT.finish(started))
 
 
 if __name__ == "__main__":

@@ -47,36 +47,23 @@ exit status 1 on failure. About 45 s.
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
-import http.client
+import functools
 import json
 import os
 import re
-import secrets
 import select
-import shutil
-import socket
 import statistics
-import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-try:
-    import websockets
-except ImportError:  # pragma: no cover
-    print("this test needs the `websockets` package: pip install websockets", file=sys.stderr)
-    sys.exit(2)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+H.require("websockets")
+
 SECRET = "memory-flood-signing-secret-0123456789abcdef"
 API_KEY = "memory-flood-api-key-0123456789abcdef0123"
-AUDIENCE = "milestone-bot"
-TIMEOUT = 5.0
 
 SEED_LINES = 500          # lines in the attacked thread
 LINE_CHARS = 4000         # characters per line (the protocol's maximum)
@@ -91,78 +78,21 @@ MAX_GROWTH_MB = 100       # peak RSS over the baseline must stay under this
 FAST_MS = 100             # the pair's send -> ack p95 must stay under this
 SAFETY_GROWTH_MB = 3000   # end the attack early past this growth (protects the machine)
 DEFAULT_RATE, DEFAULT_BURST = 20, 40  # limits.messages_per_second / message_burst defaults (bot-config/server.yaml)
+MAX_SIZE = 2 ** 23        # the reading clients take frames this big (a 500-line page of 4,000 characters)
 
-RESULTS = []
-
-
-def check(name, ok, detail=""):
-    ok = bool(ok)
-    RESULTS.append((name, ok))
-    line = f"{'PASS' if ok else 'FAIL'}  {name}"
-    if detail:
-        line += f"  -- {detail if len(detail) < 300 else detail[:300] + '...'}"
-    print(line, flush=True)
-    return ok
+REPORT = H.Report(details="always", limit=300)
+check, note = REPORT.check, REPORT.note
+mint = functools.partial(H.mint, SECRET)
+create_contract = functools.partial(H.create_contract, api_key=API_KEY, title="memory flood {cid}")
 
 
-def note(text):
-    print(f"INFO  {text}", flush=True)
-
-
-# --------------------------------------------------------------------------- tokens and HTTP (as in abuse_test.py)
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint(user, role="user"):
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps({"sub": user, "role": role, "aud": AUDIENCE, "iat": now, "exp": now + 3600}).encode())
-    signature = hmac.new(SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(signature)}"
-
-
-def http_call(port, method, path, body=None, headers=None, timeout=TIMEOUT):
-    """Returns (status, headers lower-cased, raw body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    hdrs = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=hdrs)
-    resp = conn.getresponse()
-    raw = resp.read()
-    rh = {k.lower(): v for k, v in resp.getheaders()}
-    conn.close()
-    return resp.status, rh, raw
-
-
-def http_json(port, method, path, token=None, body=None, headers=None, timeout=TIMEOUT):
-    hdrs = dict(headers or {})
-    if token:
-        hdrs["Authorization"] = f"Bearer {token}"
-    status, _, raw = http_call(port, method, path, body, hdrs, timeout=timeout)
-    try:
-        return status, json.loads(raw.decode("utf-8")) if raw else None
-    except ValueError:
-        return status, raw.decode("utf-8", "replace")
-
-
-def create_contract(port, cid, buyer, freelancer):
-    body = {"id": cid, "title": f"memory flood {cid}", "buyer": buyer, "freelancer": freelancer, "currency": "USD",
-            "preset": "indeelancer", "milestones": [{"amount": "100.00", "description": "Work"}]}
-    status, answer = http_json(port, "POST", "/api/contracts", body=body, headers={"X-Api-Key": API_KEY})
-    if status != 201:
-        raise RuntimeError(f"could not create contract {cid}: {status} {answer}")
+# --------------------------------------------------------------------------- the server's numbers
 
 
 def metrics(port):
     """The server's /metrics as {series: value} (None when it cannot be read)."""
     try:
-        status, _, raw = http_call(port, "GET", "/metrics", timeout=10)
+        status, _, raw = H.http(port, "GET", "/metrics", timeout=10)
     except OSError:
         return None
     if status != 200:
@@ -193,92 +123,6 @@ def cpu_seconds(pid):
         return None
 
 
-# --------------------------------------------------------------------------- server
-
-
-class Server:
-    """The real binary on a free port and a temporary database, with the default limits."""
-
-    def __init__(self, extra_env=None, prefix="memory-flood-"):
-        self.extra_env = dict(extra_env or {})
-        self.tmpdir = tempfile.mkdtemp(prefix=prefix)
-        self.db = os.path.join(self.tmpdir, "memory-flood.sqlite")
-        self.port = None
-        self.proc = None
-        self.lines = []
-        self.killed = False
-        self._ready = threading.Event()
-
-    @staticmethod
-    def binary():
-        binary = os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot")
-        return binary if os.path.isabs(binary) else os.path.join(REPO_ROOT, binary)
-
-    def start(self):
-        binary = self.binary()
-        if not os.path.exists(binary):
-            raise RuntimeError(f"server binary not found: {binary} (swift build --product milestone-bot)")
-        # Default limits: nothing the caller's environment says about limits reaches the server.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LIMITS_")}
-        env.update({
-            "AUTH_SIGNING_SECRET": SECRET,
-            "AUTH_API_KEY": API_KEY,
-            "LOG_LEVEL": env.get("LOG_LEVEL", "warning"),
-        })
-        env.update(self.extra_env)
-        self.stderr_file = open(os.path.join(self.tmpdir, "stderr.log"), "wb")
-        self.proc = subprocess.Popen([binary, "serve", "--demo", "--port", "0", "--database", self.db],
-                                     cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=self.stderr_file,
-                                     stdin=subprocess.DEVNULL)
-        threading.Thread(target=self._pump, daemon=True).start()
-        if not self._ready.wait(60) or self.port is None:
-            raise RuntimeError("server did not start:\n" + "\n".join(self.lines))
-        deadline = time.time() + 10
-        while time.time() < deadline:  # the demo output comes before the socket is certain to accept
-            try:
-                if http_call(self.port, "GET", "/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server does not answer /health")
-
-    def _pump(self):
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines.append(line)
-            m = re.search(r"serving on http://[^:/\s]+:(\d+)", line)
-            if m and self.port is None:
-                self.port = int(m.group(1))
-                self._ready.set()
-        self._ready.set()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        """SIGTERM, then SIGKILL after 10 s; True when it stopped on its own."""
-        clean = True
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                clean = False
-                self.killed = True
-                self.proc.kill()
-                self.proc.wait(5)
-        if getattr(self, "stderr_file", None) and not self.stderr_file.closed:
-            self.stderr_file.close()
-        return clean
-
-    def stderr_tail(self, n=2000):
-        try:
-            with open(os.path.join(self.tmpdir, "stderr.log"), "rb") as f:
-                return f.read()[-n:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-
 def rss_mb(pid):
     """The process's resident set size in MB (VmRSS), or None when it is gone."""
     try:
@@ -289,167 +133,6 @@ def rss_mb(pid):
     except OSError:
         return None
     return None
-
-
-# --------------------------------------------------------------------------- a reading WebSocket client
-
-
-class Client:
-    """A reading client (websockets): a background task sorts frames; acks are matched to sends by id and
-    their arrival time is stamped as they are read."""
-
-    def __init__(self, port, token, name=""):
-        self.port, self.token, self.name = port, token, name
-        self.ws = None
-        self.frames = []
-        self.acks = {}
-        self.ack_at = {}
-        self.errors = []
-        self.ack_waiters = {}
-        self.hello = None
-        self.closed = None
-        self._counter = 0
-
-    async def connect(self):
-        self.closed = asyncio.Event()
-        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws",
-                                           additional_headers={"Authorization": f"Bearer {self.token}"},
-                                           open_timeout=15, max_size=2 ** 23, max_queue=None,
-                                           ping_interval=None)
-        self._hello = asyncio.get_running_loop().create_future()
-        self.reader = asyncio.create_task(self._read())
-        self.hello = await asyncio.wait_for(self._hello, 15)
-        return self
-
-    async def _read(self):
-        try:
-            async for raw in self.ws:
-                now = time.perf_counter()
-                frame = json.loads(raw)
-                t = frame.get("type")
-                if t == "hello" and not self._hello.done():
-                    self._hello.set_result(frame)
-                elif t == "ack":
-                    self.acks[frame["id"]] = frame
-                    self.ack_at.setdefault(frame["id"], now)
-                    w = self.ack_waiters.pop(frame["id"], None)
-                    if w and not w.done():
-                        w.set_result(frame)
-                elif t == "error":
-                    self.errors.append(frame)
-                    w = self.ack_waiters.pop(frame.get("id"), None)
-                    if w and not w.done():
-                        w.set_result(frame)
-                else:
-                    self.frames.append(frame)
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            for w in self.ack_waiters.values():
-                if not w.done():
-                    w.set_exception(ConnectionError("closed"))
-            if not self._hello.done():
-                self._hello.set_exception(ConnectionError("closed before hello"))
-            self.closed.set()
-
-    async def wait_frame(self, predicate, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for f in self.frames + self.errors:
-                if predicate(f):
-                    return f
-            if self.closed.is_set():
-                break
-            await asyncio.sleep(0.01)
-        return None
-
-    async def join(self, thread):
-        await self.ws.send(json.dumps({"type": "join", "thread": thread}))
-        got = await self.wait_frame(lambda f: f.get("type") == "joined" and f.get("thread") == thread, 15)
-        if got is None:
-            raise RuntimeError(f"{self.name}: no joined for {thread}; errors {self.errors[-3:]}")
-        return got
-
-    def next_id(self):
-        self._counter += 1
-        return f"{self.name}-{self._counter}-{secrets.token_hex(3)}"
-
-    async def send(self, thread, text, cid=None, wait=True, timeout=TIMEOUT):
-        cid = cid or self.next_id()
-        fut = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # unawaited ones: no warning
-        self.ack_waiters[cid] = fut
-        await self.ws.send(json.dumps({"type": "send", "thread": thread, "id": cid, "text": text}))
-        if not wait:
-            return cid
-        return await asyncio.wait_for(fut, timeout)
-
-    async def close(self):
-        try:
-            await asyncio.wait_for(self.ws.close(), 3)
-        except Exception:
-            pass
-
-
-# --------------------------------------------------------------------------- raw WebSocket (as in abuse_test.py)
-
-
-def ws_frame(text, opcode=0x1):
-    payload = text.encode()
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def raw_ws_connect(port, token, rcvbuf=RCVBUF):
-    """A WebSocket over a plain socket with a tiny receive buffer; returns the socket after the 101."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(5)
-    try:
-        s.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n").encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(1)
-            if not chunk:
-                raise ConnectionError("closed during handshake")
-            data += chunk
-        if b" 101 " not in data.split(b"\r\n")[0]:
-            raise ConnectionError(data.decode(errors="replace"))
-    except BaseException:
-        s.close()
-        raise
-    return s
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return buf
-
-
-def read_one_frame(s):
-    """Reads exactly one server frame (unmasked): (opcode, payload)."""
-    b0, b1 = recv_exact(s, 2)
-    n = b1 & 0x7F
-    if n == 126:
-        n = struct.unpack("!H", recv_exact(s, 2))[0]
-    elif n == 127:
-        n = struct.unpack("!Q", recv_exact(s, 8))[0]
-    return b0 & 0x0F, recv_exact(s, n)
 
 
 # --------------------------------------------------------------------------- the attackers
@@ -475,15 +158,15 @@ def attacker(idx, port, token, thread, stop, stats):
     """Joins, then writes history requests as fast as the socket accepts them; reads nothing after hello."""
     batch = 256
     request = json.dumps({"type": "history", "thread": thread, "limit": HISTORY_LIMIT})
-    frames = [ws_frame(request) for _ in range(batch)]
+    frames = [H.ws_frame(0x1, request.encode()) for _ in range(batch)]
     frame_len = len(frames[0])
     block = b"".join(frames)
-    join = ws_frame(json.dumps({"type": "join", "thread": thread}))
+    join = H.ws_frame(0x1, json.dumps({"type": "join", "thread": thread}).encode())
     while not stop.is_set():
         s = None
         try:
-            s = raw_ws_connect(port, token)
-            opcode, payload = read_one_frame(s)  # hello, or the error frame of a refusal
+            s = H.raw_ws_connect(port, token, RCVBUF)
+            opcode, payload = H.read_one_frame(s)  # hello, or the error frame of a refusal
         except (OSError, ConnectionError, ValueError) as e:
             stats.add(connect_errors=1)
             with stats.lock:
@@ -551,17 +234,12 @@ class RssSampler(threading.Thread):
             self.halt.wait(SAMPLE_EVERY)
 
 
-def percentile(values, q):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * q))]
-
-
 # --------------------------------------------------------------------------- the test
 
 
 async def seed(port, thread, buyer, freelancer):
-    clients = [Client(port, mint(buyer), f"seed-{buyer}{i}") for i in range(SEED_PER_PARTY)]
-    clients += [Client(port, mint(freelancer), f"seed-{freelancer}{i}") for i in range(SEED_PER_PARTY)]
+    clients = [H.Client(port, mint(buyer), f"seed-{buyer}{i}", MAX_SIZE) for i in range(SEED_PER_PARTY)]
+    clients += [H.Client(port, mint(freelancer), f"seed-{freelancer}{i}", MAX_SIZE) for i in range(SEED_PER_PARTY)]
     await asyncio.gather(*[c.connect() for c in clients])
     hello = clients[0].hello
     note(f"hello limits: messages_per_second {hello.get('messages_per_second')}, message_burst "
@@ -569,7 +247,7 @@ async def seed(port, thread, buyer, freelancer):
     check(f"setup: the server runs the default rate limits ({DEFAULT_RATE}/s, burst {DEFAULT_BURST})",
           hello.get("messages_per_second") == DEFAULT_RATE and hello.get("message_burst") == DEFAULT_BURST,
           f"hello {hello}")
-    await asyncio.gather(*[c.join(thread) for c in clients])
+    await asyncio.gather(*[c.join(thread, 15) for c in clients])
     filler = "abcdefghijklmnopqrstuvwxyz0123456789"
     answers = {}
 
@@ -597,8 +275,8 @@ async def seed(port, thread, buyer, freelancer):
 
 async def warm_up(port, thread, user):
     """One reading client asks for the 500-line page once (SQLite's caches hold it before the baseline)."""
-    c = await Client(port, mint(user), f"warm-{user}").connect()
-    await c.join(thread)
+    c = await H.Client(port, mint(user), f"warm-{user}", MAX_SIZE).connect()
+    await c.join(thread, 15)
     count = len(c.frames)
     await c.ws.send(json.dumps({"type": "history", "thread": thread, "limit": HISTORY_LIMIT}))
     deadline = time.monotonic() + 15
@@ -654,7 +332,7 @@ def round_trips(sent, *clients):
 def rtt_summary(rtts):
     if not rtts:
         return "no acks"
-    return (f"send->ack p50 {statistics.median(rtts):.1f} ms, p95 {percentile(rtts, 0.95):.1f} ms, "
+    return (f"send->ack p50 {statistics.median(rtts):.1f} ms, p95 {H.percentile(rtts, 0.95):.1f} ms, "
             f"max {max(rtts):.1f} ms")
 
 
@@ -668,10 +346,10 @@ async def run(srv, args):
 
     # The well-behaved pair, connected before the baseline so their connections are in it.
     create_contract(port, "flood-pair", "pat", "quinn")
-    pat = await Client(port, mint("pat"), "pat").connect()
-    quinn = await Client(port, mint("quinn"), "quinn").connect()
-    await pat.join("flood-pair")
-    await quinn.join("flood-pair")
+    pat = await H.Client(port, mint("pat"), "pat", MAX_SIZE).connect()
+    quinn = await H.Client(port, mint("quinn"), "quinn", MAX_SIZE).connect()
+    await pat.join("flood-pair", 15)
+    await quinn.join("flood-pair", 15)
 
     # The settle: the pair already chats (its round trips without an attack, for comparison).
     idle_stop = asyncio.Event()
@@ -724,7 +402,7 @@ async def run(srv, args):
     health_status, health = None, None
     if alive:
         try:
-            health_status, health = http_json(port, "GET", "/health", timeout=10)
+            health_status, _, health = H.http_json(port, "GET", "/health", timeout=10)
         except Exception as e:
             health = f"{type(e).__name__}: {e}"
     metrics_after = metrics(port) if alive else None
@@ -776,8 +454,8 @@ async def run(srv, args):
           peak - baseline < MAX_GROWTH_MB and not sampler.tripped,
           f"baseline {baseline:.1f} MB, peak {peak:.1f} MB (+{peak - baseline:.1f} MB)")
     check(f"pair: send->ack p95 under {FAST_MS} ms during the attack",
-          rtts and percentile(rtts, 0.95) < FAST_MS,
-          f"p95 {percentile(rtts, 0.95):.1f} ms over {len(rtts)} acks" if rtts else "no acks")
+          rtts and H.percentile(rtts, 0.95) < FAST_MS,
+          f"p95 {H.percentile(rtts, 0.95):.1f} ms over {len(rtts)} acks" if rtts else "no acks")
     check("pair: every line acknowledged (no lost acks)", sent and lost == 0, f"{lost} of {len(sent)} without ack")
     check("server: the process is still running", alive)
     check("server: GET /health answers", health_status == 200 and isinstance(health, dict),
@@ -787,11 +465,9 @@ async def run(srv, args):
 
 
 def verify(srv):
-    out = subprocess.run([Server.binary(), "verify", "--database", srv.db], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=120)
-    tail = (out.stdout.strip().splitlines() or ["(no output)"])[-1]
-    check(f"milestone-bot verify on the database exits 0 ({tail})", out.returncode == 0,
-          (out.stderr.strip() or out.stdout.strip())[-300:])
+    out = srv.verify()
+    check(f"milestone-bot verify on the database exits 0 ({H.last_line(out.stdout, '(no output)')})",
+          out.returncode == 0, (out.stderr.strip() or out.stdout.strip())[-300:])
 
 
 def main():
@@ -799,16 +475,18 @@ def main():
     parser.add_argument("--seconds", type=float, default=30, help="how long the attack lasts (default 30)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, stderr log)")
     args = parser.parse_args()
-    srv = Server()
+    srv = H.Server(secret=SECRET, api_key=API_KEY, prefix="memory-flood-", database="memory-flood.sqlite",
+                   clear_limits=True)
     started = time.monotonic()
     note(f"memory flood: {ATTACKERS} non-reading connections asking for {HISTORY_LIMIT}-line history pages for "
-         f"{args.seconds:.0f}s; binary {Server.binary()}")
+         f"{args.seconds:.0f}s; binary {H.binary()}")
     try:
         srv.start()
         asyncio.run(run(srv, args))
         crashed = not srv.alive()
         stop_started = time.monotonic()
-        clean = srv.stop()
+        srv.stop()
+        clean = not srv.killed
         note(f"server stopped in {time.monotonic() - stop_started:.1f}s" + ("" if clean else " (killed after 10 s)"))
         if crashed:
             note("server stderr (tail): " + srv.stderr_tail())
@@ -822,12 +500,8 @@ def main():
         if args.keep:
             note(f"kept {srv.tmpdir}")
         else:
-            shutil.rmtree(srv.tmpdir, ignore_errors=True)
-    passed = sum(1 for _, ok in RESULTS if ok)
-    failed = len(RESULTS) - passed
-    note(f"total {time.monotonic() - started:.1f}s")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+            srv.remove()
+    sys.exit(REPORT.finish(started))
 
 
 if __name__ == "__main__":

@@ -35,101 +35,37 @@ Environment: MILESTONE_BOT, the server binary (default .build/debug/milestone-bo
 Prints one line per check and ends with `N passed, M failed`; exits non-zero on any failure.
 """
 import asyncio
-import base64
-import hashlib
-import hmac
-import http.client
+import functools
 import http.server
-import json
 import os
 import re
 import secrets
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
-try:
-    import websockets
-    from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-except ImportError as missing:  # pragma: no cover
-    print(f"this test needs the `selenium` and `websockets` packages ({missing}): pip install selenium websockets",
-          file=sys.stderr)
-    sys.exit(2)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
+from harness import js_wait, wait  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+H.require("selenium", "websockets")
+from selenium.webdriver.common.by import By  # noqa: E402
+
 SECRET = secrets.token_hex(32)
 API_KEY = "transcript-attack-api-key-" + secrets.token_hex(16)
-AUDIENCE = "milestone-bot"
 THREAD = "demo"
 TOKEN_KEY = "milestone-bot.token"   # where app.js keeps the token (sessionStorage)
 OVERALL_SECONDS = 110               # the whole test, hard limit
 
-passed = 0
-failed = 0
+REPORT = H.Report(gap=" ", sep=": ", limit=600)
+check, note = REPORT.check, REPORT.note
+mint = functools.partial(H.mint, SECRET)
 
 
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"PASS {name}", flush=True)
-    else:
-        failed += 1
-        detail = str(detail)
-        if len(detail) > 600:
-            detail = detail[:600] + "..."
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-    return condition
-
-
-def note(text):
-    print(f"INFO {text}", flush=True)
-
-
-def binary_path():
-    binary = Path(os.environ.get("MILESTONE_BOT", ".build/debug/milestone-bot"))
-    return binary if binary.is_absolute() else ROOT / binary
-
-
-# --------------------------------------------------------------------------- tokens and HTTP
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint(user, role):
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps({"sub": user, "role": role, "aud": AUDIENCE, "iat": now, "exp": now + 3600}).encode())
-    signature = hmac.new(SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(signature)}"
-
-
-def http_get(port, path, token=None):
-    """(status, headers with lower-cased names, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path, headers={"Authorization": "Bearer " + token} if token else {})
-        response = conn.getresponse()
-        body = response.read()
-        headers = {}
-        for name, value in response.getheaders():
-            name = name.lower()
-            headers[name] = headers[name] + ", " + value if name in headers else value
-        return response.status, headers, body
-    finally:
-        conn.close()
+# --------------------------------------------------------------------------- HTTP headers
 
 
 def csp_directives(policy):
@@ -231,120 +167,34 @@ def dispute_reason(port):
             + "/dispute11?t='+encodeURIComponent(sessionStorage.getItem('" + TOKEN_KEY + "')))//\u0600>")
 
 
-# --------------------------------------------------------------------------- the server
-
-
-class Server:
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.database = os.path.join(workdir, "attack.sqlite")
-        self.process = None
-        self.port = None
-        self.logfile = None
-
-    def start(self):
-        binary = binary_path()
-        self.logfile = open(os.path.join(self.workdir, "server.log"), "w+")
-        env = dict(os.environ, AUTH_SIGNING_SECRET=SECRET, AUTH_API_KEY=API_KEY, LOG_LEVEL="warning")
-        self.process = subprocess.Popen([str(binary), "serve", "--demo", "--port", "0", "--database", self.database],
-                                        cwd=ROOT, stdout=self.logfile, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=env)
-        deadline = time.time() + 30
-        text = ""
-        while time.time() < deadline:
-            self.logfile.seek(0)
-            text = self.logfile.read()
-            if "Health:" in text:
-                break
-            if self.process.poll() is not None:
-                raise RuntimeError("the server exited:\n" + text)
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start:\n" + text)
-        self.port = int(re.search(r"serving on http://127\.0\.0\.1:(\d+)", text).group(1))
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                if http_get(self.port, "/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server does not answer /health")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        if self.logfile:
-            self.logfile.close()
-            self.logfile = None
-
-
 # --------------------------------------------------------------------------- WebSocket clients
 
 
-class Client:
-    def __init__(self, port, token):
-        self.port, self.token = port, token
-        self.ws = None
-
-    async def connect(self):
-        self.ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws",
-                                           additional_headers={"Authorization": "Bearer " + self.token},
-                                           open_timeout=15, ping_interval=None, max_size=2 ** 22)
-        hello = await self.expect(lambda f: f.get("type") in ("hello", "error"))
-        if hello.get("type") != "hello":
-            raise RuntimeError(f"no hello: {hello}")
-        return self
-
-    async def expect(self, predicate, timeout=15):
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no matching frame")
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
-            if predicate(frame):
-                return frame
-
-    async def join(self, thread):
-        await self.ws.send(json.dumps({"type": "join", "thread": thread}))
-        return await self.expect(lambda f: f.get("type") == "joined" or (f.get("type") == "error" and f.get("thread") == thread))
-
-    async def line(self, thread, client_id, text):
-        """The ack (or the error frame) of one line; a rate-limited line is resent with the same id."""
-        for _ in range(5):
-            await self.ws.send(json.dumps({"type": "send", "thread": thread, "id": client_id, "text": text}))
-            answer = await self.expect(lambda f: f.get("id") == client_id and f.get("type") in ("ack", "error"))
-            if answer.get("type") == "error" and answer.get("code") == "rate_limited":
-                await asyncio.sleep(1.2)
-                continue
-            return answer
+async def line(client, client_id, text):
+    """The ack (or the error frame) of one line in THREAD; a rate-limited line is resent with the same id."""
+    for _ in range(5):
+        answer = await client.send(THREAD, text, cid=client_id, timeout=15)
+        if answer.get("type") == "error" and answer.get("code") == "rate_limited":
+            await asyncio.sleep(1.2)
+            continue
         return answer
-
-    async def close(self):
-        if self.ws:
-            await self.ws.close()
+    return answer
 
 
 async def post_the_attack(port, lines, reason):
-    alice = await Client(port, mint("alice", "buyer")).connect()
-    bob = await Client(port, mint("bob", "freelancer")).connect()
+    alice = await H.Client(port, mint("alice", "buyer"), "alice").connect()
+    bob = await H.Client(port, mint("bob", "freelancer"), "bob").connect()
     try:
         for client, who in ((alice, "alice"), (bob, "bob")):
-            joined = await client.join(THREAD)
+            joined = await client.join(THREAD, 15, strict=False)
             check(f"{who} joins the thread over WebSocket", joined.get("type") == "joined", joined)
         for index, (label, text) in enumerate(lines):
-            ack = await bob.line(THREAD, f"attack-{index}", text)
+            ack = await line(bob, f"attack-{index}", text)
             check(f"bob posts payload {index + 1} ({label})",
                   ack.get("type") == "ack" and ack.get("outcome") == "chat", ack)
-        ack = await alice.line(THREAD, "fund-m1", "/fund M1")
+        ack = await line(alice, "fund-m1", "/fund M1")
         check("alice funds M1", ack.get("type") == "ack" and ack.get("outcome") == "applied", ack)
-        ack = await bob.line(THREAD, "dispute-m1", "/dispute M1 " + reason)
+        ack = await line(bob, "dispute-m1", "/dispute M1 " + reason)
         check("bob disputes M1 with a payload as the reason", ack.get("type") == "ack" and ack.get("outcome") == "applied", ack)
     finally:
         await alice.close()
@@ -352,31 +202,6 @@ async def post_the_attack(port, lines, reason):
 
 
 # --------------------------------------------------------------------------- the browser
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.environ.get("HEADFUL"):
-        options.add_argument("--headless=new")
-    for argument in ("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(argument)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(20)
-    driver.set_script_timeout(10)
-    return driver
-
-
-def wait(driver, predicate, timeout=10):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: predicate(d) or None)
-    except TimeoutException:
-        return None
-
-
-def js_wait(driver, script, timeout=10):
-    return wait(driver, lambda d: d.execute_script(script), timeout)
 
 
 # What a transcript document holds: elements in #messages, script anywhere, on* attributes anywhere, text.
@@ -434,35 +259,35 @@ def inspect_transcript(driver, where, lines, listener, since):
 
 
 def main():
-    binary = binary_path()
-    if not binary.exists():
-        print(f"FAIL binary: {binary} missing; run swift build --product milestone-bot (or set MILESTONE_BOT)")
-        print("0 passed, 1 failed")
-        return 1
+    missing = H.binary_missing()
+    if missing:
+        check("binary", False, missing)
+        return REPORT.finish()
 
     def out_of_time(*_):
         raise TimeoutError(f"the test took longer than {OVERALL_SECONDS} s")
     signal.signal(signal.SIGALRM, out_of_time)
     signal.alarm(OVERALL_SECONDS)
 
-    workdir = tempfile.mkdtemp(prefix="transcript-attack-")
-    server = Server(workdir)
+    server = H.Server({"LOG_LEVEL": "warning"}, secret=SECRET, api_key=API_KEY, prefix="transcript-attack-",
+                      database="attack.sqlite", grace=15)
     listener = Listener()
     driver = None
-    note(f"binary {binary}; attacker's listener on 127.0.0.1:{listener.port}")
+    note(f"binary {H.binary()}; attacker's listener on 127.0.0.1:{listener.port}")
     lines = payloads(listener.port)
     reason = dispute_reason(listener.port)
     literal = lines + [("the dispute command with its reason", "/dispute M1 " + reason)]
     try:
         server.start()
-        note(f"server on 127.0.0.1:{server.port}, database {server.database}")
+        note(f"server on 127.0.0.1:{server.port}, database {server.db}")
         mia = mint("mia", "moderator")
 
         # 3. The freelancer plants the lines and disputes; the buyer funds first (Indeelancer: money is held).
         asyncio.run(asyncio.wait_for(post_the_attack(server.port, lines, reason), 60))
 
         # 7. Headers (before the browser, so that a missing header shows even if the browser part breaks).
-        status, headers, body = http_get(server.port, f"/api/contracts/{THREAD}/transcript?format=html", mia)
+        status, headers, body = H.http(server.port, "GET", f"/api/contracts/{THREAD}/transcript?format=html", token=mia,
+                                       timeout=10)
         check("GET transcript?format=html as the moderator answers 200 with HTML",
               status == 200 and "text/html" in headers.get("content-type", ""), f"{status} {headers.get('content-type')}")
         csp = headers.get("content-security-policy", "")
@@ -476,7 +301,7 @@ def main():
         check("transcript: the served HTML has no raw <img or <script from the chat lines",
               not re.search(r"<\s*(img|script|svg)\b", raw, re.I), re.findall(r".{0,20}<\s*(?:img|script|svg)\b.{0,40}", raw, re.I)[:3])
 
-        status, headers, _ = http_get(server.port, "/")
+        status, headers, _ = H.http(server.port, "GET", "/", timeout=10)
         csp = headers.get("content-security-policy", "")
         directives = csp_directives(csp)
         scripts = directives.get("script-src", directives.get("default-src"))
@@ -488,12 +313,12 @@ def main():
         check("GET /: X-Content-Type-Options: nosniff",
               headers.get("x-content-type-options", "").lower() == "nosniff", headers.get("x-content-type-options"))
         for path in ("/api/threads", f"/api/contracts/{THREAD}", f"/api/contracts/{THREAD}/messages", "/api/disputes"):
-            status, headers, _ = http_get(server.port, path, mia)
+            status, headers, _ = H.http(server.port, "GET", path, token=mia, timeout=10)
             cache = headers.get("cache-control", "")
             check(f"GET {path}: Cache-Control: no-store", status == 200 and "no-store" in cache.lower(), f"{status} {cache!r}")
 
         # 4. The moderator opens the page, selects the thread and opens the full transcript.
-        driver = browser()
+        driver = H.browser(page_load_timeout=20, script_timeout=10)
         driver.get(f"http://127.0.0.1:{server.port}/#token={mia}")
         online = wait(driver, lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "online", 15)
         check("mia: the page connects as the moderator", online and "mia" in driver.find_element(By.ID, "who").text)
@@ -540,10 +365,9 @@ def main():
 
         # 6. The offline export, opened from disk.
         server.stop()
-        export = os.path.join(workdir, "export.html")
-        result = subprocess.run([str(binary), "export", "--database", server.database, "--thread", THREAD,
-                                 "--format", "html", "--output", export],
-                                cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        export = os.path.join(server.tmpdir, "export.html")
+        result = H.run_bot("export", "--database", server.db, "--thread", THREAD, "--format", "html",
+                           "--output", export, timeout=60)
         if check("milestone-bot export --format html writes the transcript",
                  result.returncode == 0 and os.path.exists(export), (result.stderr or result.stdout)[-400:]):
             marker = listener.count()
@@ -563,9 +387,8 @@ def main():
                 pass
         server.stop()
         listener.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+        server.remove()
+    return REPORT.finish()
 
 
 if __name__ == "__main__":

@@ -9,126 +9,29 @@ the same port and database: the pages must reconnect by themselves and show ever
 
 Needs: `swift build --product milestone-bot`, pip `selenium`, Debian `chromium` and `chromium-driver`.
 Run from anywhere: python3 Tests/WebPage/web_page_test.py  (HEADFUL=1 to watch).
+Environment: MILESTONE_BOT, the server binary (default .build/debug/milestone-bot, relative to the repo root).
 Prints one line per check and ends with `N passed, M failed`; exits non-zero on any failure.
 """
-import json
 import os
-import re
 import secrets
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
-import urllib.request
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness as H  # noqa: E402
+from harness import js_wait, wait  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-BINARY = ROOT / ".build" / "debug" / "milestone-bot"
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+
+ROOT = Path(H.REPO_ROOT)
 SHOTS = ROOT / "artifacts" / "screenshots"
 
-passed = 0
-failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"PASS {name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
-    return condition
-
-
-class Server:
-    """The real binary, with a fixed signing secret so tokens outlive a restart."""
-
-    def __init__(self, database, secret):
-        self.database = database
-        self.secret = secret
-        self.process = None
-        self.port = None
-        self.links = {}
-
-    def start(self, port=0):
-        log = open(self.database + f".{int(time.time() * 1000)}.log", "w+")
-        env = dict(os.environ, AUTH_SIGNING_SECRET=self.secret, LOG_LEVEL="warning")
-        self.process = subprocess.Popen(
-            [str(BINARY), "serve", "--demo", "--port", str(port), "--database", self.database],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 30
-        text = ""
-        while time.time() < deadline:
-            log.seek(0)
-            text = log.read()
-            if "Health:" in text:
-                break
-            if self.process.poll() is not None:
-                raise RuntimeError("the server exited:\n" + text)
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start:\n" + text)
-        self.port = int(re.search(r"serving on http://127\.0\.0\.1:(\d+)", text).group(1))
-        user = None
-        for line in text.splitlines():
-            heading = re.match(r"^(buyer|freelancer|moderator) (\w+):$", line)
-            if heading:
-                user = heading.group(2)
-            link = re.match(r"^\s+open in a browser: (http://\S+/#token=(\S+))$", line)
-            if link and user:
-                self.links[user] = (link.group(1), link.group(2))
-        return text
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def get(self, path, token):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": "Bearer " + token})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-
-def browser(width=1280, height=900):
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.environ.get("HEADFUL"):
-        options.add_argument("--headless=new")
-    for argument in ("--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"):
-        options.add_argument(argument)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    return webdriver.Chrome(options=options, service=service)
-
-
-def wait(driver, predicate, timeout=10):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: predicate(d) or None)
-    except TimeoutException:
-        return None
-
-
-def js_wait(driver, script, timeout=10):
-    return wait(driver, lambda d: d.execute_script(script), timeout)
+REPORT = H.Report(gap=" ", sep=": ")
+check = REPORT.check
 
 
 RENDERED = """
@@ -198,22 +101,23 @@ def no_duplicates(driver):
 
 
 def main():
-    if not BINARY.exists():
-        print(f"FAIL binary: {BINARY} missing; run swift build --product milestone-bot")
-        print("0 passed, 1 failed")
-        return 1
+    missing = H.binary_missing()
+    if missing:
+        check("binary", False, missing)
+        return REPORT.finish()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="web-page-test-")
-    server = Server(os.path.join(workdir, "demo.sqlite"), secrets.token_hex(32))
+    # A fixed signing secret, so that the sign-in links' tokens outlive a restart.
+    server = H.Server({"LOG_LEVEL": "warning"}, secret=secrets.token_hex(32), prefix="web-page-test-",
+                      database="demo.sqlite", grace=15)
     drivers = []
     try:
-        server.start(0)
+        server.start()
         check("serve --demo prints a sign-in link per demo user",
               set(server.links) == {"alice", "bob", "mia"} and all(f"127.0.0.1:{server.port}/#token=" in l for l, _ in server.links.values()),
               str(list(server.links)))
         tokens = {user: token for user, (_, token) in server.links.items()}
 
-        alice, bob, mia = browser(), browser(), browser()
+        alice, bob, mia = H.browser(), H.browser(), H.browser()
         drivers += [alice, bob, mia]
         for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
             driver.get(server.links[user][0])
@@ -236,7 +140,7 @@ def main():
         check("alice: sees bob's reply live", wait(alice, lambda d: has_text(d, "Sure, 300 for it.", "theirs")))
 
         # Completion offers exactly the latest state's templates.
-        state = server.get("/api/contracts/demo", tokens["alice"])
+        state = H.http_json(server.port, "GET", "/api/contracts/demo", token=tokens["alice"], timeout=10)[2]
         expected = sorted(c["template"] for c in state["commands"])
         box = alice.find_element(By.ID, "composer-input")
         box.click()
@@ -307,7 +211,7 @@ def main():
         check("alice: offline line kept as not sent yet",
               wait(alice, lambda d: any("not sent yet" in li.text.lower() for li in d.find_elements(By.CSS_SELECTOR, "#outbox li"))))
         time.sleep(1.5)
-        server.start(port)
+        server.start()  # the same port and database
         check("server restarted on the same port", server.port == port)
         for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
             check(f"{user}: reconnects by itself", wait(driver, lambda d: conn_state(d) == "online", 20), conn_state(driver))
@@ -346,7 +250,8 @@ def main():
         # Nothing lost, nothing twice: the rendered seqs are exactly what the API says each may read.
         time.sleep(1.0)
         for driver, user in ((alice, "alice"), (bob, "bob"), (mia, "mia")):
-            api = server.get("/api/contracts/demo/messages?after=0&limit=1000", tokens[user])
+            api = H.http_json(server.port, "GET", "/api/contracts/demo/messages?after=0&limit=1000", token=tokens[user],
+                              timeout=10)[2]
             want = [m["seq"] for m in api["messages"]]
             got = seqs(driver)
             check(f"{user}: every message shown once, in order ({len(got)} shown, {before[user]} before the kill)",
@@ -385,9 +290,8 @@ def main():
             except Exception:
                 pass
         server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+        server.remove()
+    return REPORT.finish()
 
 
 if __name__ == "__main__":

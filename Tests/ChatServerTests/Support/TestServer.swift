@@ -9,9 +9,20 @@ import Synchronization
 /// A clock tests move by hand.
 final class TestClock: Sendable {
     private let current: Mutex<Date>
+    /// Reads the real time instead (for tests that watch a deadline pass as it would in production).
+    private let realTime: Bool
     /// A fixed start by default; tests that talk to a payment processor (which stamps real times) start now.
-    init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
-    var now: Date { current.withLock { $0 } }
+    init(start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = Mutex(start)
+        realTime = false
+    }
+    private init(realTime: Bool) {
+        current = Mutex(Date())
+        self.realTime = realTime
+    }
+    /// The machine's clock; `advance` does nothing to it.
+    static func real() -> TestClock { TestClock(realTime: true) }
+    var now: Date { realTime ? Date() : current.withLock { $0 } }
     func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
@@ -29,11 +40,13 @@ struct TestServer: Sendable {
     var baseURL: String { "http://127.0.0.1:\(port)" }
     var webSocketURL: String { "ws://127.0.0.1:\(port)/ws" }
 
+    /// The repository's `bot-config/presets`.
+    static let repositoryPresets = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("bot-config/presets")
+
     static let presets: PolicyCatalog = {
-        let directory = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("bot-config/presets")
-        do { return try PolicyCatalog.load(directory: directory) } catch { fatalError("bot-config/presets: \(error)") }
+        do { return try PolicyCatalog.load(directory: repositoryPresets) } catch { fatalError("bot-config/presets: \(error)") }
     }()
 
     static func settings(_ adjust: (inout ServerSettings) -> Void = { _ in }) -> ServerSettings {
@@ -74,9 +87,10 @@ struct TestServer: Sendable {
 
     /// Creates a contract directly in the database (the HTTP API has its own tests).
     @discardableResult
+    /// The preset comes from this server's settings (with their overrides).
     func contract(_ id: String = "c-1", preset: String = "indeelancer", buyer: String = "alice", freelancer: String = "bob", milestones: [MilestoneDraft] = []) throws -> Contract {
         try database.createContract(NewContract(
             id: ContractID(id), title: "Test contract", currency: .usd, buyer: UserID(buyer), freelancer: UserID(freelancer),
-            policy: TestServer.presets[preset]!, milestones: milestones), at: clock.now).0
+            policy: context.settings.presets[preset]!, milestones: milestones), at: clock.now).0
     }
 }
