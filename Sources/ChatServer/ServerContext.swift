@@ -70,10 +70,11 @@ public final class ServerContext: Sendable {
     }
 
     /// Stores and runs a line `author` sent with the client id `id`, typed in a thread or sent over the API:
-    /// both use the same command id, so a resend through either is applied once.
-    public func handle(_ text: String, id: String, in thread: ContractID, by author: Participant) async throws -> LineReceipt {
+    /// both use the same command id, so a resend through either is applied once. `parsed` is what the line
+    /// says, read where it entered; nothing downstream reads the text again.
+    public func handle(_ text: String, parsed: ParsedLine, id: String, in thread: ContractID, by author: Participant) async throws -> LineReceipt {
         let request = LineRequest(
-            commandID: CommandID("\(author.user.rawValue)/\(id)"), thread: thread, author: author, text: text,
+            commandID: CommandID("\(author.user.rawValue)/\(id)"), thread: thread, author: author, text: text, parsed: parsed,
             clientMessageID: id, receivedAt: clock())
         if let desk { return try await desk.handle(request) }
         return try await database.handle(request)

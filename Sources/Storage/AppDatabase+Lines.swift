@@ -81,7 +81,10 @@ extension AppDatabase {
         if let logged = try CommandLogRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM command_log WHERE command_id = ?"), arguments: [request.commandID.rawValue]) {
             return try Self.replay(db, logged, request)
         }
-        let isCommand = CommandParser.isCommand(text)
+        guard let parsed = request.parsed else {
+            throw StorageError.invalid("a line reached storage without being read first")
+        }
+        let isCommand = parsed.isCommand
         // A chat line needs only the parties and the transcript's head (one row read); a command needs the
         // whole contract.
         let contract = isCommand ? try Self.loadContract(db, request.thread) : nil
@@ -99,7 +102,7 @@ extension AppDatabase {
             ?? TranscriptWriter(db, thread: request.thread)
         let now = request.receivedAt
         let kind: MessageKind = isCommand ? .command : (author.role == .moderator ? .note : .chat)
-        var result = contract?.apply(line: text, by: author, at: now)
+        var result = contract.flatMap { parsed.apply(to: $0, by: author, at: now) }
         var settlement: Settlement?
         switch payment {
         case .settled(let settled): settlement = settled

@@ -130,9 +130,9 @@ extension AppDatabase {
     /// What a line would do now, without storing anything: nil when it was handled before, or moves no money.
     public func moneyMovement(of request: LineRequest) async throws -> (PaymentContext, Transition)? {
         try await writer.read { db in
-            guard try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) == nil, CommandParser.isCommand(request.text) else { return nil }
+            guard case .command(let command)? = request.parsed, try CommandLogRecord.fetchOne(db, key: request.commandID.rawValue) == nil else { return nil }
             let context = try Self.paymentContext(db, request.thread)
-            guard case .success(.applied(let transition)) = context.contract.apply(line: request.text.trimmingCharacters(in: .whitespacesAndNewlines), by: request.author, at: request.receivedAt),
+            guard case .success(.applied(let transition)) = context.contract.apply(command, by: request.author, at: request.receivedAt),
                 !transition.postings.isEmpty
             else { return nil }
             return (context, transition)

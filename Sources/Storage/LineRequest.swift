@@ -11,14 +11,23 @@ public struct LineRequest: Hashable, Sendable, Codable {
     /// The id the client chose for the line, if any (stored with it).
     public var clientMessageID: String?
     public var receivedAt: Date
+    /// What the line says, read once where it entered. Not stored with a pending payment (the text is):
+    /// whoever loads one reads it again before handing it back (``PaymentDesk``'s recovery).
+    public var parsed: ParsedLine?
 
-    public init(commandID: CommandID, thread: ContractID, author: Participant, text: String, clientMessageID: String? = nil, receivedAt: Date) {
+    public init(commandID: CommandID, thread: ContractID, author: Participant, text: String, parsed: ParsedLine?,
+        clientMessageID: String? = nil, receivedAt: Date) {
         self.commandID = commandID
         self.thread = thread
         self.author = author
         self.text = text
+        self.parsed = parsed
         self.clientMessageID = clientMessageID
         self.receivedAt = receivedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case commandID, thread, author, text, clientMessageID, receivedAt
     }
 }
 

@@ -80,6 +80,26 @@ import Testing
         }
     }
 
+    /// Metrics name a command by what was parsed, not by the text's first word: `/milestone delete` and
+    /// `/milestone edit` were counted as `/milestone add`, aliases such as `/pay` as `other`.
+    @Test func eachCommandIsCountedUnderItsOwnNameAsParsed() async throws {
+        try await TestServer.with { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 1000, description: "x"), MilestoneDraft(amount: 2000, description: "y")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            for line in ["/milestone delete M2", "/milestone edit M1 amount 20", "/pay M1", "/accept M1", "/frobnicate", "hello"] {
+                _ = try await alice.say(line)
+            }
+            let (metrics, _) = try await AccessTests.get("\(server.baseURL)/metrics")
+            for name in ["/milestone delete", "/milestone edit", "/fund", "/release", "unreadable"] {
+                #expect(metrics.contains(#"commands_total{command="\#(name)""#), "\(name)")
+            }
+            #expect(!metrics.contains(#"command="/milestone add""#))
+            #expect(!metrics.contains(#"command="other""#))
+            await alice.close()
+        }
+    }
+
     @Test func stateFramesFollowChanges() async throws {
         try await TestServer.with { server in
             try server.contract(milestones: [MilestoneDraft(amount: 50_000, description: "Logo")])

@@ -1117,8 +1117,7 @@ def main():
             check("server starts and prints port, tokens (alice, bob, mia) and the platform API key", True)
             asyncio.run(main_async(srv))
     finally:
-        srv.stop()
-        srv.remove()
+        srv.close()
     sys.exit(REPORT.finish())
 
 

@@ -522,8 +522,7 @@ async def test_frame_rules(srv):
               f"answered {answered} pings, dropped {dropped}")
         lively.close()
     finally:
-        quick.stop()
-        quick.remove()
+        quick.close()
 
 
 # --------------------------------------------------------------------------- main
@@ -553,8 +552,7 @@ def main():
     except Exception as e:
         check("server started", False, repr(e))
     finally:
-        srv.stop()
-        srv.remove()
+        srv.close()
     sys.exit(REPORT.finish(started))
 
 

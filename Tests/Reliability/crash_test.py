@@ -106,7 +106,7 @@ class Stats:
         self.anomalies[kind].append(detail)
 
 
-class Client:
+class LoadClient:
     """One WebSocket connection at a time, for one user, on one or more threads."""
 
     def __init__(self, name, user, role, token, threads, milestones, presets, port, stats, rng):
@@ -731,11 +731,11 @@ def main():
         tokens = {}
         threads_lock = threading.Lock()
 
-        def mint(job):
+        def fetch_token(job):
             tok = server.cli_token(*job)
             with threads_lock:
                 tokens[job[0]] = tok
-        ts = [threading.Thread(target=mint, args=(j,)) for j in jobs]
+        ts = [threading.Thread(target=fetch_token, args=(j,)) for j in jobs]
         for t in ts:
             t.start()
         for t in ts:
@@ -748,10 +748,11 @@ def main():
         for c in contracts:
             for k in range(2):
                 for user, role in ((c["buyer"], "buyer"), (c["freelancer"], "freelancer")):
-                    clients.append(Client(f"{user}-c{k}", user, role, tokens[user], [c["id"]], milestones, presets,
-                                          port, stats, random.Random(rng.random())))
-        clients.append(Client("crash-mod-c0", "crash-mod", "moderator", tokens["crash-mod"], [c["id"] for c in contracts],
-                              milestones, presets, port, stats, random.Random(rng.random())))
+                    clients.append(LoadClient(f"{user}-c{k}", user, role, tokens[user], [c["id"]], milestones,
+                                              presets, port, stats, random.Random(rng.random())))
+        clients.append(LoadClient("crash-mod-c0", "crash-mod", "moderator", tokens["crash-mod"],
+                                  [c["id"] for c in contracts], milestones, presets, port, stats,
+                                  random.Random(rng.random())))
         note(f"{len(clients)} clients")
 
         kills, restarted, log, load_time, drain_time, stuck = asyncio.run(run_load(args, server, clients, rng))
@@ -806,10 +807,7 @@ def main():
         if STRIPE:
             STRIPE["proc"].kill()
             STRIPE["proc"].wait(10)
-        if keep or REPORT.failed:
-            note(f"kept {server.tmpdir} (database and per-start server logs)")
-        else:
-            server.remove()
+        server.close(keep or REPORT.failed, note, " (database and per-start server logs)")
     sys.exit(REPORT.finish())
 
 

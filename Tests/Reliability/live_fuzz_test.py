@@ -625,11 +625,7 @@ def main():
     except Exception as e:
         check("live fuzz ran", False, f"{type(e).__name__}: {e}")
     finally:
-        srv.stop()
-        if args.keep:
-            note(f"kept {srv.tmpdir}")
-        else:
-            srv.remove()
+        srv.close(args.keep, note)
     sys.exit(REPORT.finish(started))
 
 

@@ -496,11 +496,7 @@ def main():
         if srv.proc is not None and not srv.alive():
             note("server stderr (tail): " + srv.stderr_tail())
     finally:
-        srv.stop()
-        if args.keep:
-            note(f"kept {srv.tmpdir}")
-        else:
-            srv.remove()
+        srv.close(args.keep, note)
     sys.exit(REPORT.finish(started))
 
 

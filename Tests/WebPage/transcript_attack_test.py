@@ -385,9 +385,8 @@ def main():
                 driver.quit()
             except Exception:
                 pass
-        server.stop()
+        server.close()
         listener.stop()
-        server.remove()
     return REPORT.finish()
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness as H  # noqa: E402
 from harness import js_wait, wait  # noqa: E402
 
+H.require("selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -289,8 +290,7 @@ def main():
                 driver.quit()
             except Exception:
                 pass
-        server.stop()
-        server.remove()
+        server.close()
     return REPORT.finish()
 
 

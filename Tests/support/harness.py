@@ -164,10 +164,10 @@ class Server:
         self.starts += 1
         self.lines = []
         ready = threading.Event()
+        command = [binary(), "serve", "--demo", "--port", str(self.port or 0), "--database", self.db]
         with open(self._log("stderr"), "wb") as err:
-            self.proc = subprocess.Popen([binary(), "serve", "--demo", "--port", str(self.port or 0), "--database", self.db],
-                                         cwd=REPO_ROOT, env=self.environment(), stdout=subprocess.PIPE, stderr=err,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(command, cwd=REPO_ROOT, env=self.environment(), stdout=subprocess.PIPE,
+                                         stderr=err, stdin=subprocess.DEVNULL)
         threading.Thread(target=self._pump, args=(self.proc, ready, self._log("stdout")), daemon=True).start()
         deadline = time.monotonic() + timeout
         if not ready.wait(timeout) or self.port is None:
@@ -240,8 +240,13 @@ class Server:
                 self.proc.wait(5)
         return self.proc.returncode if self.proc else None
 
-    def remove(self):
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+    def close(self, keep=False, note=None, kept=""):
+        """Stops the server and removes its folder, unless `keep`: then `note` (a Report's) says where it is."""
+        self.stop()
+        if not keep:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        elif note:
+            note(f"kept {self.tmpdir}{kept}")
 
     def stderr_tail(self, n=2000, heading=False):
         try:

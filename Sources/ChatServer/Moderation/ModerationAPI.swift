@@ -181,7 +181,7 @@ enum ModerationAPI {
         }
         let receipt: LineReceipt
         do {
-            receipt = try await server.handle(line, id: id, in: thread, by: viewer)
+            receipt = try await server.handle(line, parsed: .command(command), id: id, in: thread, by: viewer)
         } catch let error as StorageError {
             throw APIError(.badRequest, "invalid_message", "\(error)")
         }

@@ -29,8 +29,20 @@ final class PaymentDesk: Sendable {
     }
 
     /// A typed line: lines that move no money go straight to storage.
+    /// A pending payment keeps its line's text, not the parse: a line loaded back is read again here, in
+    /// the contract's currency (a command's meaning does not change: the currency is fixed at creation).
+    private func read(_ request: LineRequest) async throws -> LineRequest {
+        guard request.parsed == nil else { return request }
+        guard let contract = try await database.contract(request.thread) else { throw StorageError.unknownContract(request.thread.rawValue) }
+        var request = request
+        request.parsed = ParsedLine(request.text, currency: contract.currency)
+        return request
+    }
+
     func handle(_ request: LineRequest) async throws -> LineReceipt {
-        try await locks.withLock(request.thread) {
+        // Chat moves no money: it needs no lock, and so shares group commits with the thread's other lines.
+        guard request.parsed?.isCommand == true else { return try await database.handle(request) }
+        return try await locks.withLock(request.thread) {
             if let pending = try await database.pendingPayment(request.commandID.rawValue) {
                 guard case .line(let receipt)? = try await complete(pending, retrying: true) else { throw PaymentPending(reason: "still in progress") }
                 return receipt
@@ -143,7 +155,7 @@ final class PaymentDesk: Sendable {
                 if case .declined(let reason) = error, results.isEmpty, case .line(let request) = pending.work {
                     // The first call was refused: nothing moved. The command is refused with the reason.
                     logger.notice("payment declined", metadata: ["operation": "\(pending.key)", "reason": "\(reason)"])
-                    return .line(try await database.handle(request, payment: .failed(operation: pending.key, reason: reason)))
+                    return .line(try await database.handle(try await read(request), payment: .failed(operation: pending.key, reason: reason)))
                 }
                 logger.error("payment processor call failed; will retry", metadata: ["operation": "\(pending.key)", "call": "\(call.call.verb)", "error": "\(error)"])
                 try await database.recordAttempt(of: pending.key, error: error.description, at: clock())
@@ -154,7 +166,7 @@ final class PaymentDesk: Sendable {
         let settlement = Settlement(operation: pending.key, results: results, note: retrying ? Self.recoveredNote : nil)
         switch pending.work {
         case .line(let request):
-            return .line(try await database.handle(request, payment: .settled(settlement)))
+            return .line(try await database.handle(try await read(request), payment: .settled(settlement)))
         case .deadline(let due, let at):
             return .change(try await database.fire(due, at: at, settlement: settlement))
         case .holdExpiry(let contract, let milestone, let action):

@@ -17,8 +17,14 @@ struct ChatConnection {
     /// The hub's name for this connection, once registered.
     var id: ConnectionID?
 
-    /// Threads this connection joined, with the role it has in each.
-    private var joined: [ContractID: Participant] = [:]
+    /// A thread this connection joined: its role there, and the contract's currency (lines are read in it).
+    private struct Membership {
+        var viewer: Participant
+        var currency: Currency
+    }
+
+    /// Threads this connection joined.
+    private var joined: [ContractID: Membership] = [:]
     private var limiter: RateLimiter
     private var strikes = 0
 
@@ -125,7 +131,7 @@ struct ChatConnection {
     /// An older page, at most `limits.max_history_bytes` of text: the oldest messages are left out of a
     /// page that would be larger (`has_more` then says so).
     private mutating func history(_ thread: ContractID, before: Int64?, limit: Int?, outbox: Outbox) async {
-        guard let viewer = joined[thread] else {
+        guard let viewer = joined[thread]?.viewer else {
             reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
             return
         }
@@ -224,7 +230,7 @@ struct ChatConnection {
             let state = ServerMessage.state(ContractView(fresh, viewer: viewer, testMoney: context.testMoney, now: context.clock()))
             backlog.append(.joined(.init(thread: thread.rawValue, lastSeq: lastSeq, role: viewer.role.rawValue)))
             context.hub.finishJoin(id, thread: thread, backlog: backlog, lastSeq: lastSeq, then: [state])
-            joined[thread] = viewer
+            joined[thread] = Membership(viewer: viewer, currency: contract.currency)
         } catch {
             context.hub.leave(id, thread: thread)
             reply(outbox, .error(.internalError, "could not read the thread; try again", thread: thread))
@@ -232,7 +238,7 @@ struct ChatConnection {
     }
 
     private func send(_ body: String, id clientID: String, in thread: ContractID, connection: ConnectionID, outbox: Outbox) async {
-        guard let author = joined[thread] else {
+        guard let membership = joined[thread] else {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
         }
@@ -247,7 +253,9 @@ struct ChatConnection {
         // The hub acknowledges the line together with its delivery (one write, not two).
         context.hub.expectAck(connection, thread: thread, clientID: clientID)
         let stored: Result<LineReceipt, any Error>
-        do { stored = .success(try await context.handle(body, id: clientID, in: thread, by: author)) } catch { stored = .failure(error) }
+        // Read once, here; storage, the payment desk and the metrics take the parsed line.
+        let parsed = ParsedLine(body, currency: membership.currency)
+        do { stored = .success(try await context.handle(body, parsed: parsed, id: clientID, in: thread, by: membership.viewer)) } catch { stored = .failure(error) }
         let acknowledged = context.hub.settleAck(connection, thread: thread, clientID: clientID)
         let receipt: LineReceipt
         do {
@@ -280,10 +288,8 @@ struct ChatConnection {
         let outcome = receipt.outcome.name
         context.metrics.lineStored(duration: duration)
         if !receipt.isDuplicate { context.metrics.messageStored(kind: receipt.line.kind.rawValue) }
-        if receipt.line.kind == .command {
-            let name = body.split(separator: " ").first.map(String.init) ?? "/"
-            context.metrics.command(CommandReference.named(String(name.dropFirst())).map { "/" + $0.name } ?? "other",
-                outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
+        if let name = parsed.commandName {
+            context.metrics.command(name, outcome: receipt.isDuplicate ? "duplicate" : outcome, duration: duration)
         }
         // The contract's new state went out with the commit (ThreadHub.publish).
         if !acknowledged {
