@@ -165,7 +165,7 @@ extension AppDatabase {
     /// The first receipt of a command id handled before.
     private static func replay(_ db: Database, _ logged: CommandLogRecord, _ request: LineRequest) throws -> LineReceipt {
         guard request.thread.isSame(as: logged.contractId), request.author.user.isSame(as: logged.userId) else {
-            throw StorageError.invalid("command id \(request.commandID) was already used for another thread or user")
+            throw StorageError.commandIDReused(request.commandID.rawValue)
         }
         let records = try MessageRecord
             .filter(Column("thread_id") == logged.contractId && Column("seq") >= logged.firstSeq && Column("seq") <= logged.lastSeq)

@@ -7,6 +7,8 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The core produced postings the ledger rules refuse: a bug; the transaction is rolled back.
     case ledgerViolation(String)
     case invalid(String)
+    /// A command id already used for another thread (or by another user): the line is not stored.
+    case commandIDReused(String)
     /// Money would move without the payment processor having moved it: a bug in the caller.
     case paymentMissing(String)
 
@@ -17,6 +19,7 @@ public enum StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         case .corrupt(let detail): "stored data is corrupt: \(detail)"
         case .ledgerViolation(let detail): "ledger rule violated: \(detail)"
         case .invalid(let detail): detail
+        case .commandIDReused(let id): "command id \(id) was already used for another thread or user"
         case .paymentMissing(let detail): "money would move without the payment processor: \(detail)"
         }
     }

@@ -142,4 +142,22 @@ import Testing
             }
         }
     }
+
+    /// A message id is the client's, per user: reused for another thread it is refused as `invalid_id`
+    /// (a typed storage error, not a message matched by its words), and nothing is stored.
+    @Test func aMessageIDReusedInAnotherThreadIsRefusedAsInvalidID() async throws {
+        try await TestServer.with { server in
+            try server.contract("c-1")
+            try server.contract("c-2")
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            _ = try await alice.join("c-2")
+            #expect(try await alice.say("first", in: "c-1", id: "same").ackOutcome == "chat")
+            let before = try server.database.fullTranscript(of: "c-2").count
+            guard case .error(let error) = try await alice.say("second", in: "c-2", id: "same") else { Issue.record("not refused"); return }
+            #expect(error.code == "invalid_id" && error.message.contains("already used"))
+            #expect(try server.database.fullTranscript(of: "c-2").count == before)
+            await alice.close()
+        }
+    }
 }

@@ -183,6 +183,7 @@ enum ModerationAPI {
         do {
             receipt = try await server.handle(line, parsed: .command(command), id: id, in: thread, by: viewer)
         } catch let error as StorageError {
+            if case .commandIDReused = error { throw APIError(.conflict, "invalid_id", "id \(id.prefix(100)) was already used for another thread; use a fresh id") }
             throw APIError(.badRequest, "invalid_message", "\(error)")
         }
         // The hub sent the thread the contract's new state with the commit.

@@ -262,7 +262,7 @@ struct ChatConnection {
             receipt = try stored.get()
         } catch let error as StorageError {
             switch error {
-            case .invalid(let detail) where detail.contains("already used"):
+            case .commandIDReused:
                 reply(outbox, .error(.invalidID, "message id \(clientID) was already used for another thread", thread: thread, id: clientID))
             case .invalid(let detail):
                 reply(outbox, .error(.invalidMessage, detail, thread: thread, id: clientID))
