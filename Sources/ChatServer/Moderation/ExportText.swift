@@ -29,7 +29,7 @@ enum ExportText {
     static func plain(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var previousWasCR = false
-        for scalar in text.unicodeScalars {
+        for scalar in showingBidiControls(text).unicodeScalars {
             if scalar == "\n", previousWasCR {
                 previousWasCR = false
                 continue
@@ -37,8 +37,6 @@ enum ExportText {
             previousWasCR = scalar == "\r"
             if isLineBreak(scalar) {
                 out.append(contentsOf: "\n    | ".unicodeScalars)
-            } else if isBidiControl(scalar) {
-                out.append(contentsOf: marker(scalar).unicodeScalars)
             } else {
                 out.append(scalar)
             }
@@ -50,24 +48,19 @@ enum ExportText {
     /// stays exactly what was said, and anyone reading the file sees the control instead of obeying it.
     /// Safe on the whole document: these scalars can appear only inside JSON strings.
     static func jsonShowingBidiControls(_ json: String) -> String {
-        guard json.unicodeScalars.contains(where: isBidiControl) else { return json }
-        var out = String.UnicodeScalarView()
-        for scalar in json.unicodeScalars {
-            if isBidiControl(scalar) {
-                out.append(contentsOf: "\\u\(hex(scalar))".unicodeScalars)
-            } else {
-                out.append(scalar)
-            }
-        }
-        return String(out)
+        replacingBidiControls(in: json) { "\\u\(hex($0))" }
     }
 
     /// Each bidi control replaced by a visible `[U+202E]`.
     static func showingBidiControls(_ text: String) -> String {
+        replacingBidiControls(in: text, with: marker)
+    }
+
+    private static func replacingBidiControls(in text: String, with replacement: (Unicode.Scalar) -> String) -> String {
         guard text.unicodeScalars.contains(where: isBidiControl) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            if isBidiControl(scalar) { out.append(contentsOf: marker(scalar).unicodeScalars) } else { out.append(scalar) }
+            if isBidiControl(scalar) { out.append(contentsOf: replacement(scalar).unicodeScalars) } else { out.append(scalar) }
         }
         return String(out)
     }
