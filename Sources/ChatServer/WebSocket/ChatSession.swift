@@ -115,6 +115,11 @@ final class ChatSession: WebSocketEndpoint {
         var connection = state.withLock { $0 }
         if connecting { connection.connect() }
         while true {
+            // Published before `running` can turn false below: the next run (started by the next message or
+            // by the close) starts from this state. Written back only at the end, a message arriving in
+            // between started a run on a stale copy: a `send` right after `joined` was refused `not_joined`
+            // (seen once in the crash test), and a close could leave the hub holding a connection.
+            state.withLock { $0 = connection }
             let (next, resume, closed) = inbox.withLock { inbox -> ((InboundMessage, ContinuousClock.Instant)?, Bool, Bool) in
                 let message = inbox.closed ? nil : inbox.next()
                 var resume = false
@@ -129,9 +134,10 @@ final class ChatSession: WebSocketEndpoint {
             guard let (message, arrived) = next else {
                 if closed {
                     connection.disconnect()
+                    state.withLock { $0 = connection }
                     context.userConnections.release(user)
                 }
-                break
+                return
             }
             if await !connection.handle(message, arrived: arrived) {
                 // Flooding or an expired token: the outbox closes the socket after what is queued; nothing
@@ -144,7 +150,6 @@ final class ChatSession: WebSocketEndpoint {
                 channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             }
         }
-        state.withLock { $0 = connection }
     }
 }
 
