@@ -78,6 +78,12 @@ extension AppDatabase {
     }
 
     private func handle(_ db: Database, _ request: LineRequest, text: String, payment: PaymentOutcome?) throws -> LineReceipt {
+        // With a payment processor, a line (chat included: it skips the desk's lock) must not take the id of
+        // a payment still being completed: settling that payment would find this line's receipt instead.
+        if paymentsRequired, payment == nil,
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM payment_operation WHERE key = ? AND status = 'pending'", arguments: [request.commandID.rawValue]) != nil {
+            throw StorageError.paymentPending(request.commandID.rawValue)
+        }
         if let logged = try CommandLogRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM command_log WHERE command_id = ?"), arguments: [request.commandID.rawValue]) {
             return try Self.replay(db, logged, request)
         }

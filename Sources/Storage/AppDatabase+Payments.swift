@@ -157,6 +157,9 @@ extension AppDatabase {
     public func beginPayment(key: String, work: PaymentWork, calls: [KeyedCall], at now: Date) async throws -> PendingPayment {
         try await writer.write { db in
             if let existing = try Self.pendingPayment(db, key) { return existing }
+            // A line with this id was stored meanwhile (between the caller's preview and now): money must not
+            // move for an id whose outcome is already on record.
+            if case .line = work, try CommandLogRecord.fetchOne(db, key: key) != nil { throw StorageError.alreadyHandled(key) }
             try db.execute(sql: """
                 INSERT INTO payment_operation (key, contract_id, work, calls, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)
                 """, arguments: [key, work.contract.rawValue, try JSON.string(work), try JSON.string(calls), now.milliseconds, now.milliseconds])

@@ -31,6 +31,11 @@ import Testing
                 // Another money command on the contract waits for this one.
                 let second = try await alice.say("/fund M1", id: "fund-2")
                 if case .error(let error) = second { #expect(error.code == "payment_pending") } else { Issue.record("\(second)") }
+                // A chat line resent under the pending command's id (chat skips the desk's lock) is not stored:
+                // settling the payment would have found its receipt and left the money off the ledger.
+                let chat = try await alice.say("hello", id: "fund-1")
+                if case .error(let error) = chat { #expect(error.code == "payment_pending") } else { Issue.record("chat took the id: \(chat)") }
+                #expect(try server.database.fullTranscript(of: "c-1").allSatisfy { $0.body != "hello" })
 
                 recorder.down.withLock { $0 = false }
                 try await DeadlineTests.waitForMessage(server, containing: "after an interruption", timeout: 10)

@@ -44,6 +44,10 @@ final class PaymentDesk: Sendable {
         guard request.parsed?.isCommand == true else { return try await database.handle(request) }
         return try await locks.withLock(request.thread) {
             if let pending = try await database.pendingPayment(request.commandID.rawValue) {
+                // Another user's command id that happens to be spelled the same ("a/x" + "1", "a" + "x/1").
+                if case .line(let first) = pending.work, first.author.user != request.author.user {
+                    throw StorageError.commandIDReused(request.commandID.rawValue)
+                }
                 guard case .line(let receipt)? = try await complete(pending, retrying: true) else { throw PaymentPending(reason: "still in progress") }
                 return receipt
             }
@@ -60,7 +64,13 @@ final class PaymentDesk: Sendable {
             } catch let failure as PaymentFailure {
                 return try await database.handle(request, payment: .failed(operation: operation, reason: failure.description))
             }
-            let pending = try await database.beginPayment(key: operation, work: .line(request), calls: plan.calls, at: clock())
+            let pending: PendingPayment
+            do {
+                pending = try await database.beginPayment(key: operation, work: .line(request), calls: plan.calls, at: clock())
+            } catch StorageError.alreadyHandled {
+                // The id was stored meanwhile (a resend as another line): its first outcome stands, no money moves.
+                return try await database.handle(request)
+            }
             guard case .line(let receipt)? = try await complete(pending, retrying: false) else { throw PaymentPending(reason: "still in progress") }
             return receipt
         }

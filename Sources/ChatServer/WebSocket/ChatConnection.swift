@@ -262,7 +262,9 @@ struct ChatConnection {
             receipt = try stored.get()
         } catch let error as StorageError {
             switch error {
-            case .commandIDReused:
+            case .paymentPending:
+                reply(outbox, .error(.paymentPending, "a payment sent with this id is still being completed; resend it later", thread: thread, id: clientID))
+            case .commandIDReused, .alreadyHandled:
                 reply(outbox, .error(.invalidID, "message id \(clientID) was already used for another thread", thread: thread, id: clientID))
             case .invalid(let detail):
                 reply(outbox, .error(.invalidMessage, detail, thread: thread, id: clientID))
