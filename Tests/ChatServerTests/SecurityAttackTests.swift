@@ -206,6 +206,17 @@ import Testing
         }
     }
 
+    /// A refresh to an earlier expiry moves the timer too: an idle socket does not live on to the old `exp`.
+    @Test func aRefreshToAnEarlierExpiryEndsTheConnectionThen() async throws {
+        try await TestServer.with { server in
+            let alice = try await TestClient.connect(server, token: try await server.token("alice", lifetime: 3600))
+            try await alice.send(.auth(token: try await server.token("alice", lifetime: 1)))
+            _ = try await alice.next { if case .authenticated = $0 { true } else { false } }
+            server.clock.advance(by: 2)
+            #expect(try await alice.closeCode(timeout: 5) == WebSocketErrorCode(codeNumber: 4401))
+        }
+    }
+
     // MARK: Moderation
 
     /// A platform-signed moderator token whose `sub` is the buyer resolved its own dispute.

@@ -38,7 +38,8 @@ public struct TokenVerifier: Sendable {
         }
         let current = now()
         guard payload.exp.value > current else { throw AuthFailure(reason: "the token has expired") }
-        if let notBefore = payload.nbf?.value, notBefore > current { throw AuthFailure(reason: "the token is not valid yet (nbf)") }
+        // The same 60 s of clock skew `iat` is allowed.
+        if let notBefore = payload.nbf?.value, notBefore > current.addingTimeInterval(60) { throw AuthFailure(reason: "the token is not valid yet (nbf)") }
         guard payload.aud.value.contains(audience) else { throw AuthFailure(reason: "the token is not meant for this server (aud)") }
         if let issued = payload.iat?.value {
             guard issued <= current.addingTimeInterval(60) else { throw AuthFailure(reason: "the token was issued in the future") }

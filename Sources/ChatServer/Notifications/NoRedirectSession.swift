@@ -26,10 +26,15 @@ final class NoRedirectSession: NSObject, URLSessionDataDelegate, @unchecked Send
     }
 
     func data(for request: URLRequest) async throws -> (Data, URLResponse) {
-        try await withCheckedThrowingContinuation { continuation in
-            let task = session.dataTask(with: request)
-            pending.withLock { $0[task.taskIdentifier] = Pending(continuation: continuation) }
-            task.resume()
+        let task = session.dataTask(with: request)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                pending.withLock { $0[task.taskIdentifier] = Pending(continuation: continuation) }
+                task.resume()
+            }
+        } onCancel: {
+            // Completes with an error through the delegate, which resumes the continuation once.
+            task.cancel()
         }
     }
 
