@@ -217,6 +217,22 @@ import Testing
         }
     }
 
+    /// Binary frames and undecodable JSON were answered without taking a token: unlimited work and replies.
+    @Test func binaryAndMalformedFramesCountAgainstTheRateLimit() async throws {
+        try await TestServer.with { server in
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            for index in 0..<60 {
+                if index.isMultiple(of: 2) {
+                    try await alice.sendFrame(opcode: .binary, bytes: [1, 2, 3])
+                } else {
+                    try await alice.sendText("{not json")
+                }
+            }
+            _ = try await alice.next { if case .error(let e) = $0 { e.code == "rate_limited" } else { false } }
+            await alice.close()
+        }
+    }
+
     // MARK: Moderation
 
     /// A platform-signed moderator token whose `sub` is the buyer resolved its own dispute.

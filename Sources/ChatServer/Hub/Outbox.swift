@@ -157,15 +157,36 @@ final class Outbox: Sendable {
             state.endingHandled = true
             return (frames, ending)
         }
+        var written = 0
         if !frames.isEmpty {
-            for frame in frames {
-                switch frame {
+            // Only while the socket takes them: past NIO's high-water mark the rest stays here, counted
+            // against the byte bound (a client that stops reading is dropped, not buffered without limit).
+            let overflowing = ending == .overflow
+            while written < frames.count, overflowing || written == 0 || handler.isWritable {
+                switch frames[written] {
                 case .text(let text): handler.writeText(text)
                 case .encodedText(let data): handler.write(WebSocketFrame(fin: true, opcode: .text, data: data))
                 case .binary(let data): handler.write(WebSocketFrame(fin: true, opcode: .binary, data: data))
                 }
+                written += 1
             }
             handler.flush()
+        }
+        if written < frames.count {
+            switch ending {
+            case .flood?, .closing?:
+                // Closing a client that is not keeping up: it would not read the rest, nor the close frame.
+                handler.close(.policyViolation, reason: "closing: the client is not reading", immediately: true)
+            default:
+                let rest = frames[written...]
+                state.withLock { state in
+                    state.queue.insert(contentsOf: rest, at: 0)
+                    state.queuedBytes += rest.reduce(0) { $0 + $1.byteCount }
+                    // The ending waits for the rest; the socket's next writability change drains again.
+                    if ending != nil { state.endingHandled = false }
+                }
+            }
+            return
         }
         switch ending {
         case nil, .clientGone: break

@@ -65,11 +65,14 @@ struct ChatConnection {
             Self.closeForExpiredToken(outbox)
             return false
         }
+        // Every frame takes a token before any work on it, a binary or malformed one too.
+        guard limiter.allow(now: arrived) else { return refuseOverRate(message) }
+        strikes = 0
         guard case .text(let text) = message else {
             reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
             return true
         }
-        return await handle(text, id: id, arrived: arrived, outbox: outbox)
+        return await handle(text, id: id, outbox: outbox)
     }
 
     private func reply(_ outbox: Outbox, _ message: ServerMessage) {
@@ -77,8 +80,29 @@ struct ChatConnection {
         outbox.push(message)
     }
 
+    /// Over the rate: `rate_limited` (naming the thread and line when the frame reads cheaply), or, after
+    /// `flood_strikes_before_close` in a row, the close. False when the connection must close.
+    private mutating func refuseOverRate(_ message: InboundMessage) -> Bool {
+        strikes += 1
+        if strikes >= context.settings.limits.floodStrikesBeforeClose {
+            // Closed by the writer after the answers already queued, so none of them is lost.
+            context.metrics.protocolError("flood")
+            outbox.finish(.flood)
+            return false
+        }
+        var thread: ContractID?
+        var clientID: String?
+        if case .text(let text) = message, let envelope = ClientMessage.fastDecode(text) {
+            thread = envelope.thread
+            if case .send(_, let id, _) = envelope { clientID = id }
+        }
+        let what = clientID == nil ? "this message was not handled" : "this one was not stored"
+        reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second; \(what), send it again later", thread: thread, id: clientID))
+        return true
+    }
+
     /// Handles one envelope; false when the connection must close.
-    private mutating func handle(_ text: String, id: ConnectionID, arrived: ContinuousClock.Instant, outbox: Outbox) async -> Bool {
+    private mutating func handle(_ text: String, id: ConnectionID, outbox: Outbox) async -> Bool {
         let message: ClientMessage
         switch ClientMessage.decode(text) {
         case .failure(let error):
@@ -87,22 +111,6 @@ struct ChatConnection {
         case .success(let decoded):
             message = decoded
         }
-        // Every envelope takes a token; answers that cost more are charged by their size below.
-        guard limiter.allow(now: arrived) else {
-            strikes += 1
-            if strikes >= context.settings.limits.floodStrikesBeforeClose {
-                // Closed by the writer after the answers already queued, so none of them is lost.
-                context.metrics.protocolError("flood")
-                outbox.finish(.flood)
-                return false
-            }
-            var clientID: String?
-            if case .send(_, let id, _) = message { clientID = id }
-            let what = clientID == nil ? "this message was not handled" : "this one was not stored"
-            reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second (history pages and joins count by their size); \(what), send it again later", thread: message.thread, id: clientID))
-            return true
-        }
-        strikes = 0
         switch message {
         case .join(let thread, let after):
             await join(thread, after: after, id: id, outbox: outbox)
