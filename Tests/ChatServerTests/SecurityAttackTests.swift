@@ -382,4 +382,29 @@ import Testing
             await again.close()
         }
     }
+
+    /// A resume that missed more than a catch-up may hold gets the newest page (and pages back), not every
+    /// message at once: that overflowed the queue's byte bound, dropped the client, and looped on reconnects.
+    @Test func aResumeFarBehindGetsTheNewestPageInsteadOfEverything() async throws {
+        try await TestServer.with { server in
+            try server.contract()
+            for index in 0..<1_050 {
+                _ = try await server.database.handle(LineRequest(commandID: CommandID("old-\(index)"), thread: "c-1",
+                    author: Participant(user: "bob", role: .freelancer), text: "line \(index)", receivedAt: server.clock.now))
+            }
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            let joined = try await alice.join("c-1", after: 0)
+            #expect(joined.lastSeq == 1_051)
+            let messages = alice.arrivals.filter { if case .message = $0 { true } else { false } }
+            #expect(messages.isEmpty, "no message frames one by one")
+            guard case .history(let page) = try await alice.next(where: { if case .history = $0 { true } else { false } }) else { return }
+            #expect(page.hasMore && page.messages.last?.seq == 1_051)
+            // A resume a few messages behind is still message by message.
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await bob.join("c-1", after: 1_048)
+            #expect(bob.transcript().map(\.seq) == [1_049, 1_050, 1_051])
+            await alice.close()
+            await bob.close()
+        }
+    }
 }

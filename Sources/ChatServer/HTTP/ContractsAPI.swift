@@ -139,7 +139,12 @@ enum ContractsAPI {
                 throw APIError(.badRequest, "bad_request", "after must be a whole number (a sequence number)")
             }
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 1000)
+            // The same per-user history budget as the WebSocket's join and history.
+            guard server.readBudget.allows(viewer.user) else {
+                throw APIError(.tooManyRequests, "rate_limited", "you are reading history faster than \(server.settings.limits.readBytesPerSecond) bytes a second; try again in a moment")
+            }
             let caughtUp = try await server.database.catchUp(in: contract.id, after: max(after, 0), limit: limit, visibleTo: viewer)
+            server.readBudget.charge(viewer.user, bytes: ChatConnection.wireBytes(caughtUp.messages))
             return MessagePage(thread: contract.id.rawValue, messages: caughtUp.messages.map(WireMessage.init), lastSeq: caughtUp.lastSeq)
         }
         authenticated.post("ws-ticket") { _, context -> Ticket in

@@ -157,6 +157,9 @@ struct ChatConnection {
         }
     }
 
+    /// The most messages a `join` with `after` sends one by one; more, and it sends the newest page.
+    static let maxCatchUpMessages = 1_000
+
     /// What a message's other fields take on the wire, besides its text (an estimate on the high side).
     static let wireOverhead = 320
 
@@ -222,8 +225,19 @@ struct ChatConnection {
         do {
             var backlog: [ServerMessage]
             let lastSeq: Int64
+            // A resume that missed more than a catch-up may hold (a client away for long) gets the newest page
+            // instead, as a join without `after` does: the client pages back with `history`. Sending it all
+            // would overflow the queue's byte bound, drop the client, and loop on every reconnect.
+            var caughtUp: (messages: [StoredMessage], lastSeq: Int64)?
             if let after {
-                let caughtUp = try await context.database.catchUp(in: thread, after: max(after, 0), visibleTo: viewer)
+                let read = try await context.database.catchUp(in: thread, after: max(after, 0), limit: Self.maxCatchUpMessages + 1, visibleTo: viewer)
+                if read.messages.count <= Self.maxCatchUpMessages, Self.wireBytes(read.messages) <= 2 * context.settings.limits.maxHistoryBytes {
+                    caughtUp = read
+                } else {
+                    context.readBudget.charge(identity.user, bytes: Self.wireBytes(read.messages))
+                }
+            }
+            if let caughtUp {
                 backlog = caughtUp.messages.map(ServerMessage.stored)
                 lastSeq = caughtUp.lastSeq
                 context.readBudget.charge(identity.user, bytes: Self.wireBytes(caughtUp.messages))
