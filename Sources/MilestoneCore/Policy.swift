@@ -83,6 +83,8 @@ public struct Policy: Hashable, Sendable, Codable {
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(seconds, forKey: .seconds)
+            // Whole days are also written as before, so a previous release can still read the contract.
+            if seconds % 86_400 == 0 { try container.encode(days, forKey: .days) }
             try container.encode(outcome, forKey: .outcome)
         }
 

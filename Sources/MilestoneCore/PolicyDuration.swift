@@ -56,6 +56,8 @@ extension Policy.EndContractRule: Codable {
         case .request(let seconds):
             var request = container.nestedContainer(keyedBy: RequestKeys.self, forKey: .request)
             try request.encode(seconds, forKey: .answerSeconds)
+            // Whole days are also written as before, so a previous release can still read the contract.
+            if seconds % 86_400 == 0 { try request.encode(seconds / 86_400, forKey: .answerDays) }
         }
     }
 }

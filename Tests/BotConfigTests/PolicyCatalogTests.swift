@@ -329,6 +329,11 @@ import Testing
         let end = try JSONDecoder().decode(Policy.EndContractRule.self, from: Data(#"{"request":{"answerDays":7}}"#.utf8))
         #expect(end == .request(answerDays: 7))
         #expect(try JSONDecoder().decode(Policy.EndContractRule.self, from: Data(#"{"disputeOnly":{}}"#.utf8)) == .disputeOnly)
+        // And the other way: a whole-day policy is still written so the previous release reads it.
+        let written = String(decoding: try JSONEncoder().encode(Policy.ReviewPeriod(days: 14, outcome: .autoRelease)), as: UTF8.self)
+        #expect(written.contains(#""days":14"#))
+        let writtenEnd = String(decoding: try JSONEncoder().encode(Policy.EndContractRule.request(answerDays: 7)), as: UTF8.self)
+        #expect(writtenEnd.contains(#""answerDays":7"#))
         let catalog = try PolicyCatalog.load(directory: Self.presetsDirectory)
         for name in catalog.names {
             let policy = catalog[name]!

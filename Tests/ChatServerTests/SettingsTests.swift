@@ -92,11 +92,19 @@ import Testing
             guard let error = error as? ConfigError else { return false }
             return error.key == "limits.mesages_per_second" && error.message.contains("`limits.messages_per_second`")
         }
+        // A section whose keys are all commented out is empty, not unknown.
+        let emptySection = try write("payments:\n  stripe:\n    # secret_key: sk_test\npolicies:\n  presets_dir: PRESETS\n")
+        _ = try await ServerSettings.load(file: emptySection, environment: [:])
         let badFlag = try write("policies:\n  presets_dir: PRESETS\n")
         await #expect {
             _ = try await ServerSettings.load(file: badFlag, flags: ["server.prot": "9000"], environment: [:])
         } throws: { error in
             (error as? ConfigError)?.key == "server.prot"
+        }
+        await #expect {
+            _ = try await ServerSettings.load(file: badFlag, flags: ["policies.overrides": "x"], environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.key == "policies.overrides"
         }
     }
 

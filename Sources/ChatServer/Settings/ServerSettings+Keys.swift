@@ -1,9 +1,11 @@
+import Foundation
 import BotConfig
 import Yams
 
 extension ServerSettings {
-    /// Every key a settings file, an environment variable or `serve --set` may give. Anything else stops
-    /// start-up: a typo must not run production with a default.
+    /// Every key a settings file or `serve --set` may give; anything else there stops start-up: a typo must
+    /// not run production with a default. (Environment variables cannot be checked: the environment holds
+    /// other programs' variables too.)
     public static let knownKeys: Set<String> = [
         "server.host", "server.port", "server.public_url",
         "database.path",
@@ -11,7 +13,7 @@ extension ServerSettings {
         "limits.max_frame_bytes", "limits.messages_per_second", "limits.message_burst", "limits.flood_strikes_before_close",
         "limits.ping_interval_seconds", "limits.idle_timeout_seconds", "limits.handshake_timeout_seconds",
         "limits.max_connections_per_user", "limits.max_queued_messages", "limits.max_queued_bytes",
-        "limits.read_bytes_per_second", "limits.read_bytes_burst", "limits.allowed_origins",
+        "limits.read_bytes_per_second", "limits.read_bytes_burst", "limits.max_history_bytes", "limits.allowed_origins",
         "policies.presets_dir", "policies.overrides",
         "payments.processor", "payments.stripe.secret_key", "payments.stripe.api_base", "payments.stripe.mode",
         "payments.stripe.webhook_secret", "payments.stripe.authorization_hours", "payments.stripe.hold_warning_hours",
@@ -36,6 +38,8 @@ extension ServerSettings {
                 let isSection = knownKeys.contains { $0.hasPrefix(path + ".") }
                 if !openKeys.contains(path), isSection, let nested = value as? [String: Any] {
                     walk(nested, prefix: path)
+                } else if isSection, value is NSNull {
+                    // A section whose keys are all commented out: empty, not unknown.
                 } else {
                     found.append(path)
                 }

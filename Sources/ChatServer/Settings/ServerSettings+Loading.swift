@@ -18,6 +18,9 @@ extension ServerSettings {
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         try checkKnown(try keys(inYAML: text, file: file), file: file)
         try checkKnown(flags.keys.sorted(), file: "serve --set")
+        if let open = flags.keys.first(where: openKeys.contains) {
+            throw ConfigError(file: "serve --set", key: open, "is a mapping: set it in the settings file")
+        }
         var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in flags { flagValues[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: key.contains("secret") || key.contains("key")) }
         let config = ConfigReader(providers: [
@@ -65,6 +68,10 @@ extension ServerSettings {
         settings.limits.idleTimeout = try double("limits.idle_timeout_seconds", settings.limits.idleTimeout)
         settings.limits.maxQueuedMessages = try int("limits.max_queued_messages", settings.limits.maxQueuedMessages)
         settings.limits.maxQueuedBytes = try int("limits.max_queued_bytes", settings.limits.maxQueuedBytes)
+        settings.limits.maxHistoryBytes = try int("limits.max_history_bytes", settings.limits.maxHistoryBytes)
+        guard settings.limits.maxHistoryBytes >= 64 << 10 else {
+            throw ConfigError(file: file, key: "limits.max_history_bytes", "must be at least 65536 (a page must hold a message), got \(settings.limits.maxHistoryBytes)")
+        }
         settings.limits.readBytesPerSecond = try int("limits.read_bytes_per_second", settings.limits.readBytesPerSecond)
         settings.limits.readBytesBurst = try int("limits.read_bytes_burst", settings.limits.readBytesBurst)
         guard settings.limits.readBytesPerSecond > 0, settings.limits.readBytesBurst > 0 else {
