@@ -57,6 +57,7 @@ let package = Package(
             name: "ChatServer",
             dependencies: [
                 "MilestoneCore", "Storage", "BotConfig", "Payments",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),

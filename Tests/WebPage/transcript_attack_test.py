@@ -349,6 +349,12 @@ def main():
             note(f"transcript window URL: {info['url'][:80]}")
             check("transcript window: window.opener is null", driver.execute_script("return window.opener === null"),
                   "the transcript window can reach the moderator's page through window.opener")
+            # Its one style block runs (the page's policy, which a blob: document inherits, allows it by hash):
+            # multi-line messages keep their line breaks.
+            styled = driver.execute_script(
+                "const b = document.querySelector('#messages td.body');"
+                " return b ? getComputedStyle(b).whiteSpace : null;")
+            check("transcript window: its style applies (message text pre-wrap)", styled == "pre-wrap", f"white-space: {styled}")
             reach = driver.execute_script(TOKEN_REACH, mia)
             check("transcript window: the moderator's token cannot be read from it", not reach,
                   "token readable via " + ", ".join(reach))

@@ -29,6 +29,20 @@ public enum TranscriptRenderer {
     /// (The API also sends it as a header, with `sandbox`.)
     static let htmlPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
+    /// The page's one style block (no other inline style): the chat page's policy allows exactly it by its
+    /// hash (``SecurityHeadersMiddleware``), since a transcript opened from the page as a `blob:` document
+    /// inherits the page's policy.
+    static let style = """
+        body{font:14px/1.45 system-ui,sans-serif;color:#111;margin:2rem;max-width:70rem}
+        h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #999}h3{font-size:1rem;margin:.8rem 0 .2rem}
+        table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical-align:top}
+        tr.system td{background:#eef3ff}tr.private td{background:#fff4e0}tr.note td{background:#eaf7ea}
+        .tag{font-size:.8em;color:#8a4b00}.outcome{color:#333;font-size:.9em;margin-top:.2rem}.num{text-align:right}
+        .ok{color:#0a5d1e}.bad{color:#a00;font-weight:bold}.test{background:#fff3b0;padding:.3rem .6rem;display:inline-block}
+        code{word-break:break-all}.body{white-space:pre-wrap}
+        @media print{body{margin:0}a{color:inherit;text-decoration:none}tr{break-inside:avoid}}
+        """
+
     static func who(_ message: StoredMessage) -> String {
         guard let author = message.author, let role = message.authorRole else { return "bot" }
         return "\(author) (\(role.rawValue))"
@@ -100,16 +114,7 @@ public enum TranscriptRenderer {
             <meta http-equiv="Content-Security-Policy" content="\(htmlPolicy)">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Transcript \(ExportText.html(contract.id.rawValue)): \(ExportText.html(contract.title))</title>
-            <style>
-            body{font:14px/1.45 system-ui,sans-serif;color:#111;margin:2rem;max-width:70rem}
-            h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #999}h3{font-size:1rem;margin:.8rem 0 .2rem}
-            table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical-align:top}
-            tr.system td{background:#eef3ff}tr.private td{background:#fff4e0}tr.note td{background:#eaf7ea}
-            .tag{font-size:.8em;color:#8a4b00}.outcome{color:#333;font-size:.9em;margin-top:.2rem}.num{text-align:right}
-            .ok{color:#0a5d1e}.bad{color:#a00;font-weight:bold}.test{background:#fff3b0;padding:.3rem .6rem;display:inline-block}
-            code{word-break:break-all}.body{white-space:pre-wrap}
-            @media print{body{margin:0}a{color:inherit;text-decoration:none}tr{break-inside:avoid}}
-            </style></head><body>
+            <style>\(style)</style></head><body>
             <h1>Transcript of \(ExportText.html(contract.id.rawValue)): \(ExportText.html(contract.title))</h1>
             \(testMoney ? "<p class=\"test\">Test money: payments are simulated.</p>" : "")
             <p>Preset \(ExportText.html(contract.policy.name)), \(contract.currency.code), phase \(contract.phase.rawValue). Buyer \(ExportText.html(contract.buyer.rawValue)), freelancer \(ExportText.html(contract.freelancer.rawValue)). Exported \(ExportText.html(Wire.time(export.exportedAt))) for \(ExportText.html(export.viewer.user.rawValue)) (\(export.viewer.role.rawValue)).</p>
