@@ -15,15 +15,29 @@ enum CurrencyWord {
         "ZMW", "ZWL",
     ]
 
-    /// The currency code `word` names, upper-cased, or nil when it is an ordinary word. A code typed in
-    /// capitals counts (`JPY`, `ALL`); in small letters only the codes this product supports count (`eur`),
-    /// so `500 all pages` stays a description.
+    /// The currency `word` names, as a code (`JPY`) or, for a symbol we do not know, the symbol itself
+    /// (`₩`); nil when it is an ordinary word. A code typed in capitals counts (`JPY`, `ALL`); in small letters
+    /// only the codes this product supports that are no English word (`eur`, not `cad`), so `500 all pages`
+    /// and `500 cad drawings` stay descriptions. A word made only of currency symbols counts (`€`, `A$`).
     static func code(_ word: Substring) -> String? {
+        if let symbol = symbolCode(word) { return symbol }
         guard word.utf8.count == 3, word.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else { return nil }
         let upper = word.uppercased()
         guard iso4217.contains(upper) else { return nil }
         let typedInCapitals = word.utf8.allSatisfy { (0x41...0x5A).contains($0) }
-        return typedInCapitals || Currency.supported[upper] != nil ? upper : nil
+        return typedInCapitals || (Currency.supported[upper] != nil && !lowerCaseWords.contains(upper)) ? upper : nil
+    }
+
+    /// Supported codes that are also words in small letters.
+    static let lowerCaseWords: Set<String> = ["CAD"]
+
+    /// `€` -> `EUR`, `A$` -> `AUD`; an unknown symbol as itself; nil when `word` is not only symbols.
+    private static func symbolCode(_ word: Substring) -> String? {
+        guard word.unicodeScalars.contains(where: { $0.properties.generalCategory == .currencySymbol }),
+            word.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .currencySymbol || ("A"..."Z").contains($0) }),
+            word.unicodeScalars.count <= 4 else { return nil }
+        if let known = Currency.supported.values.first(where: { $0.symbol.map { word == Substring($0) } ?? false }) { return known.code }
+        return String(word)
     }
 }
 
@@ -32,7 +46,9 @@ extension CommandParser {
     /// taken); another currency's code is refused with a specific message.
     func currencyAfterAmount(_ words: inout Words, command: String, example: String) -> ParseError? {
         guard let word = words.peek(), let code = CurrencyWord.code(word) else { return nil }
-        guard code == currency.code else {
+        // A bare `$` on a dollar contract (USD, AUD, CAD, NZD) is that dollar.
+        let ownDollar = word == "$" && currency.symbol?.hasSuffix("$") == true
+        guard code == currency.code || ownDollar else {
             return ParseError(command: command,
                 problem: "`\(code)` is not this contract's currency; amounts here are in \(currency.code) (if `\(word)` begins the description, write the amount as `\(AmountParser.example(in: currency).plainText) \(currency.code)` first)",
                 example: example)

@@ -51,6 +51,12 @@ fileprivate struct StepNotApplied: Error {}
         // Words that merely look like codes in small letters stay descriptions.
         #expect(parsed("/milestone add 500 all pages") == .addMilestone(MilestoneDraft(amount: 50_000, description: "all pages")))
         #expect(parsed("/milestone add 500 top banner") == .addMilestone(MilestoneDraft(amount: 50_000, description: "top banner")))
+        #expect(parsed("/milestone add 500 cad drawings") == .addMilestone(MilestoneDraft(amount: 50_000, description: "cad drawings")))
+        // A currency symbol on its own after the amount counts too.
+        #expect(error("/milestone add 50000 ¥ Logo")?.problem.contains("`JPY` is not this contract's currency") == true)
+        #expect(error("/milestone add 500 € Logo")?.problem.contains("`EUR`") == true)
+        #expect(error("/milestone add 500 ₩ Logo")?.problem.contains("`₩`") == true)
+        #expect(parsed("/milestone add 500 $ Logo") == .addMilestone(MilestoneDraft(amount: 50_000, description: "Logo")))
     }
 
     // MARK: - Every command of the table
