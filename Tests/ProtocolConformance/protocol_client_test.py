@@ -941,7 +941,7 @@ async def run_session_checks(srv):
         ("header alg none, HS256-signed", sign_jwt(key, claims("alice", "buyer"), {"alg": "none", "typ": "JWT"})),
         ("header alg HS512, HS256-signed", sign_jwt(key, claims("alice", "buyer"), {"alg": "HS512", "typ": "JWT"})),
         ("header alg RS256, HS256-signed", sign_jwt(key, claims("alice", "buyer"), {"alg": "RS256", "typ": "JWT"})),
-        ("nbf 60 s in the future", hs256(claims("alice", "buyer", nbf=now + 60))),
+        ("nbf 300 s in the future (past the 60 s of skew PROTOCOL.md allows)", hs256(claims("alice", "buyer", nbf=now + 300))),
         ("sub with a NUL", hs256(claims("ali\u0000ce", "buyer"))),
         ("sub with U+202E (bidi override)", hs256(claims("alice\u202egnp.exe", "buyer"))),
         ("sub with U+200B (zero-width space)", hs256(claims("ali\u200bce", "buyer"))),
@@ -972,6 +972,7 @@ async def run_session_checks(srv):
                  ("sub jos\\u00e9", claims("jos\u00e9", "user")),
                  ("sub jose\\u0301 (another user than jos\\u00e9)", claims("jose\u0301", "user")),
                  ("nbf in the past", claims("alice", "buyer", nbf=now - 10)),
+                 ("nbf 30 s ahead (within the 60 s of skew)", claims("alice", "buyer", nbf=now + 30)),
                  ("no iat, exp 60 s ahead", claims("alice", "buyer", iat=None, exp=now + 60))]
     for label, cl in good_subs:
         c = Client("good-token")

@@ -281,6 +281,18 @@ def main():
         type_line(alice, "<img src=x onerror=alert(1)><b>bold?</b>")
         shown = wait(bob, lambda d: has_text(d, "<b>bold?</b>"))
         check("message text is shown literally, never as HTML", shown and not bob.find_elements(By.CSS_SELECTOR, "#messages img, #messages b"))
+
+        # Token refresh: the platform puts a fresh token in the page's fragment; the open connection takes
+        # it (an `auth` envelope) and lives to the new token's expiry. A 4-second one then ends the session
+        # with a message saying so, not a reconnect loop.
+        fresh = H.mint(server.secret, "bob", "freelancer", lifetime=4)
+        bob.execute_script("location.hash = arguments[0];", "token=" + fresh)
+        took = wait(bob, lambda d: d.execute_script("return sessionStorage.getItem('milestone-bot.token')") == fresh, 5)
+        check("bob: a fresh token in the fragment is taken by the open page", took)
+        check("bob: still online after the refresh", conn_state(bob) == "online", conn_state(bob))
+        expired = wait(bob, lambda d: d.find_element(By.ID, "signin").is_displayed(), 12)
+        check("bob: at the fresh token's expiry the page signs out, saying why", expired
+              and "expired" in bob.find_element(By.ID, "signin-error").text, bob.find_element(By.ID, "signin-error").text)
     except Exception:
         traceback.print_exc()
         check("the test ran to the end", False)

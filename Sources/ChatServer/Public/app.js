@@ -156,6 +156,10 @@
       app.joined = false;
       renderOutbox();
       updateComposer();
+      if (event.code === 4401 && event.reason === "token_expired") {
+        signOut("Your sign-in expired. Open the link from the platform again, or paste a fresh token.");
+        return;
+      }
       if (event.code === 4401) { signOut("The server refused the sign-in (" + (event.reason || "4401") + ")."); return; }
       if (event.code === 4403) { app.stopped = true; setConn("offline", "Refused: this page's origin is not allowed"); return; }
       scheduleReconnect();
@@ -181,6 +185,15 @@
 
   window.addEventListener("online", () => { if (!app.ws && !app.stopped) connect(); });
 
+  // Token refresh: the platform puts a fresh token in the fragment (`#token=...`) of the page it shows;
+  // an open connection takes it with an `auth` envelope and lives on to the new token's expiry.
+  window.addEventListener("hashchange", () => {
+    const token = readToken();
+    if (!token || token === app.token) return;
+    app.token = token;
+    if (!send({ type: "auth", token })) connect();
+  });
+
   function send(frame) {
     if (!app.ws || app.ws.readyState !== WebSocket.OPEN) return false;
     app.ws.send(JSON.stringify(frame));
@@ -197,6 +210,7 @@
       case "state": return onState(frame);
       case "ack": return onAck(frame);
       case "error": return onError(frame);
+      case "authenticated": return setConn("online", "Online");
     }
   }
 
@@ -464,6 +478,7 @@
     if (frame.code === "unknown_thread" || frame.code === "not_member") {
       $("thread-meta").textContent = frame.message || frame.code;
     }
+    if (frame.code === "bad_token") setConn("online", "Online (the fresh token was refused: " + (frame.message || "bad_token") + ")");
   }
 
   // ---------- state: milestones, commands ----------
