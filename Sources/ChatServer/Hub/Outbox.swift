@@ -130,6 +130,16 @@ final class Outbox: Sendable {
         if schedule { scheduleDrain() }
     }
 
+    /// A drain unless one is scheduled already.
+    private func scheduleDrainIfIdle() {
+        let schedule = state.withLock { state -> Bool in
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule { scheduleDrain() }
+    }
+
     /// Deferred even on the event loop, so the frames pushed in the same turn share one flush.
     private func scheduleDrain() {
         channel.eventLoop.execute { self.drainOnLoop() }
@@ -158,34 +168,32 @@ final class Outbox: Sendable {
             return (frames, ending)
         }
         var written = 0
-        if !frames.isEmpty {
-            // Only while the socket takes them: past NIO's high-water mark the rest stays here, counted
-            // against the byte bound (a client that stops reading is dropped, not buffered without limit).
-            let overflowing = ending == .overflow
-            while written < frames.count, overflowing || written == 0 || handler.isWritable {
-                switch frames[written] {
-                case .text(let text): handler.writeText(text)
-                case .encodedText(let data): handler.write(WebSocketFrame(fin: true, opcode: .text, data: data))
-                case .binary(let data): handler.write(WebSocketFrame(fin: true, opcode: .binary, data: data))
-                }
-                written += 1
+        // Only while the socket takes them: past NIO's high-water mark the rest stays here, counted against
+        // the byte bound (a client that stops reading is dropped, not buffered without limit).
+        while written < frames.count, ending == .overflow || written == 0 || handler.isWritable {
+            switch frames[written] {
+            case .text(let text): handler.writeText(text)
+            case .encodedText(let data): handler.write(WebSocketFrame(fin: true, opcode: .text, data: data))
+            case .binary(let data): handler.write(WebSocketFrame(fin: true, opcode: .binary, data: data))
             }
-            handler.flush()
+            written += 1
         }
-        if written < frames.count {
-            switch ending {
-            case .flood?, .closing?:
-                // Closing a client that is not keeping up: it would not read the rest, nor the close frame.
-                handler.close(.policyViolation, reason: "closing: the client is not reading", immediately: true)
-            default:
-                let rest = frames[written...]
-                state.withLock { state in
-                    state.queue.insert(contentsOf: rest, at: 0)
-                    state.queuedBytes += rest.reduce(0) { $0 + $1.byteCount }
-                    // The ending waits for the rest; the socket's next writability change drains again.
-                    if ending != nil { state.endingHandled = false }
-                }
+        let rest = frames[written...]
+        if !rest.isEmpty {
+            // Back in the queue before the flush: a flush that empties the socket's buffer reports the
+            // writability change (and drains) from inside it, and must find them.
+            state.withLock { state in
+                state.queue.insert(contentsOf: rest, at: 0)
+                state.queuedBytes += rest.reduce(0) { $0 + $1.byteCount }
+                // The ending waits for the rest.
+                if ending != nil { state.endingHandled = false }
             }
+        }
+        if written > 0 { handler.flush() }
+        if !rest.isEmpty {
+            // Still writable after the flush (the kernel took it all): drain the rest now rather than wait
+            // for a writability change that already happened.
+            if handler.isWritable { scheduleDrainIfIdle() }
             return
         }
         switch ending {

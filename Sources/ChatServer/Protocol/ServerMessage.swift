@@ -90,7 +90,7 @@ public enum ServerMessage: Hashable, Sendable {
         public var messagesPerSecond: Double
         /// Messages that may be sent at once before the rate applies.
         public var messageBurst: Double
-        /// `rate_limited` answers in a row after which the connection is closed with 1008.
+        /// `rate_limited` answers without a second's pause after which the connection is closed with 1008.
         public var floodStrikesBeforeClose: Int
         public var testMoney: Bool
         /// The token's `exp`: the connection is closed (4401 `token_expired`) then, unless the client sends

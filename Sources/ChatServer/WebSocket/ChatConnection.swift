@@ -26,7 +26,11 @@ struct ChatConnection {
     /// Threads this connection joined.
     private var joined: [ContractID: Membership] = [:]
     private var limiter: RateLimiter
+    /// `rate_limited` answers since the client last paused for a second: a flood is that many without a
+    /// pause, whatever the refills let through in between (counting them "in a row" let a flooder that
+    /// refilled a token every 50 ms go on for ever, and made the close depend on how fast lines commit).
     private var strikes = 0
+    private var lastRefusal: ContinuousClock.Instant?
 
     init(context: ServerContext, identity: Identity, expiry: TokenExpiry, outbox: Outbox, logger: Logger) {
         self.context = context
@@ -66,8 +70,11 @@ struct ChatConnection {
             return false
         }
         // Every frame takes a token before any work on it, a binary or malformed one too.
-        guard limiter.allow(now: arrived) else { return refuseOverRate(message) }
-        strikes = 0
+        guard limiter.allow(now: arrived) else { return refuseOverRate(message, at: arrived) }
+        if let last = lastRefusal, arrived - last > .seconds(1) {
+            strikes = 0
+            lastRefusal = nil
+        }
         guard case .text(let text) = message else {
             reply(outbox, .error(.badRequest, "send text frames holding JSON envelopes (docs/PROTOCOL.md)"))
             return true
@@ -81,9 +88,10 @@ struct ChatConnection {
     }
 
     /// Over the rate: `rate_limited` (naming the thread and line when the frame reads cheaply), or, after
-    /// `flood_strikes_before_close` in a row, the close. False when the connection must close.
-    private mutating func refuseOverRate(_ message: InboundMessage) -> Bool {
+    /// `flood_strikes_before_close` without a second's pause, the close. False when the connection must close.
+    private mutating func refuseOverRate(_ message: InboundMessage, at arrived: ContinuousClock.Instant) -> Bool {
         strikes += 1
+        lastRefusal = arrived
         if strikes >= context.settings.limits.floodStrikesBeforeClose {
             // Closed by the writer after the answers already queued, so none of them is lost.
             context.metrics.protocolError("flood")
