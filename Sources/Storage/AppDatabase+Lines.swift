@@ -61,8 +61,8 @@ extension AppDatabase {
         }
         // Control characters other than line breaks and tabs have no place in a chat line (and NUL would
         // be cut off by SQLite's text functions).
-        if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !["\n", "\r", "\t"].contains($0) }) {
-            throw StorageError.invalid("the message contains the control character U+\(String(format: "%04X", control.value)); remove it")
+        if let problem = IdentifierRules.textProblem(text, what: "the message", allowing: ["\n", "\r", "\t"]) {
+            throw StorageError.invalid(problem)
         }
         return text
     }
@@ -81,7 +81,8 @@ extension AppDatabase {
         // With a payment processor, a line (chat included: it skips the desk's lock) must not take the id of
         // a payment still being completed: settling that payment would find this line's receipt instead.
         if paymentsRequired, payment == nil,
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM payment_operation WHERE key = ? AND status = 'pending'", arguments: [request.commandID.rawValue]) != nil {
+            try Bool.fetchOne(try db.cachedStatement(sql: "SELECT 1 FROM payment_operation WHERE key = ? AND status = 'pending'"),
+                arguments: [request.commandID.rawValue]) != nil {
             throw StorageError.paymentPending(request.commandID.rawValue)
         }
         if let logged = try CommandLogRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM command_log WHERE command_id = ?"), arguments: [request.commandID.rawValue]) {

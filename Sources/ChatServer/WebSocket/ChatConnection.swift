@@ -8,9 +8,10 @@ import Storage
 /// envelope at a time, in the order the client sent them.
 struct ChatConnection {
     let context: ServerContext
-    /// Who the client is; a fresh token (`auth`) moves its expiry.
-    private(set) var identity: Identity
-    /// The token's expiry, shared with the session's timer that closes the socket when it passes.
+    /// Who the client is, as its first token said; its current expiry is `expiry`'s.
+    let identity: Identity
+    /// The token's expiry (moved by a fresh token, `auth`), shared with the session's timer that closes the
+    /// socket when it passes.
     let expiry: TokenExpiry
     let logger: Logger
     let outbox: Outbox
@@ -65,7 +66,7 @@ struct ChatConnection {
     mutating func handle(_ message: InboundMessage, arrived: ContinuousClock.Instant) async -> Bool {
         guard let id else { return false }
         // Nothing is done for a token past its `exp`, even if the session's timer has not fired yet.
-        guard context.clock() < identity.expiresAt else {
+        guard context.clock() < expiry.expiresAt else {
             Self.closeForExpiredToken(outbox)
             return false
         }
@@ -191,19 +192,18 @@ struct ChatConnection {
     }
 
     /// A fresh token for this connection (`auth`): the same user in the same capacity, or refused.
-    private mutating func refresh(_ token: String, outbox: Outbox) async {
+    private func refresh(_ token: String, outbox: Outbox) async {
         let fresh: Identity
         do {
             fresh = try await context.verifier.verify(token)
         } catch {
-            reply(outbox, .error(.badToken, "\(error); the connection keeps its current token, which expires at \(Wire.time(identity.expiresAt))"))
+            reply(outbox, .error(.badToken, "\(error); the connection keeps its current token, which expires at \(Wire.time(expiry.expiresAt))"))
             return
         }
         guard fresh.isSamePrincipal(as: identity) else {
             reply(outbox, .error(.badToken, "a fresh token must name the same user (\(identity.user.rawValue.prefix(100))) with the same role; open a new connection for another"))
             return
         }
-        identity.expiresAt = fresh.expiresAt
         expiry.set(fresh.expiresAt)
         outbox.push(.authenticated(.init(user: identity.user.rawValue, expiresAt: Wire.time(fresh.expiresAt))))
     }
@@ -239,16 +239,13 @@ struct ChatConnection {
             var caughtUp: (messages: [StoredMessage], lastSeq: Int64)?
             if let after {
                 let read = try await context.database.catchUp(in: thread, after: max(after, 0), limit: Self.maxCatchUpMessages + 1, visibleTo: viewer)
-                if read.messages.count <= Self.maxCatchUpMessages, Self.wireBytes(read.messages) <= 2 * context.settings.limits.maxHistoryBytes {
-                    caughtUp = read
-                } else {
-                    context.readBudget.charge(identity.user, bytes: Self.wireBytes(read.messages))
-                }
+                let bytes = Self.wireBytes(read.messages)
+                context.readBudget.charge(identity.user, bytes: bytes)
+                if read.messages.count <= Self.maxCatchUpMessages, bytes <= 2 * context.settings.limits.maxHistoryBytes { caughtUp = read }
             }
             if let caughtUp {
                 backlog = caughtUp.messages.map(ServerMessage.stored)
                 lastSeq = caughtUp.lastSeq
-                context.readBudget.charge(identity.user, bytes: Self.wireBytes(caughtUp.messages))
             } else {
                 let page = try await context.database.page(in: thread, before: nil, limit: 100, visibleTo: viewer)
                 let (kept, trimmed) = Self.newest(page.messages, withinBytes: context.settings.limits.maxHistoryBytes)
