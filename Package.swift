@@ -72,8 +72,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            /// The browser chat page (index.html, app.css, app.js), served at `/`.
-            resources: [.copy("Public")]
+            /// The browser chat page (index.html, app.css, app.js), served at `/`, and the default settings and
+            /// presets (`bot-config/`; the repository's `bot-config` links here), used when no settings file is named or found.
+            resources: [.copy("Public"), .copy("bot-config")]
         ),
         /// The command-line entry point: `serve`, `token`, `verify`.
         .executableTarget(
@@ -95,6 +96,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),

@@ -35,7 +35,11 @@ public func buildChatServer(
     // What a commit made visible goes to the hub straight from the commit, on the writer's queue and so in
     // commit order: messages, the senders' acknowledgements and the contracts' new states, together.
     let hub = ThreadHub()
-    var database = database.reportingCommits { [testMoney = settings.testMoney] in hub.publish($0, testMoney: testMoney, now: clock()) }
+    let metrics = ServerMetrics()
+    var database = database.reportingCommits { [testMoney = settings.testMoney] report in
+        metrics.committed(lines: report.lines.count)
+        hub.publish(report, testMoney: testMoney, now: clock())
+    }
     if settings.webhookURL != nil { database = database.recordingNotifications() }
     var desk: PaymentDesk?
     if settings.processor == "stripe" {
@@ -46,7 +50,7 @@ public func buildChatServer(
     let context = ServerContext(
         settings: settings, database: database, hub: hub,
         verifier: await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime, now: clock),
-        tickets: TicketBook(now: clock), metrics: ServerMetrics(), desk: desk, clock: clock, logger: logger)
+        tickets: TicketBook(now: clock), metrics: metrics, desk: desk, clock: clock, logger: logger)
     // Money movements a crash interrupted are completed before anyone can send a new command.
     if let desk {
         let recovered = await desk.recover()

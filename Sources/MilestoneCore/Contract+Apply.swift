@@ -4,7 +4,7 @@ extension Contract {
     /// Applies a command typed by `actor` at `now`. Either what happened, or why nothing did.
     /// Never traps on user input; a rejection leaves the contract exactly as it was.
     public func apply(_ command: ChatCommand, by actor: Participant, at now: Date) -> Result<CommandOutcome, Rejection> {
-        if actor.role != .moderator, partyRole(of: actor.user) != actor.role {
+        if !parties.admits(actor) {
             return .failure(Rejection(.notAllowedForRole, "you are not the \(actor.role) of this contract"))
         }
         switch command {

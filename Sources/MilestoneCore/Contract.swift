@@ -53,12 +53,10 @@ public struct Contract: Hashable, Sendable, Codable {
         self.reviews = []
     }
 
+    public var parties: Parties { Parties(buyer: buyer, freelancer: freelancer) }
+
     /// The role a user has in this contract, if they are a party.
-    public func partyRole(of user: UserID) -> Role? {
-        if user == buyer { return .buyer }
-        if user == freelancer { return .freelancer }
-        return nil
-    }
+    public func partyRole(of user: UserID) -> Role? { parties.role(of: user) }
 
     public func milestone(_ number: MilestoneNumber) -> Milestone? {
         milestones.first { $0.number == number }

@@ -96,13 +96,12 @@ extension AppDatabase {
         // whole contract.
         let contract = isCommand ? try Self.loadContract(db, request.thread) : nil
         let chatHead = isCommand ? nil : try Self.partiesAndHead(db, request.thread)
-        guard let parties = contract.map({ ($0.buyer.rawValue, $0.freelancer.rawValue) }) ?? chatHead.map({ ($0.buyer, $0.freelancer) }) else {
+        guard let parties = contract?.parties ?? chatHead.map({ Parties(buyer: UserID($0.buyer), freelancer: UserID($0.freelancer)) }) else {
             throw StorageError.unknownContract(request.thread.rawValue)
         }
         let author = request.author
-        // Ids are compared by their bytes, as SQLite compares them (`String ==` equates canonically equivalent ids).
-        let partyRole: Role? = author.user.isSame(as: parties.0) ? .buyer : (author.user.isSame(as: parties.1) ? .freelancer : nil)
-        if author.role != .moderator, partyRole != author.role {
+        // Nothing of a line from someone the core does not admit is stored, not even a refusal.
+        guard parties.admits(author) else {
             throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(request.thread)")
         }
         var transcript = try chatHead.map { TranscriptWriter(thread: request.thread, lastSeq: $0.lastSeq, headHash: $0.headHash) }

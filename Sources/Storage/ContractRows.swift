@@ -4,8 +4,8 @@ import MilestoneCore
 
 /// Hand-written reading and writing of the `contract`, `milestone` and `ledger_entry` rows a command
 /// touches, with statements compiled once per connection: decoding them through Codable records was a
-/// sizeable share of every command's CPU. The records in `ContractRecord.swift` and `LedgerEntry.swift`
-/// stay the reference; tests compare both paths.
+/// sizeable share of every command's CPU. The Codable records they replaced stay in the tests
+/// (`Tests/StorageTests/Support`) as the reference both paths are compared against.
 extension AppDatabase {
     static func loadContract(_ db: Database, _ id: ContractID) throws -> Contract? {
         let contractRow = try Row.fetchOne(try db.cachedStatement(sql: """

@@ -18,48 +18,6 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     public var amount: Money { Money(minorUnits: posting.amount, currency: currency) }
 }
 
-/// A row of `ledger_entry`.
-struct LedgerEntryRecord: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "ledger_entry"
-    /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
-    enum CodingKeys: String, CodingKey {
-        case id, contractId = "contract_id", milestone, kind, debit, credit, amount, currency,
-            commandId = "command_id", messageSeq = "message_seq", createdAt = "created_at", processorRef = "processor_ref"
-    }
-
-    var id: Int64?
-    var contractId: String
-    var milestone: Int
-    var kind: String
-    var debit: String
-    var credit: String
-    var amount: Int64
-    var currency: String
-    var commandId: String?
-    var messageSeq: Int64
-    var createdAt: Int64
-    /// What the processor did for it (`pi_...`, `re_...`, `tr_...`); nil with the simulated processor.
-    var processorRef: String? = nil
-
-    mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
-
-    func entry() throws -> LedgerEntry {
-        guard let kind = LedgerPosting.Kind(rawValue: kind), let currency = Currency(code: currency), let id else {
-            throw StorageError.corrupt("ledger entry \(id ?? -1)")
-        }
-        let posting = LedgerPosting(kind: kind, milestone: MilestoneNumber(milestone), amount: amount)
-        guard posting.debit.description == debit, posting.credit.description == credit else {
-            throw StorageError.corrupt("ledger entry \(id): accounts do not match its kind")
-        }
-        return LedgerEntry(
-            id: id, contract: ContractID(contractId), posting: posting, currency: currency,
-            commandID: commandId.map { CommandID($0) }, messageSeq: messageSeq, createdAt: Date(milliseconds: createdAt),
-            processorReference: processorRef)
-    }
-}
-
 extension AppDatabase {
     /// Every ledger entry of a contract, oldest first.
     public func ledgerEntries(of contract: ContractID) throws -> [LedgerEntry] {

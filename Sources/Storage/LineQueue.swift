@@ -33,42 +33,20 @@ final class LineQueue: Sendable {
     /// The most a line waits for others to share its commit; only while the previous batch was just written.
     static let gatheringDelay = DispatchTimeInterval.microseconds(800)
 
-    private struct State {
-        var waiting: [(Item, CheckedContinuation<LineReceipt, any Error>)] = []
-        /// A batch is being written, or the next one is gathering.
-        var writing = false
-        /// The next batch is gathering: a timer will start it, unless it fills up first.
-        var gathering = false
-    }
-
-    private let state = Mutex(State())
+    private typealias Waiter = (Item, CheckedContinuation<LineReceipt, any Error>)
+    private let state = Mutex(LineQueueState<Waiter>(maximumBatch: LineQueue.maximumBatch, fullEnough: LineQueue.fullEnough))
     private let timers = DispatchQueue(label: "milestone-bot.line-queue")
 
     func submit(_ item: Item) async throws -> LineReceipt {
         try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state in
-                state.waiting.append((item, continuation))
-                if !state.writing {
-                    state.writing = true
-                    return true
-                }
-                guard state.gathering, state.waiting.count >= Self.fullEnough else { return false }
-                state.gathering = false
-                return true
-            }
-            if start { writeNextBatch() }
+            if state.withLock({ $0.submit((item, continuation)) }) { writeNextBatch() }
         }
     }
 
     /// Takes up to `maximumBatch` waiting lines and writes them in one transaction; its completion (on the
     /// writer's queue) answers them and starts or schedules the next batch, until none is waiting.
     private func writeNextBatch() {
-        let batch = state.withLock { state in
-            let batch = Array(state.waiting.prefix(Self.maximumBatch))
-            state.waiting.removeFirst(batch.count)
-            if batch.isEmpty { state.writing = false }
-            return batch
-        }
+        let batch = state.withLock { $0.takeBatch() }
         guard let first = batch.first else { return }
         first.0.database.handleBatch(batch.map(\.0)) { outcome in
             switch outcome {
@@ -82,29 +60,13 @@ final class LineQueue: Sendable {
         }
     }
 
-    private enum Next { case idle, now, gather }
-
     private func continueAfterCommit() {
-        let next = state.withLock { state -> Next in
-            if state.waiting.isEmpty {
-                state.writing = false
-                return .idle
-            }
-            if state.waiting.count >= Self.fullEnough { return .now }
-            state.gathering = true
-            return .gather
-        }
-        switch next {
+        switch state.withLock({ $0.committed() }) {
         case .idle: break
-        case .now: writeNextBatch()
+        case .writeNow: writeNextBatch()
         case .gather:
             timers.asyncAfter(deadline: .now() + Self.gatheringDelay) {
-                // Unless enough lines arrived meanwhile and started the batch already.
-                let due = self.state.withLock { state in
-                    defer { state.gathering = false }
-                    return state.gathering
-                }
-                if due { self.writeNextBatch() }
+                if self.state.withLock({ $0.gatheringEnded() }) { self.writeNextBatch() }
             }
         }
     }

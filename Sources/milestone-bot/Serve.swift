@@ -9,7 +9,8 @@ import Storage
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the chat server.")
 
-    @Option(help: "The server settings file.") var config = "bot-config/server.yaml"
+    @Option(help: "The server settings file (default: bot-config/server.yaml in this folder if there is one, else the settings built in).")
+    var config: String?
     @Option(help: "Address to listen on (server.host).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (server.port).") var port: Int?
     @Option(help: "SQLite database file (database.path).") var database: String?
@@ -29,7 +30,7 @@ struct Serve: AsyncParsableCommand {
         if let host { flags["server.host"] = host }
         if let port { flags["server.port"] = String(port) }
         if let database { flags["database.path"] = database }
-        var settings = try await ServerSettings.load(file: config, flags: flags)
+        var settings = try await ServerSettings.load(file: try ServerSettings.settingsFile(named: config), flags: flags)
         if demo {
             if settings.signingSecret.isEmpty { settings.signingSecret = Self.randomSecret() }
             if settings.apiKey.isEmpty { settings.apiKey = Self.randomSecret() }

@@ -106,10 +106,10 @@ final class WebhookReceiver: Sendable {
             receiver.up.withLock { $0 = true }
             clock.advance(by: 3600)  // past any backoff
             try await TestServer.with(settings: Self.settings(url), folder: folder, clock: clock) { server in
-                let (pending, _) = try server.database.outboxCounts()
+                let (pending, _) = try server.database.notificationCounts()
                 #expect(pending > 0)
-                try await Self.waitUntil { (try? server.database.outboxCounts().pending) == 0 }
-                let (_, delivered) = try server.database.outboxCounts()
+                try await Self.waitUntil { (try? server.database.notificationCounts().pending) == 0 }
+                let (_, delivered) = try server.database.notificationCounts()
                 let received = receiver.received.withLock { $0 }
                 #expect(received.count == delivered)
                 #expect(Set(received.map(\.id)).count == received.count, "no event twice")
@@ -134,10 +134,10 @@ final class WebhookReceiver: Sendable {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("redirect-\(UUID().uuidString)")
             try await TestServer.with(settings: Self.settings(moved), folder: folder) { server in
                 try await Self.flow(server, contract: "r-1")
-                try await Self.waitUntil { (try? server.database.outboxCounts().pending) ?? 0 > 0 }
+                try await Self.waitUntil { (try? server.database.notificationCounts().pending) ?? 0 > 0 }
                 // Give the service time for several attempts.
                 try await Task.sleep(for: .seconds(2))
-                let (pending, delivered) = try server.database.outboxCounts()
+                let (pending, delivered) = try server.database.notificationCounts()
                 #expect(delivered == 0, "a 301 is not a delivery")
                 #expect(pending > 0)
                 #expect(receiver.gets.withLock { $0 } == 0, "the redirect was not followed")

@@ -23,6 +23,26 @@ import Testing
         #expect(settings.problems(requireSecret: true) == ["auth.signing_secret must be at least 32 bytes (set AUTH_SIGNING_SECRET); it has 0"])
     }
 
+    /// Started outside a checkout (no `bot-config/server.yaml` in the folder, none named), the server uses the
+    /// settings and presets built into it, the same as the repository's; a named file that is missing is an error.
+    @Test func outsideACheckoutTheBuiltInSettingsAndPresetsAreUsed() async throws {
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("elsewhere-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let file = try ServerSettings.settingsFile(named: nil, in: elsewhere.path)
+        #expect(file == ServerSettings.builtInSettingsFile)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == String(contentsOf: Self.repository.appendingPathComponent("bot-config/server.yaml"), encoding: .utf8))
+        let settings = try await ServerSettings.load(file: file, environment: [:])
+        let shipped = try await ServerSettings.load(file: Self.repository.appendingPathComponent("bot-config/server.yaml").path, environment: [:])
+        #expect(settings.presets.names == ["fiverr", "freelancer-com", "indeelancer", "skillscoop", "whitelabel"])
+        #expect(settings.presets.presets == shipped.presets.presets)
+        // In a checkout, its own file wins.
+        #expect(try ServerSettings.settingsFile(named: nil, in: Self.repository.path) == Self.repository.appendingPathComponent("bot-config/server.yaml").path)
+        #expect(throws: ConfigError.self) { try ServerSettings.settingsFile(named: elsewhere.appendingPathComponent("missing.yaml").path) }
+        // A presets folder that is set but found nowhere is an error, not a silent fallback.
+        let custom = try write("policies:\n  presets_dir: no/such/folder\n")
+        await #expect(throws: ConfigError.self) { try await ServerSettings.load(file: custom, environment: [:]) }
+    }
+
     @Test func environmentOverridesTheFileAndFlagsOverrideBoth() async throws {
         let file = try write("""
             server:

@@ -128,7 +128,7 @@ import Testing
                     released: random.int64(), refunded: random.int64(), due: random.optionalText(),
                     revisionsUsed: Int(truncatingIfNeeded: random.int64()),
                     revisionAllowance: random.chance(40) ? nil : Int(truncatingIfNeeded: random.int64()),
-                    reviewEnds: random.chance(50) ? nil : Wire.time(Date(timeIntervalSince1970: Double.random(in: 0...4e9, using: &random))),
+                    reviewEnds: random.chance(50) ? nil : Timestamp.text(Date(timeIntervalSince1970: Double.random(in: 0...4e9, using: &random))),
                     reviewOutcome: random.optionalText())
             }
             view.commands = try (0..<Int.random(in: 0...8, using: &random)).map { _ in

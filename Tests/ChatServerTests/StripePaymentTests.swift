@@ -43,6 +43,59 @@ import Testing
         return try #require(hold.processorReference)
     }
 
+    /// Chat lines skip the payment desk (only money commands take a contract's lock), so with the Stripe
+    /// processor on, the lines of one busy thread still share commits. A connection's lines are stored in
+    /// order, one after the other, so sharing is across connections: 20 connections of the two parties
+    /// send 20 lines each at once. (With every line taking the desk's lock across its commit, as before,
+    /// that was one commit per line.)
+    @Test func chatLinesOfOneThreadShareGroupCommitsWithStripeOn() async throws {
+        try await LocalStripe.with { stripe in
+            let settings = Self.settings(stripe) {
+                $0.limits.messagesPerSecond = 100_000
+                $0.limits.messageBurst = 100_000
+                $0.limits.maxConnectionsPerUser = 20
+            }
+            try await TestServer.with(settings: settings) { server in
+                _ = try await Self.contract(server, stripe)
+                var clients: [TestClient] = []
+                for user in ["alice", "bob"] {
+                    for _ in 0..<10 {
+                        let client = try await TestClient.connect(server, token: try await server.token(user))
+                        _ = try await client.join("c-1")
+                        clients.append(client)
+                    }
+                }
+                let perClient = 20
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (n, client) in clients.enumerated() {
+                        group.addTask {
+                            // Sent without waiting for acknowledgements.
+                            for i in 0..<perClient { try await client.send(.send(thread: "c-1", id: "\(n)-\(i)", text: "line \(i) from \(n)")) }
+                            for _ in 0..<perClient {
+                                let ack = try await client.next(timeout: 20) { if case .ack = $0 { true } else { false } }
+                                #expect(ack.ackOutcome == "chat")
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                // A money command goes through the desk, as its own commit.
+                #expect(try await clients[0].say("/fund M1").ackOutcome == "applied")
+                let (metrics, _) = try await AccessTests.get("\(server.baseURL)/metrics")
+                let lines = try #require(Self.counter("lines_committed_total", in: metrics))
+                let commits = try #require(Self.counter("line_commits_total", in: metrics))
+                #expect(lines == Double(clients.count * perClient + 1))
+                #expect(commits < lines / 4, "\(Int(lines)) lines in \(Int(commits)) commits")
+                for client in clients { await client.close() }
+            }
+        }
+    }
+
+    /// The value of an unlabelled counter in Prometheus text.
+    static func counter(_ name: String, in metrics: String) -> Double? {
+        metrics.split(separator: "\n").first { $0.hasPrefix("\(name) ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
     @Test func fundReleaseRefundAndSplitRunThroughRealPaymentIntents() async throws {
         try await LocalStripe.with { stripe in
             try await TestServer.with(settings: Self.settings(stripe), clock: TestClock(start: Date())) { server in

@@ -1,5 +1,6 @@
 @testable import ChatServer
 import Foundation
+import MilestoneCore
 import PropertyBased
 import Testing
 
@@ -39,7 +40,7 @@ import Testing
         message.visibleTo = random.optionalText()
         message.event = random.optionalText()
         message.milestone = random.optionalText()
-        message.at = random.chance(80) ? Wire.time(Date(timeIntervalSince1970: Double.random(in: 0...4e9, using: &random))) : random.text()
+        message.at = random.chance(80) ? Timestamp.text(Date(timeIntervalSince1970: Double.random(in: 0...4e9, using: &random))) : random.text()
         message.hash = random.text(maxLength: 64)
         return message
     }

@@ -121,8 +121,8 @@ enum ModerationAPI {
             return DisputeQueue(disputes: open.map {
                 .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, milestone: $0.milestone.description,
                     description: $0.description, held: $0.held.minorUnits, heldText: $0.held.description, currency: $0.held.currency.code,
-                    raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Wire.time($0.openedAt),
-                    openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Wire.time))
+                    raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Timestamp.text($0.openedAt),
+                    openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Timestamp.text))
             })
         }
 

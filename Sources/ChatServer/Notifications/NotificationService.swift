@@ -27,7 +27,7 @@ struct NotificationService: Service {
 
     /// Sends what is due; returns how many were delivered.
     func deliverDue(session: NoRedirectSession) async -> Int {
-        let items: [OutboxItem]
+        let items: [PendingNotification]
         do { items = try await context.database.dueNotifications(at: context.clock()) } catch {
             context.logger.error("reading the outbox failed", metadata: ["error": "\(error)"])
             return 0
@@ -59,7 +59,7 @@ struct NotificationService: Service {
     }
 
     /// 1 s, 2 s, 4 s ... up to 5 minutes between attempts.
-    func retryLater(_ item: OutboxItem, error: String) async throws {
+    func retryLater(_ item: PendingNotification, error: String) async throws {
         let delay = min(pow(2, Double(min(item.attempts, 12))), 300)
         context.metrics.notificationFailed()
         try await context.database.markFailed(item, error: error, retryAt: context.clock().addingTimeInterval(delay))

@@ -19,6 +19,8 @@ public struct ServerMetrics: Sendable {
         self.factory = factory
         connections = Meter(label: "ws_connections", factory: factory)
         lineStoreDuration = Metrics.Timer(label: "line_store_duration_seconds", factory: factory)
+        lineCommits = Metrics.Counter(label: "line_commits_total", factory: factory)
+        linesCommitted = Metrics.Counter(label: "lines_committed_total", factory: factory)
         storedByKind = Dictionary(uniqueKeysWithValues: MessageKind.allCases.map {
             ($0.rawValue, Metrics.Counter(label: "messages_stored_total", dimensions: [("kind", $0.rawValue)], factory: factory))
         })
@@ -29,6 +31,8 @@ public struct ServerMetrics: Sendable {
     private let connections: Meter
     private let lineStoreDuration: Metrics.Timer
     private let storedByKind: [String: Metrics.Counter]
+    private let lineCommits: Metrics.Counter
+    private let linesCommitted: Metrics.Counter
 
     func connectionOpened() { connections.increment() }
     func connectionClosed() { connections.decrement() }
@@ -41,6 +45,14 @@ public struct ServerMetrics: Sendable {
     func command(_ name: String, outcome: String, duration: Duration) {
         Counter(label: "commands_total", dimensions: [("command", name), ("outcome", outcome)], factory: factory).increment()
         Metrics.Timer(label: "command_duration_seconds", dimensions: [("command", name)], factory: factory).record(duration: duration)
+    }
+
+    /// A transaction committed `lines` lines (chat and commands): `lines_committed_total` over
+    /// `line_commits_total` is how many lines share a commit (group commit) on average.
+    func committed(lines: Int) {
+        guard lines > 0 else { return }
+        lineCommits.increment()
+        linesCommitted.increment(by: Int64(lines))
     }
 
     func lineStored(duration: Duration) {

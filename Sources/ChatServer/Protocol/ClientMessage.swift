@@ -29,7 +29,7 @@ public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String
 }
 
-extension ClientMessage: Codable {
+extension ClientMessage: Decodable {
     enum CodingKeys: String, CodingKey {
         case type, thread, after, id, text, before, limit, token
     }
@@ -56,33 +56,6 @@ extension ClientMessage: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        if case .auth(let token) = self {
-            try container.encode("auth", forKey: .type)
-            try container.encode(token, forKey: .token)
-            return
-        }
-        try container.encodeIfPresent(thread?.rawValue, forKey: .thread)
-        switch self {
-        case .join(_, let after):
-            try container.encode("join", forKey: .type)
-            try container.encodeIfPresent(after, forKey: .after)
-        case .leave:
-            try container.encode("leave", forKey: .type)
-        case .send(_, let id, let text):
-            try container.encode("send", forKey: .type)
-            try container.encode(id, forKey: .id)
-            try container.encode(text, forKey: .text)
-        case .history(_, let before, let limit):
-            try container.encode("history", forKey: .type)
-            try container.encodeIfPresent(before, forKey: .before)
-            try container.encodeIfPresent(limit, forKey: .limit)
-        case .auth:
-            break
-        }
-    }
-
     /// Decodes one text frame, explaining in plain words what is wrong with it.
     public static func decode(_ text: String) -> Result<ClientMessage, EnvelopeError> {
         if let message = fastDecode(text) { return .success(message) }
@@ -106,23 +79,6 @@ extension ClientMessage: Codable {
             return .failure(EnvelopeError(description: "the field \"\(context.codingPath.last?.stringValue ?? "?")\" is null"))
         } catch {
             return .failure(EnvelopeError(description: "the frame is not a valid message"))
-        }
-    }
-}
-
-enum Wire {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static let decoder = JSONDecoder()
-
-    static func text(_ value: some Encodable) -> String {
-        // Encoding our own value types cannot fail; a failure here is a bug worth a loud message.
-        do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
-            return #"{"type":"error","code":"internal","message":"could not encode a reply"}"#
         }
     }
 }

@@ -100,7 +100,7 @@ public struct ContractView: Codable, Hashable, Sendable {
         milestones = contract.milestones.map { milestone in
             var reviewEnds: String?
             if case .submitted(let submission) = milestone.state, let ends = submission.reviewEnds {
-                reviewEnds = Wire.time(ends)
+                reviewEnds = Timestamp.text(ends)
             }
             return MilestoneView(
                 number: milestone.number.description, description: milestone.description, amount: milestone.amount,
@@ -109,7 +109,7 @@ public struct ContractView: Codable, Hashable, Sendable {
                 revisionsUsed: milestone.revisionsUsed, revisionAllowance: milestone.revisionAllowance, reviewEnds: reviewEnds,
                 reviewOutcome: reviewEnds == nil ? nil : contract.policy.reviewPeriod?.outcome.rawValue)
         }
-        endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Wire.time($0.answerBy))" }
+        endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Timestamp.text($0.answerBy))" }
         commands = contract.availableCommands(for: viewer, at: now)
     }
 }

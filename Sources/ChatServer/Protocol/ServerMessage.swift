@@ -57,7 +57,7 @@ public struct WireMessage: Codable, Hashable, Sendable {
         visibleTo = message.visibleTo?.rawValue
         event = message.event
         milestone = message.milestone?.description
-        at = Wire.time(message.createdAt)
+        at = Timestamp.text(message.createdAt)
         hash = message.hash
     }
 }
@@ -214,7 +214,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case tokenExpired = "token_expired"
 }
 
-extension ServerMessage: Codable {
+extension ServerMessage: Encodable {
     enum TypeKey: String, CodingKey { case type }
 
     public func encode(to encoder: any Encoder) throws {
@@ -229,23 +229,6 @@ extension ServerMessage: Codable {
         case .joined(let value): try value.encode(to: encoder)
         case .state(let value): try value.encode(to: encoder)
         case .authenticated(let value): try value.encode(to: encoder)
-        }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let type = try decoder.container(keyedBy: TypeKey.self).decode(String.self, forKey: .type)
-        switch type {
-        case "hello": self = .hello(try Hello(from: decoder))
-        case "message": self = .message(try WireMessage(from: decoder))
-        case "notice": self = .notice(try WireMessage(from: decoder))
-        case "ack": self = .ack(try Ack(from: decoder))
-        case "error": self = .error(try WireError(from: decoder))
-        case "history": self = .history(try History(from: decoder))
-        case "joined": self = .joined(try Joined(from: decoder))
-        case "state": self = .state(try ContractView(from: decoder))
-        case "authenticated": self = .authenticated(try Authenticated(from: decoder))
-        default:
-            throw DecodingError.dataCorrupted(.init(codingPath: [TypeKey.type], debugDescription: "unknown type \(type)"))
         }
     }
 }

@@ -6,6 +6,27 @@ import Payments
 import Yams
 
 extension ServerSettings {
+    /// The settings shipped inside the binary (a copy of the repository's `bot-config/`), for a server
+    /// started outside a checkout.
+    public static var builtInSettingsFile: String? {
+        Bundle.module.resourceURL.map { $0.appendingPathComponent("bot-config/server.yaml").path }
+    }
+
+    /// The settings file to read: the one named (which must exist), else `bot-config/server.yaml` in the
+    /// working folder, else the built-in one.
+    public static func settingsFile(named: String?, in folder: String = FileManager.default.currentDirectoryPath) throws -> String {
+        if let named {
+            guard FileManager.default.fileExists(atPath: named) else { throw ConfigError(file: named, "file not found") }
+            return named
+        }
+        let local = URL(fileURLWithPath: folder).appendingPathComponent("bot-config/server.yaml").path
+        if FileManager.default.fileExists(atPath: local) { return local }
+        guard let builtIn = builtInSettingsFile, FileManager.default.fileExists(atPath: builtIn) else {
+            throw ConfigError(file: local, "file not found, and the built-in settings are missing beside the binary")
+        }
+        return builtIn
+    }
+
     /// Reads `file` (YAML), then environment variables, then `flags` (highest priority), each keyed like
     /// `server.port`. Policy presets are loaded from `policies.presets_dir` with `policies.overrides` applied.
     public static func load(file: String, flags: [String: String] = [:], environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ServerSettings {
@@ -28,15 +49,7 @@ extension ServerSettings {
             EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["AUTH_SIGNING_SECRET", "AUTH_API_KEY", "NOTIFICATIONS_SECRET"])),
             fileProvider,
         ])
-        let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
-        func path(_ value: String) -> URL {
-            value.hasPrefix("/") ? URL(fileURLWithPath: value) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(value)
-        }
-        var presetsDirectory = path(config.string(forKey: "policies.presets_dir", default: "bot-config/presets"))
-        if !FileManager.default.fileExists(atPath: presetsDirectory.path) {
-            // Relative to the repository that holds the settings file, when started from elsewhere.
-            presetsDirectory = root.appendingPathComponent(config.string(forKey: "policies.presets_dir", default: "bot-config/presets"))
-        }
+        let presetsDirectory = try presetsDirectory(config.string(forKey: "policies.presets_dir"), settingsFile: file)
         let overrides = try policyOverrides(file: file)
         let catalog = try PolicyCatalog.load(directory: presetsDirectory, overrides: overrides, overridesFile: "\(file) policies.overrides")
 
@@ -118,6 +131,22 @@ extension ServerSettings {
         }
         settings.webhookSecret = config.string(forKey: "notifications.secret", isSecret: true, default: "")
         return settings
+    }
+
+    /// `policies.presets_dir` as a folder: absolute; or relative to the working folder; or to the folder
+    /// that holds the settings file's `bot-config/`. Not set and found nowhere: the built-in presets. Set
+    /// and found nowhere: an error.
+    static func presetsDirectory(_ configured: String?, settingsFile file: String) throws -> URL {
+        let value = configured ?? "bot-config/presets"
+        if value.hasPrefix("/") { return URL(fileURLWithPath: value) }
+        let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(value), root.appendingPathComponent(value)]
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
+        if configured == nil, let builtIn = Bundle.module.resourceURL?.appendingPathComponent("bot-config/presets"),
+            FileManager.default.fileExists(atPath: builtIn.path) {
+            return builtIn
+        }
+        throw ConfigError(file: file, key: "policies.presets_dir", "\"\(value)\" is not a folder here (\(candidates.map(\.path).joined(separator: " or ")))")
     }
 
     /// `policies.overrides` is a nested mapping, read straight from the YAML file.

@@ -51,7 +51,7 @@ struct ChatConnection {
             user: identity.user.rawValue, moderator: identity.isModerator, maxFrameBytes: limits.maxFrameBytes,
             maxTextLength: AppDatabase.maximumLineLength, messagesPerSecond: limits.messagesPerSecond,
             messageBurst: limits.messageBurst, floodStrikesBeforeClose: limits.floodStrikesBeforeClose, testMoney: context.testMoney,
-            tokenExpiresAt: Wire.time(identity.expiresAt))))
+            tokenExpiresAt: Timestamp.text(identity.expiresAt))))
     }
 
     /// Leaves the hub; after this nothing more is delivered.
@@ -197,7 +197,7 @@ struct ChatConnection {
         do {
             fresh = try await context.verifier.verify(token)
         } catch {
-            reply(outbox, .error(.badToken, "\(error); the connection keeps its current token, which expires at \(Wire.time(expiry.expiresAt))"))
+            reply(outbox, .error(.badToken, "\(error); the connection keeps its current token, which expires at \(Timestamp.text(expiry.expiresAt))"))
             return
         }
         guard fresh.isSamePrincipal(as: identity) else {
@@ -205,7 +205,7 @@ struct ChatConnection {
             return
         }
         expiry.set(fresh.expiresAt)
-        outbox.push(.authenticated(.init(user: identity.user.rawValue, expiresAt: Wire.time(fresh.expiresAt))))
+        outbox.push(.authenticated(.init(user: identity.user.rawValue, expiresAt: Timestamp.text(fresh.expiresAt))))
     }
 
     /// Says the token expired, then closes with 4401 after what is already queued.

@@ -2,7 +2,7 @@ import NIOCore
 import NIOWebSocket
 
 /// A whole message from the client, its fragments joined and (for text) its UTF-8 checked.
-enum InboundMessage: Sendable {
+enum InboundMessage: Sendable, Hashable {
     case text(String)
     case binary(ByteBuffer)
 }
@@ -19,8 +19,9 @@ protocol WebSocketEndpoint: AnyObject, Sendable {
 }
 
 /// RFC 6455 on a NIO channel, after `NIOTypedWebSocketServerUpgrader` put the frame decoder and encoder in
-/// front of it: joins fragments, checks UTF-8, masking, reserved bits and opcodes, answers pings, pings an
-/// idle client and drops one that stops answering, and runs the closing handshake.
+/// front of it: carries out what ``WebSocketProtocolState`` decides (joined fragments, checked UTF-8,
+/// masking, reserved bits and opcodes, pongs, pings to an idle client, the closing handshake) with the
+/// channel and its timers.
 ///
 /// A connection is served without a Swift task of its own: an idle socket costs only its NIO objects, and
 /// ``Outbox`` writes through this handler on the event loop.
@@ -42,16 +43,15 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
     /// What the endpoint writes through; drained again when a full socket becomes writable.
     private var outbox: Outbox?
     private var context: ChannelHandlerContext?
-    private var fragments: ByteBuffer?
-    private var fragmentsAreText = false
-    private var heardFromClient = true
+    private var state: WebSocketProtocolState
     private var pinger: RepeatedTask?
     private var closeTimer: Scheduled<Void>?
     /// Our close frame went out: everything but the client's close is ignored from now on.
-    private(set) var closeSent = false
+    var closeSent: Bool { state.closeSent }
 
     init(limits: Limits) {
         self.limits = limits
+        state = WebSocketProtocolState(maxMessageBytes: limits.maxMessageBytes)
     }
 
     /// Connects the endpoint and the outbox it writes through; done on the event loop before the handler is added.
@@ -94,63 +94,26 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A malformed frame: `WebSocketProtocolErrorHandler` (in front of us) already sent the close code and
         // closes the channel. Anything else (a reset connection) ends it too.
-        if error is NIOWebSocketError { closeSent = true } else { context.close(promise: nil) }
+        if error is NIOWebSocketError { state.decoderClosed() } else { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        heardFromClient = true
-        if closeSent {
-            // Waiting for the client's answer to our close frame.
-            if frame.opcode == .connectionClose { context.close(promise: nil) }
-            return
-        }
-        // RFC 6455 5.1: a server must close the connection on an unmasked frame from a client.
-        guard frame.maskKey != nil else { return fail(.protocolError, "client frames must be masked") }
-        guard frame.reservedBits.isEmpty else { return fail(.protocolError, "reserved bits set without an extension") }
-        switch frame.opcode {
-        case .ping:
-            write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+        switch state.read(unwrapInboundIn(data)) {
+        case .none: break
+        case .deliver(let message): endpoint?.received(message)
+        case .pong(let payload):
+            write(WebSocketFrame(fin: true, opcode: .pong, data: payload))
             context.flush()
-        case .pong:
-            break
-        case .connectionClose:
-            answerClose(frame.unmaskedData)
-        case .text, .binary:
-            guard fragments == nil else { return fail(.protocolError, "a new message began inside a fragmented one") }
-            if frame.fin {
-                deliver(frame.unmaskedData, isText: frame.opcode == .text)
-            } else {
-                fragments = frame.unmaskedData
-                fragmentsAreText = frame.opcode == .text
+        case .answerClose(let code):
+            var data = context.channel.allocator.buffer(capacity: 2)
+            data.write(webSocketErrorCode: code)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
+                channel.close(promise: nil)
             }
-        case .continuation:
-            guard var joined = fragments else { return fail(.protocolError, "a continuation frame without a message to continue") }
-            guard joined.readableBytes + frame.length <= limits.maxMessageBytes else {
-                return fail(.messageTooLarge, "the message is longer than \(limits.maxMessageBytes) bytes")
-            }
-            var part = frame.unmaskedData
-            joined.writeBuffer(&part)
-            if frame.fin {
-                fragments = nil
-                deliver(joined, isText: fragmentsAreText)
-            } else {
-                fragments = joined
-            }
-        default:
-            fail(.protocolError, "reserved opcode")
+        case .fail(let code, let reason): close(code, reason: reason)
+        case .dropConnection: context.close(promise: nil)
         }
-    }
-
-    private func deliver(_ data: ByteBuffer, isText: Bool) {
-        guard isText else {
-            endpoint?.received(.binary(data))
-            return
-        }
-        guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
-            return fail(.dataInconsistentWithMessage, "the text is not valid UTF-8")
-        }
-        endpoint?.received(.text(text))
     }
 
     // MARK: Writing (event loop only)
@@ -174,8 +137,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
     /// TCP close. `immediately` drops the connection at once (a client that is not reading would never see
     /// the frame anyway).
     func close(_ code: WebSocketErrorCode, reason: String, immediately: Bool = false) {
-        guard let context, !closeSent else { return }
-        closeSent = true
+        guard let context, state.startClosing() else { return }
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code)
         data.writeString(String(reason.utf8.prefix(123)) ?? "")
@@ -189,59 +151,15 @@ final class WebSocketFrameHandler: ChannelInboundHandler {
         closeTimer = context.eventLoop.scheduleTask(in: limits.closeTimeout) { channel.close(promise: nil) }
     }
 
-    // MARK: Protocol
-
-    private func fail(_ code: WebSocketErrorCode, _ reason: String) {
-        fragments = nil
-        close(code, reason: reason)
-    }
-
-    /// The client closes: answer with a close frame (RFC 6455 7.4 decides its code), then drop the connection.
-    private func answerClose(_ payload: ByteBuffer) {
-        guard let context else { return }
-        var payload = payload
-        let answer: WebSocketErrorCode
-        switch payload.readableBytes {
-        case 0:
-            answer = .normalClosure
-        case 1:
-            answer = .protocolError
-        default:
-            let code = payload.readInteger(as: UInt16.self) ?? 0
-            if !Self.isValidCloseCode(code) {
-                answer = .protocolError
-            } else if payload.readableBytes > 0, String(validating: payload.readableBytesView, as: UTF8.self) == nil {
-                answer = .dataInconsistentWithMessage
-            } else {
-                answer = .normalClosure
-            }
-        }
-        closeSent = true
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: answer)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
-    /// Close codes a peer may send (RFC 6455 7.4.1 and the IANA registry; 3000-4999 for libraries and apps).
-    static func isValidCloseCode(_ code: UInt16) -> Bool {
-        switch code {
-        case 1000...1003, 1007...1014, 3000...4999: true
-        default: false
-        }
-    }
-
     private func pingOrGiveUp() {
-        guard let context, !closeSent else { return }
-        if !heardFromClient {
-            close(.goingAway, reason: "ping timeout")
-            return
+        guard let context else { return }
+        switch state.pingTimerFired() {
+        case .none: break
+        case .ping:
+            write(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0)))
+            context.flush()
+        case .giveUp: close(.goingAway, reason: "ping timeout")
         }
-        heardFromClient = false
-        write(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0)))
-        context.flush()
     }
 
     private func stopTimers() {

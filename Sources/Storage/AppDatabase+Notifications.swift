@@ -2,42 +2,15 @@ import Foundation
 import GRDB
 import MilestoneCore
 
-/// One notification for the platform, written in the same transaction as the event it announces.
-public struct OutboxItem: Hashable, Sendable {
+/// One notification for the platform, written to the `outbox` table in the same transaction as the event it
+/// announces (the transactional outbox), waiting to be delivered.
+public struct PendingNotification: Hashable, Sendable {
     public var id: Int64
     /// `<contract>:<seq>`: the announcing message; stable across retries.
     public var eventID: String
     public var contract: ContractID
     public var payload: String
     public var attempts: Int
-}
-
-/// The JSON body of a notification (documented in docs/OPERATIONS.md).
-struct NotificationPayload: Encodable {
-    var id: String
-    var type: String
-    var contract: String
-    var milestone: String?
-    var seq: Int64
-    var at: String
-    var text: String
-    var buyer: String
-    var freelancer: String
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(type, forKey: .type)
-        try container.encode(contract, forKey: .contract)
-        try container.encode(milestone, forKey: .milestone)
-        try container.encode(seq, forKey: .seq)
-        try container.encode(at, forKey: .at)
-        try container.encode(text, forKey: .text)
-        try container.encode(buyer, forKey: .buyer)
-        try container.encode(freelancer, forKey: .freelancer)
-    }
-
-    enum CodingKeys: String, CodingKey { case id, type, contract, milestone, seq, at, text, buyer, freelancer }
 }
 
 extension AppDatabase {
@@ -48,7 +21,7 @@ extension AppDatabase {
             let eventID = "\(contract.id.rawValue):\(message.seq)"
             let payload = NotificationPayload(
                 id: eventID, type: event.name, contract: contract.id.rawValue, milestone: event.milestone?.description,
-                seq: message.seq, at: message.createdAt.formatted(.iso8601), text: message.body, buyer: contract.buyer.rawValue,
+                seq: message.seq, at: Timestamp.text(message.createdAt), text: message.body, buyer: contract.buyer.rawValue,
                 freelancer: contract.freelancer.rawValue)
             try db.execute(
                 sql: "INSERT INTO outbox (event_id, contract_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -58,26 +31,26 @@ extension AppDatabase {
 
     /// The next notification to send for each contract (only the oldest undelivered one of a contract, so a
     /// contract's events arrive in order), if its next attempt is due at `now`.
-    public func dueNotifications(at now: Date, limit: Int = 50) async throws -> [OutboxItem] {
+    public func dueNotifications(at now: Date, limit: Int = 50) async throws -> [PendingNotification] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT o.id, o.event_id, o.contract_id, o.payload, o.attempts FROM outbox o
                 JOIN (SELECT contract_id, MIN(id) AS id FROM outbox WHERE delivered_at IS NULL GROUP BY contract_id) first ON first.id = o.id
                 WHERE o.next_attempt_at <= ? ORDER BY o.id LIMIT ?
                 """, arguments: [now.milliseconds, limit]).map {
-                OutboxItem(id: $0["id"], eventID: $0["event_id"], contract: ContractID($0["contract_id"] as String), payload: $0["payload"], attempts: $0["attempts"])
+                PendingNotification(id: $0["id"], eventID: $0["event_id"], contract: ContractID($0["contract_id"] as String), payload: $0["payload"], attempts: $0["attempts"])
             }
         }
     }
 
-    public func markDelivered(_ item: OutboxItem, at now: Date) async throws {
+    public func markDelivered(_ item: PendingNotification, at now: Date) async throws {
         try await writer.write { db in
             try db.execute(sql: "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", arguments: [now.milliseconds, item.id])
         }
     }
 
     /// Records a failed attempt and when to try again.
-    public func markFailed(_ item: OutboxItem, error: String, retryAt: Date) async throws {
+    public func markFailed(_ item: PendingNotification, error: String, retryAt: Date) async throws {
         try await writer.write { db in
             try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
                 arguments: [String(error.prefix(500)), retryAt.milliseconds, item.id])
@@ -85,7 +58,7 @@ extension AppDatabase {
     }
 
     /// Counts for operators: waiting and delivered notifications.
-    public func outboxCounts() throws -> (pending: Int, delivered: Int) {
+    public func notificationCounts() throws -> (pending: Int, delivered: Int) {
         try writer.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") ?? 0,
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL") ?? 0)

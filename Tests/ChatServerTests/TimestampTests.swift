@@ -1,12 +1,13 @@
 @testable import ChatServer
+@testable import MilestoneCore
 import Foundation
 import PropertyBased
 import Testing
 
-/// `Wire.time` against the `Date.formatted(.iso8601...)` it replaces.
-@Suite struct WireTimeTests {
+/// `Timestamp.text` against the `Date.formatted(.iso8601...)` it replaces.
+@Suite struct TimestampTests {
     func expectSameAsFoundation(_ date: Date, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(Wire.time(date) == Wire.foundationTime(date), "reference interval \(date.timeIntervalSinceReferenceDate)",
+        #expect(Timestamp.text(date) == Timestamp.foundationText(date), "reference interval \(date.timeIntervalSinceReferenceDate)",
                 sourceLocation: sourceLocation)
     }
 
@@ -39,11 +40,11 @@ import Testing
     }
 
     @Test func theBoundsOfTheFastPath() {
-        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: WireTime.firstSupported))
-        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: WireTime.firstSupported.nextDown))
-        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: WireTime.endSupported))
-        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: WireTime.endSupported.nextDown))
-        #expect(Wire.time(Date(timeIntervalSince1970: 951_782_400.042)) == "2000-02-29T00:00:00.042Z")
+        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: TimestampCalendar.firstSupported))
+        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: TimestampCalendar.firstSupported.nextDown))
+        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: TimestampCalendar.endSupported))
+        expectSameAsFoundation(Date(timeIntervalSinceReferenceDate: TimestampCalendar.endSupported.nextDown))
+        #expect(Timestamp.text(Date(timeIntervalSince1970: 951_782_400.042)) == "2000-02-29T00:00:00.042Z")
     }
 
     @Test func everyDayOf2000Through2101() {

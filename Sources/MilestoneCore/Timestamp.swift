@@ -1,23 +1,24 @@
 import Foundation
 
-extension Wire {
+/// The one time format of every output: WebSocket frames, webhooks, transcripts and exports.
+public enum Timestamp {
     /// ISO 8601 with milliseconds, UTC: `2024-02-29T13:05:09.042Z`.
     ///
-    /// The same text as `Date.formatted(.iso8601...)` (``foundationTime(_:)``), written by hand: that
+    /// The same text as `Date.formatted(.iso8601...)` (``foundationText(_:)``), written by hand: that
     /// format style builds a calendar and date components per call and was a visible share of the chat
     /// path. Milliseconds are truncated, as Foundation does, from the nanosecond it derives from the
     /// reference-date interval. Outside 1970...9999 (Foundation switches to the Julian calendar before
     /// 1582 and writes 5-digit years after 9999) the Foundation formatter is used.
-    static func time(_ date: Date) -> String {
+    public static func text(_ date: Date) -> String {
         let interval = date.timeIntervalSinceReferenceDate
-        guard interval >= WireTime.firstSupported, interval < WireTime.endSupported else { return foundationTime(date) }
+        guard interval >= TimestampCalendar.firstSupported, interval < TimestampCalendar.endSupported else { return foundationText(date) }
         let whole = interval.rounded(.down)
         let millisecond = Int((interval - whole) * 1_000_000_000) / 1_000_000
         // Exact: `whole` is an integral Double well inside Int's range.
-        let unixSeconds = Int(whole) + WireTime.referenceDateUnixSeconds
+        let unixSeconds = Int(whole) + TimestampCalendar.referenceDateUnixSeconds
         let days = unixSeconds / 86_400
         let secondOfDay = unixSeconds - days * 86_400
-        let (year, month, day) = WireTime.civil(daysSince1970: days)
+        let (year, month, day) = TimestampCalendar.civil(daysSince1970: days)
         return String(unsafeUninitializedCapacity: 24) { buffer in
             var at = 0
             func put(_ value: Int, digits: Int) {
@@ -39,14 +40,14 @@ extension Wire {
         }
     }
 
-    /// The reference implementation of ``time(_:)``, kept for the dates it does not handle and for tests.
-    static func foundationTime(_ date: Date) -> String {
+    /// The reference implementation of ``text(_:)``, kept for the dates it does not handle and for tests.
+    static func foundationText(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
 
-/// Calendar arithmetic for ``Wire/time(_:)``.
-enum WireTime {
+/// Calendar arithmetic for ``Timestamp/text(_:)``.
+enum TimestampCalendar {
     /// 2001-01-01T00:00:00Z (Foundation's reference date) in seconds since 1970.
     static let referenceDateUnixSeconds = 978_307_200
     /// 1970-01-01T00:00:00Z, as a reference-date interval.
