@@ -12,6 +12,9 @@ public enum ChatCommand: Hashable, Sendable {
     case revise(MilestoneRef, feedback: String)
     case release(MilestoneRef)
     case cancel(MilestoneRef)
+    /// A moderator cancels the whole order "for valid reasons" (Fiverr): everything held goes back to the
+    /// buyer, unfunded milestones are cancelled.
+    case cancelOrder(reason: String)
     case dispute(MilestoneRef, reason: String)
     case resolve(MilestoneRef, Resolution, note: String)
     case endContract(reason: String?)
@@ -37,6 +40,7 @@ public enum ChatCommand: Hashable, Sendable {
         case .revise: "/revise"
         case .release: "/release"
         case .cancel: "/cancel"
+        case .cancelOrder: "/cancel order"
         case .dispute: "/dispute"
         case .resolve: "/resolve"
         case .endContract, .answerEndRequest: "/endcontract"
@@ -58,7 +62,7 @@ public enum ChatCommand: Hashable, Sendable {
     /// Whether it can move money (a client should confirm before sending it).
     public var movesMoney: Bool {
         switch self {
-        case .fund, .release, .cancel, .resolve, .answerEndRequest: true
+        case .fund, .release, .cancel, .cancelOrder, .resolve, .answerEndRequest: true
         case .approve: true  // charges the buyer where the policy charges on approval
         default: false
         }
@@ -77,11 +81,15 @@ public struct MilestoneDraft: Hashable, Sendable {
     public var amount: Int64
     public var description: String
     public var dueDate: DueDate?
+    /// How many revisions this milestone allows, where the policy counts them; nil: the preset's number
+    /// (Fiverr: "Revisions are defined per milestone").
+    public var revisions: Int?
 
-    public init(amount: Int64, description: String, dueDate: DueDate? = nil) {
+    public init(amount: Int64, description: String, dueDate: DueDate? = nil, revisions: Int? = nil) {
         self.amount = amount
         self.description = description
         self.dueDate = dueDate
+        self.revisions = revisions
     }
 }
 

@@ -55,15 +55,42 @@ extension CommandParser {
         guard let rest = words.rest() else {
             return .failure(ParseError(command: command, problem: "a description of the work is missing", example: example))
         }
-        return splitDue(rest, command: command, example: example).flatMap { description, due in
+        var text = rest
+        var revisions: Int?
+        if command == "/milestone add" {
+            switch splitRevisions(rest, command: command) {
+            case .failure(let error): return .failure(error)
+            case .success(let (remaining, count)): (text, revisions) = (remaining, count)
+            }
+        }
+        return splitDue(text, command: command, example: example).flatMap { description, due in
             guard !description.isEmpty else {
                 return .failure(ParseError(command: command, problem: "a description of the work is missing", example: example))
             }
             guard description.count <= 500 else {
                 return .failure(ParseError(command: command, problem: "the description is \(description.count) characters; keep it under 500", example: example))
             }
-            return .success(MilestoneDraft(amount: amount, description: description, dueDate: due))
+            return .success(MilestoneDraft(amount: amount, description: description, dueDate: due, revisions: revisions))
         }
+    }
+
+    /// A trailing `revisions <n>` (the milestone's own revision allowance), before or after `due <date>`:
+    /// `Logo design revisions 3 due 2026-12-01` or `Logo design due 2026-12-01 revisions 3`.
+    private func splitRevisions(_ text: Substring, command: String) -> Result<(Substring, Int?), ParseError> {
+        let example = "\(command) \(AmountParser.example(in: currency).plainText) Logo design revisions 3 due 2026-12-01"
+        let words = text.split(whereSeparator: \.isWhitespace)
+        // `... revisions N` at the end, or `... revisions N due DATE`.
+        let candidates = [words.count - 2, words.count - 4].filter { $0 >= 1 }
+        for at in candidates where ["revisions", "revision"].contains(words[at].lowercased()) {
+            if at == words.count - 4, words[words.count - 2].lowercased() != "due" { continue }
+            guard let count = Int(words[at + 1]), (0...100).contains(count) else {
+                return .failure(ParseError(command: command, problem: "`\(words[at + 1].prefix(20))` is not a number of revisions; say 0 to 100", example: example))
+            }
+            var kept = words[..<at].joined(separator: " ")
+            if at == words.count - 4 { kept += " " + words[(at + 2)...].joined(separator: " ") }
+            return .success((Substring(kept), count))
+        }
+        return .success((text, nil))
     }
 
     /// Splits `Logo design due 2026-12-01` into the description and the due date.

@@ -45,6 +45,12 @@ public struct CommandParser: Sendable {
                 .revise($0, feedback: $1)
             }
         case "release", "accept": return milestoneOnly("/\(name)", &words, ChatCommand.release)
+        case "cancel" where ["order", "contract"].contains(words.peek()?.lowercased()):
+            _ = words.next()
+            guard let reason = words.rest() else {
+                return .failure(ParseError(command: "/cancel order", problem: "a reason is missing", example: "/cancel order the seller cannot deliver"))
+            }
+            return .success(.cancelOrder(reason: String(reason)))
         case "cancel", "return": return milestoneOnly("/\(name)", &words, ChatCommand.cancel)
         case "dispute":
             return milestoneAndText("/dispute", &words, what: "a reason", example: "/dispute M1 the delivered files are empty") {

@@ -8,7 +8,7 @@ public struct CommandReference: Hashable, Sendable {
     public static let all: [CommandReference] = [
         .init(name: "help", syntax: "/help [command]", summary: "what you can do now, or how a command works", example: "/help fund"),
         .init(name: "status", syntax: "/status", summary: "the contract, its milestones, money held and deadlines", example: "/status"),
-        .init(name: "milestone add", syntax: "/milestone add <amount> <description> [due YYYY-MM-DD]", summary: "propose a new milestone", example: "/milestone add 500 Logo design due 2026-12-01"),
+        .init(name: "milestone add", syntax: "/milestone add <amount> <description> [revisions <n>] [due YYYY-MM-DD]", summary: "propose a new milestone (revisions: its own allowance, where the platform counts them)", example: "/milestone add 500 Logo design revisions 3 due 2026-12-01"),
         .init(name: "milestone request", syntax: "/milestone request <amount> <description>", summary: "ask the buyer to create and fund a milestone", example: "/milestone request 250 Extra landing page"),
         .init(name: "milestone edit", syntax: "/milestone edit M<n> amount|description|due <value>", summary: "change an unfunded milestone (the other side may need to approve again)", example: "/milestone edit M2 amount 300"),
         .init(name: "milestone delete", syntax: "/milestone delete M<n>", summary: "remove a milestone before it is funded", example: "/milestone delete M2"),
@@ -17,7 +17,7 @@ public struct CommandReference: Hashable, Sendable {
         .init(name: "submit", syntax: "/submit M<n> [note]", summary: "deliver the work; the review clock starts", example: "/submit M1 final files are in the shared folder"),
         .init(name: "revise", syntax: "/revise M<n> <feedback>", summary: "send submitted work back with feedback", example: "/revise M1 please use the brand colours"),
         .init(name: "release", syntax: "/release M<n>", summary: "pay the freelancer the money held", example: "/release M1"),
-        .init(name: "cancel", syntax: "/cancel M<n>", summary: "return a funded milestone's money to the buyer", example: "/cancel M1"),
+        .init(name: "cancel", syntax: "/cancel M<n> | /cancel order <reason>", summary: "return a funded milestone's money to the buyer; moderators (where the platform says so) cancel the whole order", example: "/cancel M1"),
         .init(name: "dispute", syntax: "/dispute M<n> <reason>", summary: "freeze the money for a moderator to decide", example: "/dispute M1 the files are empty"),
         .init(name: "resolve", syntax: "/resolve M<n> release|refund|split <amount> <note>", summary: "moderators: settle a dispute", example: "/resolve M1 split 200 half of the work was delivered"),
         .init(name: "endcontract", syntax: "/endcontract [reason] | /endcontract accept | /endcontract decline", summary: "the buyer asks to end early; the freelancer answers (accepting refunds funded milestones)", example: "/endcontract the project was cancelled"),

@@ -52,6 +52,7 @@ extension Step {
         case .revise(let ref, let feedback): try revise(ref, feedback: feedback)
         case .release(let ref): try release(ref)
         case .cancel(let ref): try cancel(ref)
+        case .cancelOrder(let reason): try cancelOrder(reason: reason)
         case .dispute(let ref, let reason): try dispute(ref, reason: reason)
         case .resolve(let ref, let ruling, let note): try resolve(ref, ruling, note: note)
         case .endContract(let reason): try requestEnd(reason: reason)

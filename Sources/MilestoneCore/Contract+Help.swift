@@ -14,9 +14,12 @@ extension Contract {
         var found: [CommandSuggestion] = []
         func offer(_ command: ChatCommand, _ template: @autoclosure () -> String, _ summary: @autoclosure () -> String, when possible: Bool = true) {
             guard possible || !skippingImpossible else { return }
-            if case .success = apply(command, by: actor, at: now) {
-                found.append(CommandSuggestion(template: template(), summary: summary(), movesMoney: command.movesMoney))
-            }
+            guard case .success(let outcome) = apply(command, by: actor, at: now) else { return }
+            // Whatever would post money says so, whichever command it is (`/golive` charges approved
+            // milestones where the policy charges on approval).
+            var postsMoney = false
+            if case .applied(let transition) = outcome { postsMoney = !transition.postings.isEmpty }
+            found.append(CommandSuggestion(template: template(), summary: summary(), movesMoney: command.movesMoney || postsMoney))
         }
         let sample = AmountParser.example(in: currency).minorUnits
         let role = actor.role
@@ -62,6 +65,8 @@ extension Contract {
         offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded", when: answerable)
         offer(.answerEndRequest(accept: false), "/endcontract decline", "keep the contract going", when: answerable)
         offer(.stop, "/stop", "stop the order here; it cannot resume", when: buyerOfOpen && policy.stopAllowed)
+        offer(.cancelOrder(reason: "x"), "/cancel order <reason>", "cancel the whole order; everything held goes back to the buyer",
+            when: role == .moderator && !isClosed && policy.cancelBy == .moderator)
         offer(.complete, "/complete", "mark the contract complete",
             when: buyerOfOpen && !milestones.isEmpty && milestones.allSatisfy(\.state.isTerminal))
         offer(.review(stars: 5, text: "x"), "/review <1-5> <text>", "rate the other side", when: role != .moderator && phase == .completed)

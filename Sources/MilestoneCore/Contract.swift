@@ -21,8 +21,11 @@ public struct Contract: Hashable, Sendable, Codable {
         case live
         /// Finished normally; reviews are open.
         case completed
-        /// Ended early by an accepted end request.
+        /// Ended early (an accepted end request), or settled with nothing paid: no reviews.
         case ended
+        /// The whole order was cancelled with no milestone completed (Fiverr); with one or more completed a
+        /// cancelled order is `completed`.
+        case cancelled
     }
 
     public struct EndRequest: Hashable, Sendable, Codable {
@@ -64,8 +67,11 @@ public struct Contract: Hashable, Sendable, Codable {
 
     public func money(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: currency) }
 
+    /// Total paid to the freelancer so far.
+    public var paidToFreelancer: Int64 { milestones.reduce(0) { $0 + $1.released } }
+
     /// Total held by the processor for this contract now.
     public var held: Int64 { milestones.reduce(0) { $0 + $1.held } }
 
-    public var isClosed: Bool { phase == .completed || phase == .ended }
+    public var isClosed: Bool { phase == .completed || phase == .ended || phase == .cancelled }
 }

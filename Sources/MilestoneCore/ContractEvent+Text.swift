@@ -50,6 +50,18 @@ extension ContractEvent {
         case .orderStopped(let cancelled):
             let list = cancelled.isEmpty ? "" : " \(Self.list(cancelled)) will not start."
             return "Buyer stopped the order after the accepted milestones.\(list) It cannot be resumed."
+        case .orderStoppedByItself(let after, let cancelled):
+            let list = cancelled.isEmpty ? "" : " \(Self.list(cancelled)) will not start."
+            return "Nobody continued the order within the review period after \(after) was delivered, so, as this platform's rules say, the order stopped by itself and is marked as completed.\(list)"
+        case .orderCancelled(let reason, let refunded, let cancelled, let completed):
+            var text = "Moderator cancelled the whole order: \(reason). \(refunded) was refunded to the buyer."
+            if !cancelled.isEmpty { text += " \(Self.list(cancelled)) will not start." }
+            text += completed
+                ? " At least one milestone was completed, so the order is considered completed; both sides can leave a review: /review <1-5> <text>"
+                : " No milestone was completed, so the order is cancelled."
+            return text
+        case .contractEndedUnpaid:
+            return "Every milestone is settled and nothing was paid to the freelancer, so the contract ends here without being marked complete (there are no reviews for work that was not paid)."
         case .endRequested(let reason, let answerBy):
             return "Buyer asked to end the contract" + (reason.map { ": \($0)." } ?? ".")
                 + " The freelancer can /endcontract accept (funded milestones are refunded) or /endcontract decline by \(Self.timeText(answerBy))."

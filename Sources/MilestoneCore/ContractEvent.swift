@@ -19,6 +19,15 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case disputeResolved(MilestoneNumber, ruling: Resolution, released: Money, refunded: Money, note: String)
     case contractLive
     case orderStopped(cancelled: [MilestoneNumber])
+    /// A sequential order nobody continued within the review period after `after` was delivered: it stopped
+    /// by itself and completes (Fiverr). Nobody typed anything; the text must not say someone did.
+    case orderStoppedByItself(after: MilestoneNumber, cancelled: [MilestoneNumber])
+    /// Every milestone is settled but nothing was paid to the freelancer: the contract ends, not completes,
+    /// and has no reviews.
+    case contractEndedUnpaid
+    /// A moderator cancelled the whole order: `refunded` went back to the buyer, `cancelled` will not
+    /// start; `completed`: a milestone had been completed, so the order counts as completed.
+    case orderCancelled(reason: String, refunded: Money, cancelled: [MilestoneNumber], completed: Bool)
     case endRequested(reason: String?, answerBy: Date)
     case endAccepted(refunded: Money, cancelled: [MilestoneNumber])
     case endDeclined
@@ -52,6 +61,9 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .disputeResolved: "dispute_resolved"
         case .contractLive: "contract_live"
         case .orderStopped: "order_stopped"
+        case .orderStoppedByItself: "order_stopped_by_itself"
+        case .contractEndedUnpaid: "contract_ended_unpaid"
+        case .orderCancelled: "order_cancelled"
         case .endRequested: "end_requested"
         case .endAccepted: "end_accepted"
         case .endDeclined: "end_declined"
@@ -76,7 +88,9 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             .reviewReminder(let m, _, _), .dueReminder(let m, _), .fundingReversed(let m, _, _), .holdExpiring(let m, _, _),
             .holdCaptured(let m, _):
             m
-        case .contractLive, .orderStopped, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
+        case .orderStoppedByItself(let m, _):
+            m
+        case .contractLive, .orderStopped, .contractEndedUnpaid, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
             .contractCompleted, .reviewPosted:
             nil
         }

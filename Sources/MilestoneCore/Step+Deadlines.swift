@@ -6,7 +6,7 @@ extension Step {
         switch kind {
         case .reviewEnds(let number):
             if let milestone = contract.milestone(number), milestone.state == .released {
-                stopIdleOrder()
+                stopIdleOrder(after: number)
                 return
             }
             guard let index = contract.milestones.firstIndex(where: { $0.number == number }),
@@ -17,7 +17,7 @@ extension Step {
             settle(index, toFreelancer: amount, state: .released)
             events.append(.milestoneReleased(number, amount: money(amount), automatic: true))
             if period.outcome == .autoComplete {
-                stopIdleOrder()
+                stopIdleOrder(after: number)
             } else {
                 completeIfSettled()
             }
@@ -39,14 +39,15 @@ extension Step {
         }
     }
 
-    /// A sequential order whose buyer accepted a delivery but did not start the next milestone in time:
-    /// it stops and completes, as if the buyer had typed `/stop`.
-    private mutating func stopIdleOrder() {
+    /// A sequential order nobody continued within the review period after a delivery (accepted by the
+    /// buyer, or by the clock): it stops and completes by itself (Fiverr: "If they don't, the order will
+    /// stop, and be marked as completed").
+    private mutating func stopIdleOrder(after delivered: MilestoneNumber) {
         guard policy.sequential, policy.reviewPeriod?.outcome == .autoComplete, contract.phase == .live,
             !contract.milestones.contains(where: { $0.state.holdsMoney })
         else { return }
         let cancelled = cancelUnfunded()
-        if !cancelled.isEmpty { events.append(.orderStopped(cancelled: cancelled)) }
+        events.append(.orderStoppedByItself(after: delivered, cancelled: cancelled))
         contract.phase = .completed
         events.append(.contractCompleted(automatic: true))
     }

@@ -21,6 +21,36 @@ extension Step {
         events.append(.contractCompleted(automatic: true))
     }
 
+    /// The whole order cancelled by a moderator, "for valid reasons" (Fiverr's Resolution Center or
+    /// Customer Support): every milestone holding money (disputed ones too: this is the ruling) is refunded,
+    /// the unfunded ones cancelled. "Even if a milestone order has been canceled but at least one milestone
+    /// was completed in the order, the order will still be considered as completed."
+    mutating func cancelOrder(reason: String) throws(Rejection) {
+        try requireOpen()
+        guard role == .moderator else {
+            throw Rejection(.notAllowedForRole, "only a moderator can cancel the whole order",
+                suggestion: role == .buyer && policy.stopAllowed ? "To stop after an accepted milestone, /stop." : "Ask for it with /dispute, and a moderator decides.")
+        }
+        guard policy.cancelBy == .moderator else {
+            throw Rejection(.policyForbids, "on this platform a whole order is not cancelled by a moderator",
+                suggestion: "Settle each milestone: /resolve a dispute, or the parties end the contract.")
+        }
+        var refunded: Int64 = 0
+        for index in contract.milestones.indices where self[index].state.holdsMoney {
+            refunded += self[index].held
+            cancelClocks(of: self[index].number)
+            settle(index, toFreelancer: 0, state: .refunded)
+        }
+        let cancelled = cancelUnfunded()
+        if contract.endRequest != nil {
+            contract.endRequest = nil
+            deadlines.append(.cancel(.endRequestAnswer))
+        }
+        let completed = contract.paidToFreelancer > 0
+        contract.phase = completed ? .completed : .cancelled
+        events.append(.orderCancelled(reason: reason, refunded: money(refunded), cancelled: cancelled, completed: completed))
+    }
+
     /// Marks every milestone that was never funded as cancelled; returns their numbers.
     mutating func cancelUnfunded() -> [MilestoneNumber] {
         var cancelled: [MilestoneNumber] = []
@@ -91,6 +121,13 @@ extension Step {
             contract.endRequest = nil
             deadlines.append(.cancel(.endRequestAnswer))
         }
+        // Freelancer.com: feedback "if the project is completed and paid"; SkillScoop: "Once all milestones
+        // are completed and payments are released, the client will mark the job as Completed".
+        guard contract.paidToFreelancer > 0 else {
+            contract.phase = .ended
+            events.append(.contractEndedUnpaid)
+            return
+        }
         contract.phase = .completed
         events.append(.contractCompleted(automatic: false))
     }
@@ -98,8 +135,12 @@ extension Step {
     mutating func review(stars: Int, text: String) throws(Rejection) {
         try requireParty("leave a review")
         guard contract.phase == .completed else {
+            if contract.phase == .cancelled { throw Rejection(.contractClosed, "this order was cancelled") }
+            if contract.phase == .ended {
+                throw Rejection(.wrongState, "this contract ended without being completed and paid, so it has no reviews")
+            }
             throw Rejection(.wrongState, "reviews open once the contract is complete",
-                suggestion: contract.phase == .ended ? nil : "The buyer marks it complete with /complete once every milestone is settled.")
+                suggestion: "The buyer marks it complete with /complete once every milestone is settled.")
         }
         guard (1...5).contains(stars) else {
             throw Rejection(.badValue, "a rating is from 1 to 5")

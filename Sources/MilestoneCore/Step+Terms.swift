@@ -39,6 +39,20 @@ extension Step {
         }
         try checkTerms(amount: draft.amount, description: draft.description)
         try checkDue(draft.dueDate)
+        try checkRevisions(draft.revisions)
+    }
+
+    /// A milestone's own revision allowance: only where the policy counts revisions, 0-100.
+    func checkRevisions(_ revisions: Int?) throws(Rejection) {
+        guard let revisions else { return }
+        switch policy.revisions {
+        case .none:
+            throw Rejection(.policyForbids, "this platform does not offer revision requests, so a milestone cannot set a number of revisions")
+        case .unlimited:
+            throw Rejection(.policyForbids, "revisions are unlimited on this platform, so a milestone cannot set a number of them")
+        case .counted:
+            guard (0...100).contains(revisions) else { throw Rejection(.badValue, "a milestone allows 0 to 100 revisions") }
+        }
     }
 
     /// The parser's limits, for commands that do not come through it (a platform's first milestones).
@@ -61,7 +75,7 @@ extension Step {
     private func newMilestone(_ draft: MilestoneDraft, createdBy: Role, state: MilestoneState) -> Milestone {
         let number = MilestoneNumber((contract.milestones.map(\.number.rawValue).max() ?? 0) + 1)
         var allowance: Int?
-        if case .counted(let perMilestone) = policy.revisions { allowance = perMilestone }
+        if case .counted(let perMilestone) = policy.revisions { allowance = draft.revisions ?? perMilestone }
         return Milestone(number: number, description: draft.description, amount: draft.amount, dueDate: draft.dueDate,
             revisionAllowance: allowance, createdBy: createdBy, state: state)
     }

@@ -72,6 +72,8 @@ struct Step {
             throw Rejection(.contractClosed, "this contract is complete", suggestion: "Leave a review with /review <1-5> <text>.")
         case .ended:
             throw Rejection(.contractClosed, "this contract has ended")
+        case .cancelled:
+            throw Rejection(.contractClosed, "this order was cancelled")
         case .proposal, .live:
             return
         }

@@ -112,7 +112,7 @@ import Testing
             deleteBeforeFunding: false, endContract: .disputeOnly, stopAllowed: false, completeAutomatically: false))
         #expect(catalog["skillscoop"] == Policy(
             name: "skillscoop", milestoneCreator: .buyer, freelancerMayRequest: false, approval: .freelancer,
-            contractStartsLive: true, chargeOn: .fund, sequential: false, releaseRequiresSubmission: true,
+            contractStartsLive: true, chargeOn: .fund, sequential: false, releaseRequiresSubmission: false,
             reviewPeriod: nil, reviewReminderDays: [], revisions: .none, cancelBy: .nobody,
             deleteBeforeFunding: true, endContract: .request(answerDays: 7), stopAllowed: false,
             completeAutomatically: false))

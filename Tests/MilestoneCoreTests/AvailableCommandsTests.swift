@@ -71,5 +71,53 @@ import Testing
             #expect(contract.availableCommands(for: viewer, at: Self.start) == contract.suggestions(for: viewer, at: Self.start, skippingImpossible: false))
         }
     }
-}
 
+    /// Every command offered that would post money is marked `moves_money` (so a client confirms before
+    /// sending it), whichever command it is: over every state the scripts reach in every preset, each
+    /// complete suggestion is parsed from its text and applied.
+    @Test func everyOfferedCommandThatWouldPostMoneySaysSo() {
+        var random = SplitMix64(seed: 7)
+        var checked = 0, posting = 0
+        for script in 0..<400 {
+            let policy = Presets.variants[script % Presets.variants.count]
+            var sim = SimulatedContract(policy: policy, title: "Money", now: Self.start)
+            for _ in 0..<(1 + Int(random.next() % 60)) {
+                guard (try? sim.run(CommandScript.step(Int(random.next() % UInt64(Int32.max))))) != nil else { break }
+                for viewer in Self.viewers {
+                    for suggestion in sim.contract.availableCommands(for: viewer, at: sim.now) where suggestion.isComplete {
+                        guard case .success(let command) = CommandParser(currency: sim.contract.currency).parse(suggestion.template),
+                            case .success(.applied(let transition)) = sim.contract.apply(command, by: viewer, at: sim.now)
+                        else { continue }
+                        checked += 1
+                        guard !transition.postings.isEmpty else { continue }
+                        posting += 1
+                        #expect(suggestion.movesMoney, "\(policy.name): \(suggestion.template) posts \(transition.postings) but is not marked moves_money")
+                    }
+                }
+            }
+        }
+        #expect(checked > 1_000 && posting > 100)
+    }
+
+    /// White-label with "take payment when the freelancer approves": approved milestones are charged when
+    /// the buyer makes the contract live, so `/golive` is a money command there (and only there).
+    @Test func goLiveThatChargesIsMarkedMovesMoney() throws {
+        let base = try #require(Presets.variants.first { $0.chargeOn == .approval && !$0.contractStartsLive })
+        for chargeOn in [Policy.ChargeMoment.approval, .fund] {
+            var policy = base
+            policy.chargeOn = chargeOn
+            var contract = Contract(id: "c-1", title: "t", currency: .usd, buyer: CommandScript.buyer.user,
+                freelancer: CommandScript.freelancer.user, policy: policy)
+            let creator = policy.milestoneCreator == .buyer ? CommandScript.buyer : CommandScript.freelancer
+            let approver = policy.milestoneCreator == .buyer ? CommandScript.freelancer : CommandScript.buyer
+            for command: (ChatCommand, Participant) in [(.addMilestone(MilestoneDraft(amount: 500, description: "x")), creator), (.approve(.number(MilestoneNumber(1))), approver)] {
+                guard case .success(.applied(let transition)) = contract.apply(command.0, by: command.1, at: Self.start) else {
+                    Issue.record("\(command.0) refused"); return
+                }
+                contract = transition.contract
+            }
+            let goLive = try #require(contract.availableCommands(for: CommandScript.buyer, at: Self.start).first { $0.template == "/golive" })
+            #expect(goLive.movesMoney == (chargeOn == .approval), "charge_on \(chargeOn)")
+        }
+    }
+}

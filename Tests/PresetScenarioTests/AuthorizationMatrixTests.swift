@@ -47,6 +47,7 @@ import Testing
         case resolveRelease = "/resolve release", resolveRefund = "/resolve refund", resolveSplit = "/resolve split"
         case endRequest = "/endcontract", endAccept = "/endcontract accept", endDecline = "/endcontract decline"
         case goLive = "/golive", stop = "/stop", complete = "/complete", review = "/review"
+        case cancelOrder = "/cancel order"
         case help = "/help", status = "/status"
 
         var description: String { rawValue }
@@ -73,6 +74,7 @@ import Testing
             case .endAccept: return .answerEndRequest(accept: true)
             case .endDecline: return .answerEndRequest(accept: false)
             case .goLive: return .goLive
+            case .cancelOrder: return .cancelOrder(reason: "the order cannot go on")
             case .stop: return .stop
             case .complete: return .complete
             case .review: return .review(stars: 5, text: "great to work with")
@@ -96,6 +98,7 @@ import Testing
             case .revise: [.revise]
             case .release: [.release]
             case .cancel: [.cancel]
+            case .cancelOrder: [.cancelOrder]
             case .dispute: [.dispute]
             case .resolve: [.resolveRelease, .resolveRefund, .resolveSplit]
             case .endContract: [.endRequest]
@@ -205,8 +208,10 @@ import Testing
         mayRequest: true, releaseNeedsSubmission: false, cancelBy: .freelancer) }
     static var fiverr: Rules { Rules(label: "fiverr", preset: "fiverr", overrides: [:], creator: .freelancer, sequential: true,
         revisions: true, cancelBy: .moderator, stop: true) }
+    /// "After completing the work for that milestone, notify the client via chat so they can release the
+    /// payment": no submit step needed.
     static var skillscoop: Rules { Rules(label: "skillscoop", preset: "skillscoop", overrides: [:], creator: .buyer,
-        freelancerApprovesBuyerMade: true, endRequests: true) }
+        freelancerApprovesBuyerMade: true, releaseNeedsSubmission: false, endRequests: true) }
     static var whitelabel: Rules { Rules(label: "whitelabel", preset: "whitelabel", overrides: [:], creator: .freelancer,
         startsLive: false, deleteAgreed: false) }
     /// "Customer creates the milestones".
@@ -295,6 +300,10 @@ import Testing
         // "`/golive` | buyer | makes a proposal contract live".
         case .goLive:
             return role == .buyer && s.phase == .proposal
+        // "`/cancel order <reason>` | moderator, where cancelling is a moderator's (Fiverr: "the whole order, can be
+        // canceled through the Resolution Center or through Customer Support")".
+        case .cancelOrder:
+            return open && role == .moderator && r.cancelBy == .moderator
         // "`/stop` | buyer, sequential orders | stops the order after an accepted milestone" - "Buyers can choose
         // to stop a milestone order after each milestone is accepted".
         case .stop:
@@ -589,7 +598,7 @@ import Testing
                 }
             }
         }
-        #expect(Command.allCases.count == 23)
+        #expect(Command.allCases.count == 24)
         #expect(Actor.allCases.count == 4)
         #expect(Self.configurations.count == 8)
         #expect(cells == expectedCells, "checked \(cells) cells of \(expectedCells)")

@@ -111,9 +111,13 @@ import Testing
         let stopped = try s.fire(.reviewEnds(M2))
         #expect(stopped.events == [
             .milestoneReleased(M2, amount: s.contract.money(20_000), automatic: true),
-            .orderStopped(cancelled: [M3]),
+            .orderStoppedByItself(after: M2, cancelled: [M3]),
             .contractCompleted(automatic: true),
         ])
+        // The buyer did nothing; the transcript says what happened, not that the buyer stopped it.
+        let said = stopped.events.map(\.text).joined(separator: " ")
+        #expect(!said.contains("Buyer stopped"))
+        #expect(said.contains("the order stopped by itself and is marked as completed"))
         #expect(s.state(M2) == .released)
         #expect(s.state(M3) == .cancelled)
         #expect(s.contract.phase == .completed)
@@ -143,7 +147,7 @@ import Testing
         #expect(try s.fire(.reviewEnds(M1)).isEmpty)
         #expect(s.contract.phase == .live)
         s.advance(days: 8)
-        #expect(try s.fire(.reviewEnds(M1)).eventNames == ["milestone_released", "order_stopped", "contract_completed"])
+        #expect(try s.fire(.reviewEnds(M1)).eventNames == ["milestone_released", "order_stopped_by_itself", "contract_completed"])
         #expect(s.ledger.balance(.freelancer) == 10_000)
     }
 
@@ -242,15 +246,32 @@ import Testing
     }
 
     @Test("\"Even if a milestone order has been canceled but at least one milestone was completed in the order, the order will still be considered as completed.\"")
-    func cancelledOrderWithNothingCompleted() throws {
+    func cancelledOrderWithACompletedMilestoneIsCompleted() throws {
         var s = try order()
         try s.run("/fund M1", by: s.buyer)
-        try s.run("/cancel M1", by: s.moderator)
-        try s.run("/milestone delete M2", by: s.freelancer)
-        try s.run("/milestone delete M3", by: s.freelancer)
+        try s.run("/submit M1", by: s.freelancer)
+        try s.run("/release M1", by: s.buyer)
+        try s.run("/fund M2", by: s.buyer)
+        let cancelled = try s.run("/cancel order the seller stopped answering", by: s.moderator)
+        #expect(cancelled.events == [.orderCancelled(reason: "the seller stopped answering", refunded: s.contract.money(20_000), cancelled: [M3], completed: true)])
+        #expect(s.ledger.balance(.held(M2)) == 0)
+        #expect(s.contract.milestones.map(\.state) == [.released, .refunded, .cancelled])
+        #expect(s.contract.phase == .completed)
+        #expect(s.ledger.balance(.freelancer) == 10_000 && s.ledger.balance(.buyer) == -10_000)
+        try s.run("/review 3 the first part was good", by: s.buyer)
+    }
+
+    @Test("A cancelled order with no milestone completed is cancelled, not completed, and has no reviews")
+    func cancelledOrderWithNothingCompletedIsCancelled() throws {
+        var s = try order()
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/dispute M1 nothing was delivered", by: s.buyer)
+        let cancelled = try s.run("/cancel order nothing was delivered", by: s.moderator)
+        #expect(cancelled.events == [.orderCancelled(reason: "nothing was delivered", refunded: s.contract.money(10_000), cancelled: [M2, M3], completed: false)])
+        #expect(s.contract.phase == .cancelled)
         #expect(s.ledger.balance(.buyer) == 0)
-        // No milestone was completed, so by the seed the order is cancelled rather than completed.
-        #expect(s.contract.phase != .completed)
+        s.reject("/review 1 nothing", by: s.buyer, .contractClosed, reason: "this order was cancelled")
+        s.reject("/fund M2", by: s.buyer, .contractClosed, reason: "this order was cancelled")
     }
 
     @Test("The seller may withdraw an unstarted milestone from the offer before it is paid")
@@ -278,7 +299,8 @@ import Testing
         #expect(accepted.arms(.reviewEnds(M1), at: ends))
         s.now = ends
         let stopped = try s.fire(.reviewEnds(M1))
-        #expect(stopped.events == [.orderStopped(cancelled: [M2, M3]), .contractCompleted(automatic: true)])
+        #expect(stopped.events == [.orderStoppedByItself(after: M1, cancelled: [M2, M3]), .contractCompleted(automatic: true)])
+        #expect(!stopped.events.map(\.text).joined().contains("Buyer stopped"))
         #expect(s.contract.phase == .completed)
         #expect(s.ledger.balance(.freelancer) == 10_000)
     }
@@ -298,17 +320,34 @@ import Testing
         #expect(s.state(M2) == .funded)
     }
 
-    @Test("\"the whole order, can be canceled through the Resolution Center or through Customer Support\"")
-    func supportCancelsTheWholeOrder() throws {
+    @Test("\"the whole order, can be canceled through the Resolution Center or through Customer Support, for valid reasons\": one command, a moderator's")
+    func supportCancelsTheWholeOrderInOneCommand() throws {
         var s = try order()
         try s.run("/fund M1", by: s.buyer)
-        try s.run("/cancel M1", by: s.moderator)
-        try s.run("/milestone delete M2", by: s.moderator)
-        try s.run("/milestone delete M3", by: s.moderator)
+        s.reject("/cancel order I changed my mind", by: s.buyer, .notAllowedForRole, reason: "only a moderator can cancel the whole order")
+        s.reject("/cancel order done", by: s.freelancer, .notAllowedForRole, reason: "only a moderator can cancel the whole order")
+        try s.run("/cancel order payment problem on the buyer's side", by: s.moderator)
         #expect(s.contract.milestones.map(\.state) == [.refunded, .cancelled, .cancelled])
         #expect(s.ledger.balance(.buyer) == 0)
-        // Nothing was completed, so the order is not "considered as completed".
-        #expect(s.contract.phase == .live)
-        s.reject("/milestone delete M2", by: s.freelancer, .wrongState)
+        #expect(s.contract.phase == .cancelled)
+    }
+
+    @Test("\"Revisions are defined per milestone\": the seller's offer sets each milestone's own allowance")
+    func eachMilestoneCarriesItsOwnRevisions() throws {
+        var s = Scenario(policy: try PresetFiles.policy("fiverr"), title: "Video")
+        try s.run("/milestone add 100 Storyboard revisions 5", by: s.freelancer)
+        try s.run("/milestone add 300 Animation revisions 0 due 2099-01-01", by: s.freelancer)
+        try s.run("/milestone add 50 Voice over", by: s.freelancer)
+        #expect(s.contract.milestones.map(\.revisionAllowance) == [5, 0, 2])
+        #expect(try s.milestone(M2).dueDate == DueDate(year: 2099, month: 1, day: 1))
+        #expect(try s.milestone(M1).description == "Storyboard")
+        s.reject("/milestone add 10 Extra revisions 101", by: s.freelancer, .syntax, reasonContains: "not a number of revisions")
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/submit M1", by: s.freelancer)
+        for n in 1...5 {
+            try s.run("/revise M1 change \(n)", by: s.buyer)
+            try s.run("/submit M1", by: s.freelancer)
+        }
+        s.reject("/revise M1 one more", by: s.buyer, .wrongState, reason: "M1 has used all 5 of its revisions")
     }
 }

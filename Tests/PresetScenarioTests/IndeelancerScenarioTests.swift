@@ -230,9 +230,16 @@ import Testing
         // Settled once: a second ruling is refused.
         s.reject("/resolve M1 refund changed my mind", by: support, .wrongState)
 
-        // The buyer closes the job; both may review.
-        try s.run("/complete", by: buyer)
-        try s.run("/review 3 the dispute was handled fairly", by: developer)
+        // The buyer closes the job; both may review, where something was paid. A full refund paid nothing:
+        // the contract ends without being completed, and has no reviews.
+        let closed = try s.run("/complete", by: buyer)
+        if toDeveloper > 0 {
+            #expect(closed.events == [.contractCompleted(automatic: false)])
+            try s.run("/review 3 the dispute was handled fairly", by: developer)
+        } else {
+            #expect(closed.events == [.contractEndedUnpaid])
+            s.reject("/review 3 the dispute was handled fairly", by: developer, .wrongState)
+        }
     }
 
     @Test("Milestones can be deleted before they are funded, never after")

@@ -47,9 +47,7 @@ import Testing
         #expect(funded.arms(.dueReminder(M1), at: DueDate(year: 2026, month: 7, day: 15)!.end.addingTimeInterval(-2 * Scenario.day)))
         #expect(s.ledger.balance(.held(M1)) == 40_000)
 
-        // "After completing the work for that milestone, notify the client via chat so they can release the payment."
-        s.reject("/release M1", by: client, .wrongState,
-            reason: "M1 has not been submitted yet; it can be released once the freelancer submits the work")
+        // /submit is there for a freelancer who wants the delivery on record; not required (see below).
         try s.run("/submit M1 research deck is in the drive", by: freelancer)
         // "You'll be notified as soon as the payment is released, and funds will be processed to your account."
         let released = try s.run("/release M1", by: client)
@@ -76,6 +74,36 @@ import Testing
         #expect(s.ledger.balance(.freelancer) == 100_000)
         #expect(s.ledger.balance(.buyer) == -100_000)
         #expect(s.ledger.total == 0)
+    }
+
+    @Test("\"After completing the work for that milestone, notify the client via chat so they can release the payment.\"")
+    func theClientReleasesAfterAChatMessageWithoutASubmitStep() throws {
+        var s = try agreed()
+        try s.run("/fund M1", by: s.buyer)
+        // The freelancer says so in the chat (a chat line, not a command), and the client releases.
+        let released = try s.run("/release M1", by: s.buyer)
+        #expect(released.events == [.milestoneReleased(M1, amount: s.contract.money(40_000), automatic: false)])
+        #expect(s.ledger.balance(.freelancer) == 40_000)
+        // Releasing stays the client's: the freelancer cannot pay themselves.
+        try s.run("/fund M2", by: s.buyer)
+        s.reject("/release M2", by: s.freelancer, .notAllowedForRole)
+    }
+
+    @Test("\"Once all milestones are completed and payments are released, the client will mark the job as Completed.\" With nothing paid it ends, without reviews")
+    func nothingPaidEndsInsteadOfCompletingAndHasNoReviews() throws {
+        var s = try agreed()
+        try s.run("/milestone delete M2", by: s.buyer)
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/endcontract the project was cancelled", by: s.buyer)
+        try s.run("/endcontract decline", by: s.freelancer)
+        // Nothing was released; M1's money goes back through a moderator's refund.
+        try s.run("/dispute M1 we agreed to stop", by: s.buyer)
+        try s.run("/resolve M1 refund both agreed to stop", by: s.moderator)
+        let ended = try s.run("/complete", by: s.buyer)
+        #expect(ended.events == [.contractEndedUnpaid])
+        #expect(s.contract.phase == .ended)
+        s.reject("/review 5 great", by: s.freelancer, .wrongState, reason: "this contract ended without being completed and paid, so it has no reviews")
+        s.reject("/review 1 nothing delivered", by: s.buyer, .wrongState, reason: "this contract ended without being completed and paid, so it has no reviews")
     }
 
     @Test("\"Any time the client updates the milestones after initial approval, you'll need to re-approve them before continuing.\"")

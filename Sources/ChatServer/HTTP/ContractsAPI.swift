@@ -22,6 +22,8 @@ struct CreateContractRequest: Decodable {
         var description: String
         /// `YYYY-MM-DD`
         var due: String?
+        /// The milestone's own revision allowance (0-100), where the preset counts revisions; left out: the preset's.
+        var revisions: Int?
     }
 }
 
@@ -197,7 +199,7 @@ enum ContractsAPI {
                 }
                 due = parsed
             }
-            drafts.append(MilestoneDraft(amount: amount, description: draft.description, dueDate: due))
+            drafts.append(MilestoneDraft(amount: amount, description: draft.description, dueDate: due, revisions: draft.revisions))
         }
         let id = ContractID(body.id ?? "c-\(UUID().uuidString.lowercased().prefix(12))")
         let new = NewContract(id: id, title: body.title, currency: currency, buyer: UserID(body.buyer), freelancer: UserID(body.freelancer), policy: policy, milestones: drafts,
