@@ -49,6 +49,7 @@ enum PolicySchema {
         "end_request_answer_days": .duration(days: 1...90),
         "stop_allowed": .bool,
         "complete_automatically": .bool,
+        "place_order": .bool,
     ]
 
     /// Checks one YAML value against its key's type.
@@ -129,7 +130,8 @@ enum PolicySchema {
             deleteBeforeFunding: bool("delete_before_funding"),
             endContract: string("end_contract") == "request" ? .request(answerSeconds: int("end_request_answer_days")) : .disputeOnly,
             stopAllowed: bool("stop_allowed"),
-            completeAutomatically: bool("complete_automatically")
+            completeAutomatically: bool("complete_automatically"),
+            placeOrder: bool("place_order")
         )
     }
 }

@@ -70,6 +70,7 @@ public struct CommandParser: Sendable {
                 return .success(.endContract(reason: words.rest().map(String.init)))
             }
         case "golive", "live": return noArguments("/golive", words, .goLive)
+        case "placeorder", "order": return noArguments("/placeorder", words, .goLive)
         case "stop": return noArguments("/stop", words, .stop)
         case "complete", "done": return noArguments("/complete", words, .complete)
         case "review":

@@ -22,6 +22,7 @@ public struct CommandReference: Hashable, Sendable {
         .init(name: "resolve", syntax: "/resolve M<n> release|refund|split <amount> <note>", summary: "moderators: settle a dispute", example: "/resolve M1 split 200 half of the work was delivered"),
         .init(name: "endcontract", syntax: "/endcontract [reason] | /endcontract accept | /endcontract decline", summary: "the buyer asks to end early; the freelancer answers (accepting refunds funded milestones)", example: "/endcontract the project was cancelled"),
         .init(name: "golive", syntax: "/golive", summary: "make a proposal contract live so milestones can be paid", example: "/golive"),
+        .init(name: "placeorder", syntax: "/placeorder", summary: "accept the seller's offer and place the order; the first milestone is charged now (Fiverr)", example: "/placeorder"),
         .init(name: "stop", syntax: "/stop", summary: "stop a sequential order after an accepted milestone; it cannot resume", example: "/stop"),
         .init(name: "complete", syntax: "/complete", summary: "mark the contract complete once every milestone is settled", example: "/complete"),
         .init(name: "review", syntax: "/review <1-5> <text>", summary: "rate the other side once the contract is complete", example: "/review 5 great communication"),

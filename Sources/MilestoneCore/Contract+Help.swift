@@ -59,7 +59,13 @@ extension Contract {
         }
         // The same for the contract's commands: each refuses outside these (Step+Terms, Step+Ending).
         let buyerOfOpen = role == .buyer && !isClosed
-        offer(.goLive, "/golive", "make the contract live", when: buyerOfOpen && phase == .proposal)
+        if policy.placeOrder {
+            let first = milestones.first { $0.state == .agreed }
+            offer(.goLive, "/placeorder", "accept the offer and place the order; \(first.map { "\($0.number) (\(money($0.amount))) is charged now" } ?? "the first milestone is charged now")",
+                when: buyerOfOpen && phase == .proposal)
+        } else {
+            offer(.goLive, "/golive", "make the contract live", when: buyerOfOpen && phase == .proposal)
+        }
         offer(.endContract(reason: nil), "/endcontract <reason>", "ask to end the contract", when: buyerOfOpen && endRequest == nil)
         let answerable = role == .freelancer && !isClosed && endRequest != nil
         offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded", when: answerable)

@@ -45,6 +45,8 @@ extension ContractEvent {
             case .split: outcome = "\(released) released to the freelancer and \(refunded) refunded to the buyer"
             }
             return "Moderator resolved the dispute on \(m): \(outcome). Note: \(note)"
+        case .orderPlaced(let first, let amount):
+            return "Buyer placed the order: \(first) (\(amount)) is charged now, and each next milestone when the buyer starts it. From now on the seller's changes to the milestones wait for the buyer's /approve."
         case .contractLive:
             return "Buyer made the contract live. Approved milestones can now be paid."
         case .orderStopped(let cancelled):

@@ -18,6 +18,9 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case disputeOpened(MilestoneNumber, by: Role, reason: String, held: Money)
     case disputeResolved(MilestoneNumber, ruling: Resolution, released: Money, refunded: Money, note: String)
     case contractLive
+    /// The buyer accepted the seller's offer: the order is placed, `first` is charged now (a
+    /// `milestoneFunded` follows).
+    case orderPlaced(first: MilestoneNumber, amount: Money)
     case orderStopped(cancelled: [MilestoneNumber])
     /// A sequential order nobody continued within the review period after `after` was delivered: it stopped
     /// by itself and completes (Fiverr). Nobody typed anything; the text must not say someone did.
@@ -60,6 +63,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .disputeOpened: "dispute_opened"
         case .disputeResolved: "dispute_resolved"
         case .contractLive: "contract_live"
+        case .orderPlaced: "order_placed"
         case .orderStopped: "order_stopped"
         case .orderStoppedByItself: "order_stopped_by_itself"
         case .contractEndedUnpaid: "contract_ended_unpaid"
@@ -88,7 +92,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             .reviewReminder(let m, _, _), .dueReminder(let m, _), .fundingReversed(let m, _, _), .holdExpiring(let m, _, _),
             .holdCaptured(let m, _):
             m
-        case .orderStoppedByItself(let m, _):
+        case .orderStoppedByItself(let m, _), .orderPlaced(let m, _):
             m
         case .contractLive, .orderStopped, .contractEndedUnpaid, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
             .contractCompleted, .reviewPosted:

@@ -33,6 +33,15 @@ public struct Policy: Hashable, Sendable, Codable {
     public var stopAllowed: Bool
     /// Whether the contract completes by itself once every milestone is settled (otherwise the buyer `/complete`s).
     public var completeAutomatically: Bool
+    /// Fiverr: the contract starts as the seller's offer; the buyer accepts it with `/placeorder`, which
+    /// charges the first milestone ("Buyers will be charged for the first milestone when they place an
+    /// order"), and from then on the seller's changes to the milestones wait for the buyer's `/approve`.
+    public var placeOrder: Bool {
+        get { placesOrder ?? false }
+        set { placesOrder = newValue }
+    }
+    /// Stored optional: policies stored before this setting existed decode as `false`.
+    private var placesOrder: Bool?
 
     public enum Approval: String, Hashable, Sendable, Codable, CaseIterable {
         /// Milestones are agreed when created.
@@ -124,7 +133,8 @@ public struct Policy: Hashable, Sendable, Codable {
         name: String, milestoneCreator: Role, freelancerMayRequest: Bool, approval: Approval,
         contractStartsLive: Bool, chargeOn: ChargeMoment, sequential: Bool, releaseRequiresSubmission: Bool,
         reviewPeriod: ReviewPeriod?, reviewReminderDays: [Int], revisions: RevisionRule, cancelBy: CancelRule,
-        deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool
+        deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool,
+        placeOrder: Bool = false
     ) {
         self.name = name
         self.milestoneCreator = milestoneCreator
@@ -142,6 +152,16 @@ public struct Policy: Hashable, Sendable, Codable {
         self.endContract = endContract
         self.stopAllowed = stopAllowed
         self.completeAutomatically = completeAutomatically
+        self.placesOrder = placeOrder ? true : nil
+    }
+
+    /// Who must agree a milestone `creator` adds or changes now: the policy's approver; and once a placed
+    /// order is live, the buyer for the seller's changes ("its milestones' terms change only with the
+    /// buyer's agreement").
+    func approver(ofChangeBy creator: Role, phase: Contract.Phase) -> Role? {
+        if let approver = approver(ofMilestoneCreatedBy: creator) { return approver }
+        if placeOrder, phase == .live, creator == .freelancer { return .buyer }
+        return nil
     }
 
     /// The side that approves milestones created by `creator`, if the policy asks for approval.

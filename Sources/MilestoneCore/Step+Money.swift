@@ -11,6 +11,10 @@ extension Step {
         let index = try target(ref, "/fund", doing: "funded") { fundable($0) && startable($0) }
         let milestone = self[index]
         guard fundable(milestone) else {
+            if case .proposed(.buyer, _) = milestone.state {
+                throw Rejection(.wrongState, "\(milestone.number)'s terms changed after the order was placed (now \(money(milestone.amount))); they wait for your agreement",
+                    suggestion: "/approve \(milestone.number) to agree to them, then /fund \(milestone.number); or ask the seller in the chat.")
+            }
             throw Rejection(.wrongState, "\(whereIs(milestone)); it cannot be funded")
         }
         if !startable(milestone), let blocking = contract.milestones.first(where: { $0.number < milestone.number && !$0.state.isTerminal }) {
@@ -27,11 +31,12 @@ extension Step {
         !policy.sequential || contract.milestones.allSatisfy { $0.number >= milestone.number || $0.state.isTerminal }
     }
 
-    /// Agreed, or a freelancer's request the buyer accepts by funding it.
+    /// Agreed, or a freelancer's request the buyer accepts by funding it. In a placed order, the seller's
+    /// changed terms are agreed with `/approve` first: a charge must not be how a new price is accepted.
     private func fundable(_ milestone: Milestone) -> Bool {
         switch milestone.state {
         case .agreed: true
-        case .proposed(let awaiting, _): awaiting == .buyer
+        case .proposed(let awaiting, let requested): awaiting == .buyer && (requested || !policy.placeOrder)
         default: false
         }
     }

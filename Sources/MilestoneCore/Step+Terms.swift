@@ -14,7 +14,7 @@ extension Step {
             throw Rejection(.notAllowedForRole, "on this platform only the \(policy.milestoneCreator) adds milestones", suggestion: suggestion)
         }
         try checkNewMilestone(draft)
-        let approver = policy.approver(ofMilestoneCreatedBy: role)
+        let approver = policy.approver(ofChangeBy: role, phase: contract.phase)
         let milestone = newMilestone(draft, createdBy: role, state: approver.map { .proposed(awaiting: $0, requested: false) } ?? .agreed)
         contract.milestones.append(milestone)
         events.append(.milestoneAdded(milestone.number, by: role, amount: money(draft.amount), description: draft.description, due: draft.dueDate, awaiting: approver))
@@ -107,7 +107,7 @@ extension Step {
         if case .proposed(let who, let requested) = milestone.state {
             awaiting = who
             edited.state = .proposed(awaiting: who, requested: requested)
-        } else if let approver = policy.approver(ofMilestoneCreatedBy: milestone.createdBy) {
+        } else if let approver = policy.approver(ofChangeBy: milestone.createdBy, phase: contract.phase) {
             awaiting = approver
             edited.state = .proposed(awaiting: approver, requested: false)
         } else if milestone.createdBy != policy.milestoneCreator {
@@ -133,6 +133,10 @@ extension Step {
         guard milestone.state.isUnfunded else {
             let paid = milestone.state.holdsMoney || milestone.state.isTerminal
             throw Rejection(.wrongState, "\(whereIs(milestone)); \(paid ? "a milestone cannot be deleted once it has been paid for" : "it cannot be deleted")")
+        }
+        if policy.placeOrder, contract.phase == .live, !moderatorCancels, !requestDeclined {
+            throw Rejection(.policyForbids, "the order is placed, so its milestones change only with the buyer's agreement; a milestone of a placed order is cancelled by support",
+                suggestion: "Ask in the chat; a moderator can cancel it (/dispute it once it is funded).")
         }
         if case .agreed = milestone.state, !policy.deleteBeforeFunding {
             throw Rejection(.policyForbids, "\(milestone.number) has been approved, and on this platform approved milestones cannot be deleted",
@@ -165,9 +169,13 @@ extension Step {
 
     mutating func goLive() throws(Rejection) {
         try requireOpen()
-        try require(.buyer, "make the contract live")
+        try require(.buyer, policy.placeOrder ? "place the order" : "make the contract live")
         guard contract.phase == .proposal else {
-            throw Rejection(.wrongState, "the contract is already live")
+            throw Rejection(.wrongState, policy.placeOrder ? "the order is already placed" : "the contract is already live")
+        }
+        if policy.placeOrder {
+            try placeOrder()
+            return
         }
         contract.phase = .live
         events.append(.contractLive)
@@ -176,5 +184,20 @@ extension Step {
                 hold(index, automatic: true)
             }
         }
+    }
+
+    /// The buyer accepts the seller's offer: the order is placed and its first milestone charged ("Buyers
+    /// will be charged for the first milestone when they place an order").
+    private mutating func placeOrder() throws(Rejection) {
+        if let waiting = contract.milestones.first(where: { if case .proposed = $0.state { true } else { false } }) {
+            throw Rejection(.wrongState, "\(whereIs(waiting)); the offer must be agreed before the order is placed")
+        }
+        guard let first = contract.milestones.firstIndex(where: { $0.state == .agreed }) else {
+            throw Rejection(.wrongState, "the offer has no milestones yet, so there is no order to place",
+                suggestion: "The seller adds them with /milestone add <amount> <description>.")
+        }
+        contract.phase = .live
+        events.append(.orderPlaced(first: self[first].number, amount: money(self[first].amount)))
+        hold(first, automatic: true)
     }
 }

@@ -101,10 +101,10 @@ import Testing
             deleteBeforeFunding: true, endContract: .disputeOnly, stopAllowed: false, completeAutomatically: false))
         #expect(catalog["fiverr"] == Policy(
             name: "fiverr", milestoneCreator: .freelancer, freelancerMayRequest: false, approval: .none,
-            contractStartsLive: true, chargeOn: .fund, sequential: true, releaseRequiresSubmission: true,
+            contractStartsLive: false, chargeOn: .fund, sequential: true, releaseRequiresSubmission: true,
             reviewPeriod: .init(days: 8, outcome: .autoComplete), reviewReminderDays: [3, 1],
             revisions: .counted(perMilestone: 2), cancelBy: .moderator, deleteBeforeFunding: true,
-            endContract: .disputeOnly, stopAllowed: true, completeAutomatically: true))
+            endContract: .disputeOnly, stopAllowed: true, completeAutomatically: true, placeOrder: true))
         #expect(catalog["whitelabel"] == Policy(
             name: "whitelabel", milestoneCreator: .freelancer, freelancerMayRequest: false, approval: .freelancer,
             contractStartsLive: false, chargeOn: .fund, sequential: false, releaseRequiresSubmission: true,

@@ -188,7 +188,12 @@ import Testing
                     try await Self.applied(bob, "/approve M2", in: thread)
                 default: break
                 }
-                try await Self.applied(alice, "/fund M1", in: thread)
+                if item.preset == "fiverr" {
+                    // The buyer accepts the seller's offer: placing the order charges M1.
+                    try await Self.applied(alice, "/placeorder", in: thread)
+                } else {
+                    try await Self.applied(alice, "/fund M1", in: thread)
+                }
                 if item.fundsSecond { try await Self.applied(alice, "/fund M2", in: thread) }
                 let (raiser, other) = item.raisedBy == .buyer ? (alice, bob) : (bob, alice)
                 try await Self.chat(other, "I think we are nearly done here.", in: thread)

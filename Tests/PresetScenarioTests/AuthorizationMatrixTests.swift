@@ -196,6 +196,9 @@ import Testing
         var endRequests = false
         /// Fiverr's "buyer may `/stop` after an accepted milestone".
         var stop = false
+        /// Fiverr: "Buyers will be charged for the first milestone when they place an order" (`/placeorder`);
+        /// afterwards the seller's changes wait for the buyer.
+        var placeOrder = false
 
         var description: String { label }
 
@@ -206,8 +209,8 @@ import Testing
     static var indeelancer: Rules { Rules(label: "indeelancer", preset: "indeelancer", overrides: [:], creator: .buyer, revisions: true) }
     static var freelancerCom: Rules { Rules(label: "freelancer-com", preset: "freelancer-com", overrides: [:], creator: .buyer,
         mayRequest: true, releaseNeedsSubmission: false, cancelBy: .freelancer) }
-    static var fiverr: Rules { Rules(label: "fiverr", preset: "fiverr", overrides: [:], creator: .freelancer, sequential: true,
-        revisions: true, cancelBy: .moderator, stop: true) }
+    static var fiverr: Rules { Rules(label: "fiverr", preset: "fiverr", overrides: [:], creator: .freelancer, startsLive: false,
+        sequential: true, revisions: true, cancelBy: .moderator, stop: true, placeOrder: true) }
     /// "After completing the work for that milestone, notify the client via chat so they can release the
     /// payment": no submit step needed.
     static var skillscoop: Rules { Rules(label: "skillscoop", preset: "skillscoop", overrides: [:], creator: .buyer,
@@ -260,6 +263,8 @@ import Testing
             guard open, let m, m.isUnfunded else { return false }
             let who = role == r.creator(in: s) || (m == .requested && role == .buyer)
                 || (role == .moderator && r.cancelBy == .moderator)
+            // A placed order's milestones are removed by support only.
+            if r.placeOrder, s.phase == .live, role != .moderator { return false }
             return who && (m != .agreed || r.deleteAgreed)
         // "`/approve M<n>` | the side the milestone waits for"; a request waits for the buyer.
         case .approve:
@@ -298,8 +303,10 @@ import Testing
         case .endAccept, .endDecline:
             return open && role == .freelancer && s.endRequested
         // "`/golive` | buyer | makes a proposal contract live".
+        // `/placeorder` (the same command where the preset places orders) needs an agreed offer.
         case .goLive:
             return role == .buyer && s.phase == .proposal
+                && (!r.placeOrder || (s.all.contains(.agreed) && !s.all.contains { if case .proposed = $0 { true } else { false } }))
         // "`/cancel order <reason>` | moderator, where cancelling is a moderator's (Fiverr: "the whole order, can be
         // canceled through the Resolution Center or through Customer Support")".
         case .cancelOrder:
@@ -391,21 +398,22 @@ import Testing
     /// (the moderator) cancels, the buyer may `/stop` after an accepted milestone, completion is automatic.
     static var fiverrSituations: [Situation] {
         let offer: [Step] = [freelancerAdds, (.freelancer, "/milestone add 300 Brand guide")]
+        let place: Step = (.buyer, "/placeorder")
         return [
-            Situation(name: "live, no offer yet", phase: .live, m1: nil, steps: []),
-            Situation(name: "agreed", phase: .live, m1: .agreed, others: [.agreed], steps: offer),
-            Situation(name: "funded", phase: .live, m1: .funded, others: [.agreed], steps: offer + [fund]),
-            Situation(name: "submitted", phase: .live, m1: .submitted, others: [.agreed], steps: offer + [fund, submit]),
-            Situation(name: "revision_requested", phase: .live, m1: .revisionRequested, others: [.agreed], steps: offer + [fund, submit, revise]),
+            Situation(name: "offer, no milestones yet", phase: .proposal, m1: nil, steps: []),
+            Situation(name: "offer", phase: .proposal, m1: .agreed, others: [.agreed], steps: offer),
+            Situation(name: "funded (order placed)", phase: .live, m1: .funded, others: [.agreed], steps: offer + [place]),
+            Situation(name: "submitted", phase: .live, m1: .submitted, others: [.agreed], steps: offer + [place, submit]),
+            Situation(name: "revision_requested", phase: .live, m1: .revisionRequested, others: [.agreed], steps: offer + [place, submit, revise]),
             Situation(name: "submitted, both revisions used", phase: .live, m1: .submitted, others: [.agreed], revisionsUsedUp: true,
-                steps: offer + [fund, submit, revise, submit, revise, submit]),
-            Situation(name: "disputed", phase: .live, m1: .disputed, others: [.agreed], steps: offer + [fund, dispute]),
-            Situation(name: "released", phase: .live, m1: .released, others: [.agreed], steps: offer + [fund, submit, release]),
-            Situation(name: "refunded", phase: .live, m1: .refunded, others: [.agreed], steps: offer + [fund, (.moderator, "/cancel M1")]),
-            Situation(name: "split", phase: .live, m1: .split, others: [.agreed], steps: offer + [fund, dispute, splitRuling]),
-            Situation(name: "cancelled", phase: .live, m1: .cancelled, others: [.agreed], steps: offer + [(.freelancer, "/milestone delete M1")]),
+                steps: offer + [place, submit, revise, submit, revise, submit]),
+            Situation(name: "disputed", phase: .live, m1: .disputed, others: [.agreed], steps: offer + [place, dispute]),
+            Situation(name: "released", phase: .live, m1: .released, others: [.agreed], steps: offer + [place, submit, release]),
+            Situation(name: "refunded", phase: .live, m1: .refunded, others: [.agreed], steps: offer + [place, (.moderator, "/cancel M1")]),
+            Situation(name: "split", phase: .live, m1: .split, others: [.agreed], steps: offer + [place, dispute, splitRuling]),
+            Situation(name: "cancelled (withdrawn from the offer)", phase: .proposal, m1: .cancelled, others: [.agreed], steps: offer + [(.freelancer, "/milestone delete M1")]),
             Situation(name: "completed (stopped)", phase: .completed, m1: .released, others: [.cancelled],
-                steps: offer + [fund, submit, release, (.buyer, "/stop")]),
+                steps: offer + [place, submit, release, (.buyer, "/stop")]),
         ]
     }
 
@@ -676,6 +684,7 @@ import Testing
         let buyerMadeNeedApproval = p.approval != .none && !(p.approval == .freelancer && r.creator == .freelancer)
         #expect(buyerMadeNeedApproval == r.freelancerApprovesBuyerMade, "[\(r)] approval")
         #expect(p.contractStartsLive == r.startsLive, "[\(r)] contract_starts_live")
+        #expect(p.placeOrder == r.placeOrder, "[\(r)] place_order")
         #expect((p.chargeOn == .approval) == r.chargeOnApproval, "[\(r)] charge_on")
         #expect(p.sequential == r.sequential, "[\(r)] sequential")
         #expect(p.releaseRequiresSubmission == r.releaseNeedsSubmission, "[\(r)] release_requires_submission")

@@ -4,7 +4,7 @@ import Testing
 
 /// seeds/fiverr-milestone-faq.txt, with bot-config/presets/fiverr.yaml.
 @Suite struct FiverrScenarioTests {
-    /// The seller's offer with three milestones, accepted by the buyer (the order is live).
+    /// The seller's offer with three milestones, not placed yet (the buyer's `/placeorder` places it).
     func order() throws -> Scenario {
         let policy = try PresetFiles.policy("fiverr")
         #expect(policy.reviewPeriod == .init(days: 8, outcome: .autoComplete))
@@ -17,6 +17,7 @@ import Testing
         try s.run("/milestone add 150 Brand guide", by: s.freelancer)
         #expect(s.contract.milestones.map(\.state) == [.agreed, .agreed, .agreed])
         #expect(s.contract.milestones.map(\.revisionAllowance) == [2, 2, 2])
+        #expect(s.contract.phase == .proposal)
         return s
     }
 
@@ -26,8 +27,14 @@ import Testing
         let (buyer, seller) = (s.buyer, s.freelancer)
 
         // "Buyers will be charged for the first milestone when they place an order."
-        try s.run("/fund M1", by: buyer)
+        s.reject("/fund M1", by: buyer, .wrongState)
+        s.reject("/placeorder", by: seller, .notAllowedForRole, reason: "only the buyer can place the order")
+        let placed = try s.run("/placeorder", by: buyer)
+        #expect(placed.events == [.orderPlaced(first: M1, amount: s.contract.money(10_000)), .milestoneFunded(M1, amount: s.contract.money(10_000), automatic: true)])
+        #expect(placed.postings == [LedgerPosting(kind: .hold, milestone: M1, amount: 10_000)])
+        #expect(s.contract.phase == .live)
         #expect(s.ledger.balance(.held(M1)) == 10_000)
+        s.reject("/placeorder", by: buyer, .wrongState, reason: "the order is already placed")
         // "Once a milestone is approved by the buyer, and the buyer initiates the next milestone, the associated
         // payment will be made." - not before.
         s.reject("/fund M2", by: buyer, .wrongState, reason: "this is a sequential order: M1 must be accepted before M2 starts")
@@ -63,7 +70,7 @@ import Testing
     func countedRevisionsPerMilestone() throws {
         var s = try order()
         let (buyer, seller) = (s.buyer, s.freelancer)
-        try s.run("/fund M1", by: buyer)
+        try s.run("/placeorder", by: buyer)
         try s.run("/submit M1", by: seller)
 
         // "Buyers will have 8 days from the delivery of each milestone to request a revision or accept a milestone"
@@ -91,7 +98,7 @@ import Testing
     func autoCompleteAfterEightDays() throws {
         var s = try order()
         let (buyer, seller) = (s.buyer, s.freelancer)
-        try s.run("/fund M1", by: buyer)
+        try s.run("/placeorder", by: buyer)
         try s.run("/submit M1", by: seller)
         try s.run("/release M1", by: buyer)
         try s.run("/fund M2", by: buyer)
@@ -132,7 +139,7 @@ import Testing
     @Test("A revision request within the 8 days restarts them from the next delivery")
     func revisionRestartsTheEightDays() throws {
         var s = try order()
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         try s.run("/submit M1", by: s.freelancer)
         let firstEnds = s.now.addingTimeInterval(8 * Scenario.day)
         s.advance(days: 7)
@@ -157,7 +164,7 @@ import Testing
         let (buyer, seller) = (s.buyer, s.freelancer)
         // Not before a milestone has been accepted.
         s.reject("/stop", by: buyer, .wrongState, reason: "an order can be stopped only after a milestone has been accepted")
-        try s.run("/fund M1", by: buyer)
+        try s.run("/placeorder", by: buyer)
         try s.run("/submit M1", by: seller)
         s.reject("/stop", by: buyer, .wrongState, reason: "an order can be stopped only after a milestone has been accepted")
         try s.run("/release M1", by: buyer)
@@ -192,7 +199,7 @@ import Testing
     func cancelViaSupport() throws {
         var s = try order()
         let (buyer, seller, support) = (s.buyer, s.freelancer, s.moderator)
-        try s.run("/fund M1", by: buyer)
+        try s.run("/placeorder", by: buyer)
         try s.run("/submit M1", by: seller)
         try s.run("/release M1", by: buyer)
         try s.run("/fund M2", by: buyer)
@@ -208,8 +215,10 @@ import Testing
         #expect(s.ledger.balance(.freelancer) == 10_000)
 
         // "Even if a milestone order has been canceled but at least one milestone was completed in the order, the order
-        // will still be considered as completed." The seller withdraws the unstarted M3; M1 was completed.
-        try s.run("/milestone delete M3", by: seller)
+        // will still be considered as completed." Support cancels the unstarted M3 (the seller cannot, once the
+        // order is placed); M1 was completed.
+        s.reject("/milestone delete M3", by: seller, .policyForbids)
+        try s.run("/milestone delete M3", by: support)
         #expect(s.contract.phase == .completed)
         try s.run("/review 4 good work on the sketches", by: buyer)
     }
@@ -217,7 +226,7 @@ import Testing
     @Test("A dispute in the Resolution Center freezes the 8-day clock; support decides", arguments: ["release", "refund", "split 50"])
     func disputeResolution(ruling: String) throws {
         var s = try order()
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         try s.run("/submit M1", by: s.freelancer)
         let ends = s.now.addingTimeInterval(8 * Scenario.day)
         s.advance(days: 1)
@@ -240,15 +249,18 @@ import Testing
     @Test("\"Once a milestone is approved by the buyer, and the buyer initiates the next milestone\" - a bare /fund means the next milestone")
     func impliedFundIsTheNextMilestone() throws {
         var s = try order()
-        // In a sequential order only M1 can be funded now, so a bare /fund means M1.
+        try s.run("/placeorder", by: s.buyer)
+        try s.run("/submit M1", by: s.freelancer)
+        try s.run("/release M1", by: s.buyer)
+        // In a sequential order only M2 can be funded now, so a bare /fund means M2.
         try s.run("/fund", by: s.buyer)
-        #expect(s.state(M1) == .funded)
+        #expect(s.state(M2) == .funded)
     }
 
     @Test("\"Even if a milestone order has been canceled but at least one milestone was completed in the order, the order will still be considered as completed.\"")
     func cancelledOrderWithACompletedMilestoneIsCompleted() throws {
         var s = try order()
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         try s.run("/submit M1", by: s.freelancer)
         try s.run("/release M1", by: s.buyer)
         try s.run("/fund M2", by: s.buyer)
@@ -264,7 +276,7 @@ import Testing
     @Test("A cancelled order with no milestone completed is cancelled, not completed, and has no reviews")
     func cancelledOrderWithNothingCompletedIsCancelled() throws {
         var s = try order()
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         try s.run("/dispute M1 nothing was delivered", by: s.buyer)
         let cancelled = try s.run("/cancel order nothing was delivered", by: s.moderator)
         #expect(cancelled.events == [.orderCancelled(reason: "nothing was delivered", refunded: s.contract.money(10_000), cancelled: [M2, M3], completed: false)])
@@ -280,7 +292,7 @@ import Testing
         s.reject("/milestone delete M3", by: s.buyer, .notAllowedForRole, reason: "only the freelancer, who created M3, can delete it")
         try s.run("/milestone delete M3", by: s.freelancer)
         #expect(s.state(M3) == .cancelled)
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         s.reject("/milestone delete M1", by: s.freelancer, .wrongState)
         #expect(s.ledger.balance(.held(M1)) == 10_000)
     }
@@ -289,7 +301,7 @@ import Testing
     func acceptedButNotContinued() throws {
         var s = try order()
         let (buyer, seller) = (s.buyer, s.freelancer)
-        try s.run("/fund M1", by: buyer)
+        try s.run("/placeorder", by: buyer)
         let delivered = try s.run("/submit M1", by: seller)
         let ends = s.now.addingTimeInterval(8 * Scenario.day)
         #expect(delivered.arms(.reviewEnds(M1), at: ends))
@@ -309,7 +321,7 @@ import Testing
     func acceptedAndContinued() throws {
         var s = try order()
         let (buyer, seller) = (s.buyer, s.freelancer)
-        try s.run("/fund M1", by: buyer)
+        try s.run("/placeorder", by: buyer)
         try s.run("/submit M1", by: seller)
         let ends = s.now.addingTimeInterval(8 * Scenario.day)
         try s.run("/release M1", by: buyer)
@@ -323,7 +335,7 @@ import Testing
     @Test("\"the whole order, can be canceled through the Resolution Center or through Customer Support, for valid reasons\": one command, a moderator's")
     func supportCancelsTheWholeOrderInOneCommand() throws {
         var s = try order()
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         s.reject("/cancel order I changed my mind", by: s.buyer, .notAllowedForRole, reason: "only a moderator can cancel the whole order")
         s.reject("/cancel order done", by: s.freelancer, .notAllowedForRole, reason: "only a moderator can cancel the whole order")
         try s.run("/cancel order payment problem on the buyer's side", by: s.moderator)
@@ -342,12 +354,58 @@ import Testing
         #expect(try s.milestone(M2).dueDate == DueDate(year: 2099, month: 1, day: 1))
         #expect(try s.milestone(M1).description == "Storyboard")
         s.reject("/milestone add 10 Extra revisions 101", by: s.freelancer, .syntax, reasonContains: "not a number of revisions")
-        try s.run("/fund M1", by: s.buyer)
+        try s.run("/placeorder", by: s.buyer)
         try s.run("/submit M1", by: s.freelancer)
         for n in 1...5 {
             try s.run("/revise M1 change \(n)", by: s.buyer)
             try s.run("/submit M1", by: s.freelancer)
         }
         s.reject("/revise M1 one more", by: s.buyer, .wrongState, reason: "M1 has used all 5 of its revisions")
+    }
+
+    @Test("\"Buyers will be charged for the first milestone when they place an order\": once placed, the seller cannot reprice the order alone")
+    func aPlacedOrdersTermsChangeOnlyWithTheBuyersAgreement() throws {
+        var s = try order()
+        let (buyer, seller) = (s.buyer, s.freelancer)
+        // Before the order is placed, the offer is the seller's to shape.
+        try s.run("/milestone edit M2 amount 250", by: seller)
+        #expect(s.state(M2) == .agreed)
+        try s.run("/placeorder", by: buyer)
+        try s.run("/submit M1", by: seller)
+        try s.run("/release M1", by: buyer)
+
+        // After: the seller's new price waits for the buyer, and the buyer's /fund is refused until then.
+        let edited = try s.run("/milestone edit M2 amount 900", by: seller)
+        #expect(edited.events == [.milestoneEdited(M2, by: .freelancer, amount: s.contract.money(90_000), description: "Final logo", due: nil, awaiting: .buyer)])
+        #expect(s.state(M2) == .proposed(awaiting: .buyer, requested: false))
+        let refused = s.reject("/fund M2", by: buyer, .wrongState, reason: "M2's terms changed after the order was placed (now $900.00); they wait for your agreement")
+        #expect(refused?.suggestion == "/approve M2 to agree to them, then /fund M2; or ask the seller in the chat.")
+        #expect(s.ledger.balance(.held(M2)) == 0)
+        // The buyer does not agree: the seller puts the old price back, and that too needs the buyer.
+        try s.run("/milestone edit M2 amount 250", by: seller)
+        try s.run("/approve M2", by: buyer)
+        let funded = try s.run("/fund M2", by: buyer)
+        #expect(funded.postings == [LedgerPosting(kind: .hold, milestone: M2, amount: 25_000)])
+
+        // A new milestone and a deletion by the seller alone are refused the same way.
+        let added = try s.run("/milestone add 80 Social media kit", by: seller)
+        #expect(added.events.first?.name == "milestone_added")
+        #expect(s.state(MilestoneNumber(4)) == .proposed(awaiting: .buyer, requested: false))
+        s.reject("/milestone delete M3", by: seller, .policyForbids, reasonContains: "the order is placed")
+        // Support can still cancel a milestone of the order.
+        try s.run("/milestone delete M3", by: s.moderator)
+        #expect(s.state(M3) == .cancelled)
+    }
+
+    @Test("The state and the commands show the order before and after it is placed")
+    func placingTheOrderIsOfferedWithItsCharge() throws {
+        var s = try order()
+        let before = s.contract.availableCommands(for: s.buyer, at: s.now)
+        let place = try #require(before.first { $0.template == "/placeorder" })
+        #expect(place.movesMoney)
+        #expect(place.summary.contains("M1 ($100.00) is charged now"))
+        #expect(!before.contains { $0.template.hasPrefix("/fund") })
+        try s.run("/placeorder", by: s.buyer)
+        #expect(!s.contract.availableCommands(for: s.buyer, at: s.now).contains { $0.template == "/placeorder" })
     }
 }
