@@ -16,6 +16,12 @@ public enum ChatCommand: Hashable, Sendable {
     /// buyer, unfunded milestones are cancelled.
     case cancelOrder(reason: String)
     case dispute(MilestoneRef, reason: String)
+    /// A dispute about the contract itself, not a funded milestone (SkillScoop: after a declined end
+    /// request "either party can submit a Dispute Assistance Form").
+    case disputeContract(reason: String)
+    /// A moderator closes the contract's dispute with a ruling posted to both parties (no money moves; a
+    /// milestone's money is settled with `/resolve M<n> ...` or `/cancel order`).
+    case resolveContract(note: String)
     case resolve(MilestoneRef, Resolution, note: String)
     case endContract(reason: String?)
     case answerEndRequest(accept: Bool)
@@ -42,6 +48,8 @@ public enum ChatCommand: Hashable, Sendable {
         case .cancel: "/cancel"
         case .cancelOrder: "/cancel order"
         case .dispute: "/dispute"
+        case .disputeContract: "/dispute contract"
+        case .resolveContract: "/resolve contract"
         case .resolve: "/resolve"
         case .endContract, .answerEndRequest: "/endcontract"
         case .goLive: "/golive"

@@ -52,6 +52,18 @@ public struct CommandParser: Sendable {
             }
             return .success(.cancelOrder(reason: String(reason)))
         case "cancel", "return": return milestoneOnly("/\(name)", &words, ChatCommand.cancel)
+        case "dispute" where ["contract", "job", "order"].contains(words.peek()?.lowercased()):
+            _ = words.next()
+            guard let reason = words.rest() else {
+                return .failure(ParseError(command: "/dispute contract", problem: "a reason is missing", example: "/dispute contract the end request was declined and we cannot agree"))
+            }
+            return .success(.disputeContract(reason: String(reason)))
+        case "resolve" where ["contract", "job", "order"].contains(words.peek()?.lowercased()):
+            _ = words.next()
+            guard let note = words.rest() else {
+                return .failure(ParseError(command: "/resolve contract", problem: "the ruling is missing", example: "/resolve contract both agree to stop; nothing is owed"))
+            }
+            return .success(.resolveContract(note: String(note)))
         case "dispute":
             return milestoneAndText("/dispute", &words, what: "a reason", example: "/dispute M1 the delivered files are empty") {
                 .dispute($0, reason: $1)

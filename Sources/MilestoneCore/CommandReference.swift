@@ -19,6 +19,8 @@ public struct CommandReference: Hashable, Sendable {
         .init(name: "release", syntax: "/release M<n>", summary: "pay the freelancer the money held", example: "/release M1"),
         .init(name: "cancel", syntax: "/cancel M<n> | /cancel order <reason>", summary: "return a funded milestone's money to the buyer; moderators (where the platform says so) cancel the whole order", example: "/cancel M1"),
         .init(name: "dispute", syntax: "/dispute M<n> <reason>", summary: "freeze the money for a moderator to decide", example: "/dispute M1 the files are empty"),
+        .init(name: "dispute contract", syntax: "/dispute contract <reason>", summary: "ask a moderator to look at the contract as a whole, nothing funded needed", example: "/dispute contract the end request was declined and we cannot agree"),
+        .init(name: "resolve contract", syntax: "/resolve contract <ruling>", summary: "moderators: rule on a dispute about the contract", example: "/resolve contract both agree to stop; nothing is owed"),
         .init(name: "resolve", syntax: "/resolve M<n> release|refund|split <amount> <note>", summary: "moderators: settle a dispute", example: "/resolve M1 split 200 half of the work was delivered"),
         .init(name: "endcontract", syntax: "/endcontract [reason] | /endcontract accept | /endcontract decline", summary: "the buyer asks to end early; the freelancer answers (accepting refunds funded milestones)", example: "/endcontract the project was cancelled"),
         .init(name: "golive", syntax: "/golive", summary: "make a proposal contract live so milestones can be paid", example: "/golive"),

@@ -54,6 +54,8 @@ extension Step {
         case .cancel(let ref): try cancel(ref)
         case .cancelOrder(let reason): try cancelOrder(reason: reason)
         case .dispute(let ref, let reason): try dispute(ref, reason: reason)
+        case .disputeContract(let reason): try disputeContract(reason: reason)
+        case .resolveContract(let note): try resolveContract(note: note)
         case .resolve(let ref, let ruling, let note): try resolve(ref, ruling, note: note)
         case .endContract(let reason): try requestEnd(reason: reason)
         case .answerEndRequest(let accept): try answerEnd(accept: accept)

@@ -71,6 +71,10 @@ extension Contract {
         offer(.answerEndRequest(accept: true), "/endcontract accept", "end the contract; funded milestones are refunded", when: answerable)
         offer(.answerEndRequest(accept: false), "/endcontract decline", "keep the contract going", when: answerable)
         offer(.stop, "/stop", "stop the order here; it cannot resume", when: buyerOfOpen && policy.stopAllowed)
+        offer(.disputeContract(reason: "x"), "/dispute contract <reason>", "ask a moderator to look at the contract as a whole",
+            when: (role == .buyer || role == .freelancer) && !isClosed && dispute == nil)
+        offer(.resolveContract(note: "x"), "/resolve contract <ruling>", "rule on the dispute about the contract",
+            when: role == .moderator && dispute != nil)
         offer(.cancelOrder(reason: "x"), "/cancel order <reason>", "cancel the whole order; everything held goes back to the buyer",
             when: role == .moderator && !isClosed && policy.cancelBy == .moderator)
         offer(.complete, "/complete", "mark the contract complete",

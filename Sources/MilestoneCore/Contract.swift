@@ -13,6 +13,8 @@ public struct Contract: Hashable, Sendable, Codable {
     public var milestones: [Milestone]
     /// The buyer's open request to end the contract, if any.
     public var endRequest: EndRequest?
+    /// An open dispute about the contract itself (not a milestone), if any.
+    public var dispute: ContractDispute?
     public var reviews: [Review]
 
     public enum Phase: String, Hashable, Sendable, Codable {
@@ -26,6 +28,19 @@ public struct Contract: Hashable, Sendable, Codable {
         /// The whole order was cancelled with no milestone completed (Fiverr); with one or more completed a
         /// cancelled order is `completed`.
         case cancelled
+    }
+
+    /// A dispute about the contract as a whole, open until a moderator rules.
+    public struct ContractDispute: Hashable, Sendable, Codable {
+        public var raisedBy: Role
+        public var reason: String
+        public var at: Date
+
+        public init(raisedBy: Role, reason: String, at: Date) {
+            self.raisedBy = raisedBy
+            self.reason = reason
+            self.at = at
+        }
     }
 
     public struct EndRequest: Hashable, Sendable, Codable {

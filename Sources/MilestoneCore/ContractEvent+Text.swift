@@ -45,6 +45,10 @@ extension ContractEvent {
             case .split: outcome = "\(released) released to the freelancer and \(refunded) refunded to the buyer"
             }
             return "Moderator resolved the dispute on \(m): \(outcome). Note: \(note)"
+        case .contractDisputeOpened(let by, let reason):
+            return "\(by.title) opened a dispute about the contract: \(reason). A moderator will review the conversation and decide; the other side can answer here."
+        case .contractDisputeResolved(let note):
+            return "Moderator ruled on the dispute about the contract: \(note)"
         case .orderPlaced(let first, let amount):
             return "Buyer placed the order: \(first) (\(amount)) is charged now, and each next milestone when the buyer starts it. From now on the seller's changes to the milestones wait for the buyer's /approve."
         case .contractLive:

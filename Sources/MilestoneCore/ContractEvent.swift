@@ -17,6 +17,8 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case milestoneCancelled(MilestoneNumber, by: Role, refunded: Money)
     case disputeOpened(MilestoneNumber, by: Role, reason: String, held: Money)
     case disputeResolved(MilestoneNumber, ruling: Resolution, released: Money, refunded: Money, note: String)
+    case contractDisputeOpened(by: Role, reason: String)
+    case contractDisputeResolved(note: String)
     case contractLive
     /// The buyer accepted the seller's offer: the order is placed, `first` is charged now (a
     /// `milestoneFunded` follows).
@@ -62,6 +64,8 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .milestoneCancelled: "milestone_cancelled"
         case .disputeOpened: "dispute_opened"
         case .disputeResolved: "dispute_resolved"
+        case .contractDisputeOpened: "contract_dispute_opened"
+        case .contractDisputeResolved: "contract_dispute_resolved"
         case .contractLive: "contract_live"
         case .orderPlaced: "order_placed"
         case .orderStopped: "order_stopped"
@@ -94,7 +98,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             m
         case .orderStoppedByItself(let m, _), .orderPlaced(let m, _):
             m
-        case .contractLive, .orderStopped, .contractEndedUnpaid, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
+        case .contractLive, .orderStopped, .contractEndedUnpaid, .contractDisputeOpened, .contractDisputeResolved, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
             .contractCompleted, .reviewPosted:
             nil
         }

@@ -62,6 +62,31 @@ extension Step {
         return false
     }
 
+    /// A dispute about the contract itself: nothing needs to be funded (SkillScoop: "If declined: Try
+    /// resolving the issue via chat, or either party can submit a Dispute Assistance Form").
+    mutating func disputeContract(reason: String) throws(Rejection) {
+        try requireOpen()
+        try requireParty("open a dispute")
+        if let open = contract.dispute {
+            throw Rejection(.wrongState, "the \(open.raisedBy) already opened a dispute about the contract; a moderator will decide",
+                suggestion: "Add what you want the moderator to know here in the chat.")
+        }
+        contract.dispute = .init(raisedBy: role!, reason: reason, at: now)
+        events.append(.contractDisputeOpened(by: role!, reason: reason))
+    }
+
+    mutating func resolveContract(note: String) throws(Rejection) {
+        guard role == .moderator else {
+            throw Rejection(.notAllowedForRole, "only a moderator can rule on a dispute")
+        }
+        guard contract.dispute != nil else {
+            throw Rejection(.wrongState, "there is no open dispute about the contract",
+                suggestion: "A milestone's dispute is settled with /resolve M<n> release|refund|split <amount> <note>.")
+        }
+        contract.dispute = nil
+        events.append(.contractDisputeResolved(note: note))
+    }
+
     mutating func dispute(_ ref: MilestoneRef, reason: String) throws(Rejection) {
         try requireParty("open a dispute")
         let index = try target(ref, "/dispute", doing: "disputed") { $0.state.holdsMoney && !isDisputed($0) }
@@ -70,7 +95,8 @@ extension Step {
             if isDisputed(milestone) {
                 throw Rejection(.wrongState, "\(milestone.number) is already in dispute; a moderator will decide")
             }
-            throw Rejection(.wrongState, "\(whereIs(milestone)); only a milestone whose money is held can be disputed")
+            throw Rejection(.wrongState, "\(whereIs(milestone)); only a milestone whose money is held can be disputed",
+                suggestion: "To ask a moderator about the contract as a whole: /dispute contract <reason>.")
         }
         self[index].state = .disputed(.init(raisedBy: role!, reason: reason, at: now))
         cancelClocks(of: milestone.number)

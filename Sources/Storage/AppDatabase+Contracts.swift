@@ -127,9 +127,11 @@ extension AppDatabase {
             throw StorageError.paymentMissing("\(contract.id): \(transition.postings.count) posting(s) with no settlement")
         }
         // `previous` is the contract as stored in this transaction: only what changed is written.
-        if contract.phase != previous.phase || contract.endRequest != previous.endRequest || contract.reviews != previous.reviews {
-            try db.cachedStatement(sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ? WHERE id = ?").execute(
-                arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try StoredJSON.string(contract.reviews), contract.id.rawValue])
+        if contract.phase != previous.phase || contract.endRequest != previous.endRequest || contract.reviews != previous.reviews
+            || contract.dispute != previous.dispute {
+            try db.cachedStatement(sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ?, dispute = ? WHERE id = ?").execute(
+                arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try StoredJSON.string(contract.reviews),
+                    try contract.dispute.map(JSON.string), contract.id.rawValue])
         }
         for (index, milestone) in contract.milestones.enumerated() {
             // Milestones keep their order and are only appended, so the same index usually finds the old one.

@@ -7,7 +7,8 @@ public struct OpenDispute: Hashable, Sendable, Codable {
     public var contract: ContractID
     public var title: String
     public var preset: String
-    public var milestone: MilestoneNumber
+    /// Nil for a dispute about the contract as a whole.
+    public var milestone: MilestoneNumber?
     public var description: String
     public var held: Money
     public var raisedBy: Role
@@ -52,7 +53,32 @@ extension AppDatabase {
                     raisedByUser: raisedByUser, reason: dispute.reason, openedAt: dispute.at,
                     otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:))))
             }
-            return disputes.sorted { ($0.openedAt, $0.contract, $0.milestone) < ($1.openedAt, $1.contract, $1.milestone) }
+            // Disputes about a contract as a whole hold nothing of their own: only without a minimum amount.
+            if minimumHeld <= 0 {
+                let contracts = try Row.fetchAll(db, sql: """
+                    SELECT id, title, preset, currency, buyer_id, freelancer_id, dispute FROM contract
+                    WHERE dispute IS NOT NULL AND (? IS NULL OR currency = ?)
+                    """, arguments: [currency?.code, currency?.code])
+                for row in contracts {
+                    let contractID = ContractID(row["id"] as String)
+                    guard let currency = Currency(code: row["currency"]) else { throw StorageError.corrupt("dispute on \(contractID)") }
+                    let dispute = try JSON.decode(Contract.ContractDispute.self, row["dispute"])
+                    guard now.timeIntervalSince(dispute.at) >= minimumAge else { continue }
+                    let buyer = UserID(row["buyer_id"] as String)
+                    let freelancer = UserID(row["freelancer_id"] as String)
+                    let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
+                    let lastSpoke = try Int64.fetchOne(db, sql: """
+                        SELECT MAX(created_at) FROM message
+                        WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command') AND visible_to IS NULL
+                        """, arguments: [contractID.rawValue, otherSide.rawValue])
+                    disputes.append(OpenDispute(
+                        contract: contractID, title: row["title"], preset: row["preset"], milestone: nil,
+                        description: "the contract as a whole", held: Money(minorUnits: 0, currency: currency), raisedBy: dispute.raisedBy,
+                        raisedByUser: dispute.raisedBy == .buyer ? buyer : freelancer, reason: dispute.reason, openedAt: dispute.at,
+                        otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:))))
+                }
+            }
+            return disputes.sorted { ($0.openedAt, $0.contract, $0.milestone?.rawValue ?? 0) < ($1.openedAt, $1.contract, $1.milestone?.rawValue ?? 0) }
         }
     }
 }

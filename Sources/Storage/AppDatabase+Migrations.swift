@@ -185,6 +185,13 @@ extension AppDatabase {
                 CREATE INDEX milestone_disputed ON milestone(contract_id, number) WHERE state = 'disputed';
                 """)
         }
+        migrator.registerMigration("v5: disputes about a contract as a whole") { db in
+            try db.execute(sql: """
+                -- A dispute about the contract itself (not a funded milestone), JSON, NULL when none is open.
+                ALTER TABLE contract ADD COLUMN dispute TEXT;
+                CREATE INDEX contract_disputed ON contract(id) WHERE dispute IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

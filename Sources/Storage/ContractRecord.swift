@@ -9,7 +9,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
     enum CodingKeys: String, CodingKey {
         case id, title, currency, buyerId = "buyer_id", freelancerId = "freelancer_id", preset, policy, phase,
-            endRequest = "end_request", reviews, createdAt = "created_at"
+            endRequest = "end_request", reviews, dispute, createdAt = "created_at"
     }
 
     var id: String
@@ -22,6 +22,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     var phase: String
     var endRequest: String?
     var reviews: String
+    var dispute: String?
     var createdAt: Int64
 
     init(_ contract: Contract, createdAt: Date) throws {
@@ -35,6 +36,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
         phase = contract.phase.rawValue
         endRequest = try contract.endRequest.map(JSON.string)
         reviews = try JSON.string(contract.reviews)
+        dispute = try contract.dispute.map(JSON.string)
         self.createdAt = createdAt.milliseconds
     }
 }

@@ -38,7 +38,8 @@ import Testing
         var thread: String
         var title: String
         var preset: String
-        var milestone: String
+        var about: String
+        var milestone: String?
         var description: String
         var held: Int64
         var heldText: String
@@ -51,7 +52,7 @@ import Testing
         var otherSideLastSpoke: String?
 
         enum CodingKeys: String, CodingKey {
-            case thread, title, preset, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
+            case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
                 otherSideLastSpoke = "other_side_last_spoke"
         }
@@ -157,6 +158,41 @@ import Testing
             default: "\(paid) released to the freelancer and \(returned) refunded to the buyer"
             }
             return "Moderator resolved the dispute on M1: \(outcome). Note: half done"
+        }
+    }
+
+    /// SkillScoop: "If declined ... either party can submit a Dispute Assistance Form", with nothing funded:
+    /// a dispute about the contract reaches the moderators' queue (about: contract, milestone null, every field
+    /// present), a minimum amount leaves it out, and the moderator's ruling closes it.
+    @Test func aDisputeAboutTheContractReachesTheQueueAndIsRuledOn() async throws {
+        try await TestServer.with { server in
+            try server.contract("s-1", preset: "skillscoop", milestones: [MilestoneDraft(amount: 40_000, description: "Research")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice", lifetime: 86_400))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob", lifetime: 86_400))
+            let mia = try await TestClient.connect(server, token: try await server.token("mia", role: "moderator", lifetime: 86_400))
+            for client in [alice, bob, mia] { _ = try await client.join("s-1") }
+            try await Self.applied(alice, "/endcontract we changed direction", in: "s-1")
+            try await Self.applied(bob, "/endcontract decline", in: "s-1")
+            try await Self.applied(bob, "/dispute contract the client will not say what is wrong", in: "s-1")
+            let state = try await alice.next { if case .state(let view) = $0 { view.dispute != nil } else { false } }
+            guard case .state(let view) = state else { return }
+            #expect(view.dispute?.hasPrefix("The freelancer opened a dispute about the contract at ") == true)
+
+            let token = try await server.token("mia", role: "moderator")
+            let (body, _) = try await AccessTests.get("\(server.baseURL)/api/disputes", token: token)
+            #expect(body.contains(#""milestone":null"#) && body.contains(#""about":"contract""#), "\(body)")
+            let open = try await Self.queue(server)
+            #expect(open.count == 1)
+            let item = try #require(open.first)
+            #expect(item.thread == "s-1" && item.about == "contract" && item.milestone == nil && item.held == 0)
+            #expect(item.raisedBy == "freelancer" && item.raisedByUser == "bob" && item.reason == "the client will not say what is wrong")
+            #expect(try await Self.queue(server, "?min_amount=1").isEmpty)
+
+            try await Self.applied(mia, "/resolve contract the client may end it; nothing was funded, so nothing is owed", in: "s-1")
+            #expect(try await Self.queue(server).isEmpty)
+            let contract = try #require(try await server.database.contract("s-1"))
+            #expect(contract.dispute == nil)
+            for client in [alice, bob, mia] { await client.close() }
         }
     }
 

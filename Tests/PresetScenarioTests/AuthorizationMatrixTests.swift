@@ -48,6 +48,7 @@ import Testing
         case endRequest = "/endcontract", endAccept = "/endcontract accept", endDecline = "/endcontract decline"
         case goLive = "/golive", stop = "/stop", complete = "/complete", review = "/review"
         case cancelOrder = "/cancel order"
+        case disputeContract = "/dispute contract", resolveContract = "/resolve contract"
         case help = "/help", status = "/status"
 
         var description: String { rawValue }
@@ -75,6 +76,8 @@ import Testing
             case .endDecline: return .answerEndRequest(accept: false)
             case .goLive: return .goLive
             case .cancelOrder: return .cancelOrder(reason: "the order cannot go on")
+            case .disputeContract: return .disputeContract(reason: "we cannot agree how to end this")
+            case .resolveContract: return .resolveContract(note: "both may stop; nothing is owed")
             case .stop: return .stop
             case .complete: return .complete
             case .review: return .review(stars: 5, text: "great to work with")
@@ -99,6 +102,8 @@ import Testing
             case .release: [.release]
             case .cancel: [.cancel]
             case .cancelOrder: [.cancelOrder]
+            case .disputeContract: [.disputeContract]
+            case .resolveContract: [.resolveContract]
             case .dispute: [.dispute]
             case .resolve: [.resolveRelease, .resolveRefund, .resolveSplit]
             case .endContract: [.endRequest]
@@ -311,6 +316,13 @@ import Testing
         // canceled through the Resolution Center or through Customer Support")".
         case .cancelOrder:
             return open && role == .moderator && r.cancelBy == .moderator
+        // "`/dispute contract <reason>` | buyer or freelancer | asks a moderator to look at the contract as a whole"
+        // (no situation here has one open already).
+        case .disputeContract:
+            return open && party
+        // "`/resolve contract <ruling>` | moderator | rules on a dispute about the contract" - none is open here.
+        case .resolveContract:
+            return false
         // "`/stop` | buyer, sequential orders | stops the order after an accepted milestone" - "Buyers can choose
         // to stop a milestone order after each milestone is accepted".
         case .stop:
@@ -606,7 +618,7 @@ import Testing
                 }
             }
         }
-        #expect(Command.allCases.count == 24)
+        #expect(Command.allCases.count == 26)
         #expect(Actor.allCases.count == 4)
         #expect(Self.configurations.count == 8)
         #expect(cells == expectedCells, "checked \(cells) cells of \(expectedCells)")

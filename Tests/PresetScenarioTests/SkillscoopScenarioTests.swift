@@ -197,6 +197,28 @@ import Testing
         #expect(try s.fire(.endRequestAnswer).isEmpty)
     }
 
+    @Test("\"If declined: Try resolving the issue via chat, or either party can submit a Dispute Assistance Form.\" Also with nothing funded")
+    func declinedWithNothingFundedStillHasADisputePath() throws {
+        var s = try agreed()
+        let (client, freelancer) = (s.buyer, s.freelancer)
+        try s.run("/endcontract we changed direction", by: client)
+        try s.run("/endcontract decline", by: freelancer)
+        // No milestone holds money, so a milestone dispute has nothing to freeze; the refusal points the way.
+        let refused = s.reject("/dispute M1 we cannot agree", by: freelancer, .wrongState)
+        #expect(refused?.suggestion == "To ask a moderator about the contract as a whole: /dispute contract <reason>.")
+        let opened = try s.run("/dispute contract the client wants to end but will not say why", by: freelancer)
+        #expect(opened.events == [.contractDisputeOpened(by: .freelancer, reason: "the client wants to end but will not say why")])
+        #expect(opened.postings.isEmpty)
+        #expect(s.contract.dispute?.raisedBy == .freelancer)
+        s.reject("/dispute contract me too", by: client, .wrongState, reason: "the freelancer already opened a dispute about the contract; a moderator will decide")
+        s.reject("/resolve contract I decide", by: client, .notAllowedForRole, reason: "only a moderator can rule on a dispute")
+        let ruled = try s.run("/resolve contract the client may end it; nothing was funded, so nothing is owed", by: s.moderator)
+        #expect(ruled.events == [.contractDisputeResolved(note: "the client may end it; nothing was funded, so nothing is owed")])
+        #expect(s.contract.dispute == nil)
+        s.reject("/resolve contract again", by: s.moderator, .wrongState, reason: "there is no open dispute about the contract")
+        #expect(s.ledger.total == 0)
+    }
+
     @Test("\"If declined: Try resolving the issue via chat, or either party can submit a Dispute Assistance Form.\"",
         arguments: [("release", Int64(60_000)), ("refund", Int64(0)), ("split 400", Int64(40_000))])
     func endRequestDeclinedThenDispute(ruling: String, toFreelancer: Int64) throws {

@@ -14,6 +14,7 @@ import Testing
         ("v2: notification outbox", "1c22079a7aa2ec3da452daf8beddc30ed14016dedc3f4b534f9e0037e526e7bb"),
         ("v3: payment processor", "3ec2eef1791c8dd45c2f1d80f71df281905e0a81c30cc6c9f6dc224141c3e958"),
         ("v4: thread heads in their own narrow table; only the indexes queries use", "c98f8a1721cc744bb234c5a3ea42f354956993013d41a8ff98b1885e139db77d"),
+        ("v5: disputes about a contract as a whole", "ad4817db109b98a080891606f6ed97fbdb91e7f292cd3af16cab77ab6e325d49"),
     ]
 
     /// Runs the migrations one at a time on an empty database, recording the SQL each executes.

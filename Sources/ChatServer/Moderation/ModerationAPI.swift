@@ -8,7 +8,10 @@ struct DisputeQueue: ResponseEncodable {
         var thread: String
         var title: String
         var preset: String
-        var milestone: String
+        /// `milestone` or `contract` (a dispute about the contract as a whole).
+        var about: String
+        /// Nil for a dispute about the contract.
+        var milestone: String?
         var description: String
         var held: Int64
         var heldText: String
@@ -21,9 +24,29 @@ struct DisputeQueue: ResponseEncodable {
         var otherSideLastSpoke: String?
 
         enum CodingKeys: String, CodingKey {
-            case thread, title, preset, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
+            case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
                 otherSideLastSpoke = "other_side_last_spoke"
+        }
+
+        /// Every field, `null` included: the documented shape does not change with the dispute.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(thread, forKey: .thread)
+            try container.encode(title, forKey: .title)
+            try container.encode(preset, forKey: .preset)
+            try container.encode(about, forKey: .about)
+            try container.encode(milestone, forKey: .milestone)
+            try container.encode(description, forKey: .description)
+            try container.encode(held, forKey: .held)
+            try container.encode(heldText, forKey: .heldText)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(raisedBy, forKey: .raisedBy)
+            try container.encode(raisedByUser, forKey: .raisedByUser)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(openedAt, forKey: .openedAt)
+            try container.encode(openSeconds, forKey: .openSeconds)
+            try container.encode(otherSideLastSpoke, forKey: .otherSideLastSpoke)
         }
     }
 
@@ -119,7 +142,8 @@ enum ModerationAPI {
                 try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold, currency: currency)
             }
             return DisputeQueue(disputes: open.map {
-                .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, milestone: $0.milestone.description,
+                .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, about: $0.milestone == nil ? "contract" : "milestone",
+                    milestone: $0.milestone?.description,
                     description: $0.description, held: $0.held.minorUnits, heldText: $0.held.description, currency: $0.held.currency.code,
                     raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Timestamp.text($0.openedAt),
                     openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Timestamp.text))

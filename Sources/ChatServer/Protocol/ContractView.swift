@@ -19,6 +19,8 @@ public struct ContractView: Codable, Hashable, Sendable {
     public var testMoney: Bool
     public var milestones: [MilestoneView]
     public var endRequest: String?
+    /// An open dispute about the contract as a whole, in words, or nil.
+    public var dispute: String? = nil
     /// Commands this viewer can use now; `moves_money` ones deserve a confirmation.
     public var commands: [CommandSuggestion]
 
@@ -64,7 +66,7 @@ public struct ContractView: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case thread, title, preset, currency, phase, buyer, freelancer, role, held, heldText = "held_text",
-            testMoney = "test_money", milestones, endRequest = "end_request", commands
+            testMoney = "test_money", milestones, endRequest = "end_request", dispute, commands
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -82,6 +84,7 @@ public struct ContractView: Codable, Hashable, Sendable {
         try container.encode(testMoney, forKey: .testMoney)
         try container.encode(milestones, forKey: .milestones)
         try container.encode(endRequest, forKey: .endRequest)
+        try container.encode(dispute, forKey: .dispute)
         try container.encode(commands, forKey: .commands)
     }
 
@@ -110,6 +113,7 @@ public struct ContractView: Codable, Hashable, Sendable {
                 reviewOutcome: reviewEnds == nil ? nil : contract.policy.reviewPeriod?.outcome.rawValue)
         }
         endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Timestamp.text($0.answerBy))" }
+        dispute = contract.dispute.map { "The \($0.raisedBy) opened a dispute about the contract at \(Timestamp.text($0.at)): \($0.reason)" }
         commands = contract.availableCommands(for: viewer, at: now)
     }
 }

@@ -136,6 +136,7 @@ extension ContractView: WireFrame {
             sink.raw("}")
         }
         sink.raw(#"],"end_request":"#); sink.string(endRequest)
+        sink.raw(#","dispute":"#); sink.string(dispute)
         sink.raw(#","commands":["#)
         for (index, command) in commands.enumerated() {
             sink.raw(index == 0 ? #"{"template":"# : #",{"template":"#); sink.string(command.template)

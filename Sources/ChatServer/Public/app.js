@@ -732,8 +732,8 @@
     for (const d of disputes) {
       const item = el("li");
       item.dataset.thread = d.thread;
-      item.dataset.milestone = d.milestone;
-      item.append(el("strong", null, d.milestone + " · " + (d.held_text || money(d.held, d.currency))));
+      item.dataset.milestone = d.milestone || "contract";
+      item.append(el("strong", null, d.milestone ? d.milestone + " · " + (d.held_text || money(d.held, d.currency)) : "The contract as a whole"));
       item.append(el("span", "sub", (d.title || d.thread) + " — raised by " + (d.raised_by_user || d.raised_by) +
         " (" + d.raised_by + "), open " + age(d.open_seconds || 0)));
       if (d.reason) item.append(el("span", "sub", "“" + d.reason + "”"));
