@@ -50,6 +50,7 @@ enum PolicySchema {
         "stop_allowed": .bool,
         "complete_automatically": .bool,
         "place_order": .bool,
+        "offer_lapse_days": .duration(days: 1...30),
     ]
 
     /// Checks one YAML value against its key's type.
@@ -131,7 +132,8 @@ enum PolicySchema {
             endContract: string("end_contract") == "request" ? .request(answerSeconds: int("end_request_answer_days")) : .disputeOnly,
             stopAllowed: bool("stop_allowed"),
             completeAutomatically: bool("complete_automatically"),
-            placeOrder: bool("place_order")
+            placeOrder: bool("place_order"),
+            offerLapseSeconds: int("offer_lapse_days")
         )
     }
 }

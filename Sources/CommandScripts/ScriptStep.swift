@@ -38,6 +38,10 @@ public enum CommandScript {
         ("/golive", .buyer), ("/stop", .buyer), ("/complete", .buyer), ("/review 4 solid work", nil),
         ("/status", nil), ("/help", nil), ("/fund M", .buyer), ("/frobnicate", nil), ("/milestone add -5 x", nil),
         ("/release M0", .buyer), ("hello there", nil),
+        // Settlements the parties agree, disputes about the contract, a whole order cancelled.
+        ("/offer %m release %a", nil), ("/offer %m refund", nil), ("/offer %m extend 2099-02-28", nil), ("/offer accept", nil),
+        ("/offer decline", nil), ("/offer withdraw", nil), ("/dispute contract we are stuck", nil),
+        ("/resolve contract both may go on", .moderator), ("/cancel order support decided", .moderator),
     ]
 
     public static func step(_ seed: Int) -> ScriptStep {

@@ -22,6 +22,10 @@ public enum ChatCommand: Hashable, Sendable {
     /// A moderator closes the contract's dispute with a ruling posted to both parties (no money moves; a
     /// milestone's money is settled with `/resolve M<n> ...` or `/cancel order`).
     case resolveContract(note: String)
+    /// A party offers terms for a milestone: `/offer M2 release 300`, `/offer M2 refund`, `/offer M2 extend 2026-12-20`.
+    case offer(MilestoneRef, Offer.Terms)
+    /// `/offer accept M2`, `/offer decline M2` (the other party), `/offer withdraw M2` (the offerer).
+    case answerOffer(MilestoneRef, OfferAnswer)
     case resolve(MilestoneRef, Resolution, note: String)
     case endContract(reason: String?)
     case answerEndRequest(accept: Bool)
@@ -50,6 +54,8 @@ public enum ChatCommand: Hashable, Sendable {
         case .dispute: "/dispute"
         case .disputeContract: "/dispute contract"
         case .resolveContract: "/resolve contract"
+        case .offer: "/offer"
+        case .answerOffer(_, let answer): "/offer \(answer.rawValue)"
         case .resolve: "/resolve"
         case .endContract, .answerEndRequest: "/endcontract"
         case .goLive: "/golive"
@@ -71,6 +77,7 @@ public enum ChatCommand: Hashable, Sendable {
     public var movesMoney: Bool {
         switch self {
         case .fund, .release, .cancel, .cancelOrder, .resolve, .answerEndRequest: true
+        case .answerOffer(_, let answer): answer == .accept  // accepting a money offer settles the milestone
         case .approve: true  // charges the buyer where the policy charges on approval
         default: false
         }

@@ -157,6 +157,63 @@ extension CommandParser {
     }
 
     /// `/resolve M<n> release|refund|split <amount> <note>`.
+    /// `/offer M2 release <amount>`, `/offer M2 refund`, `/offer M2 extend <date>`; `/offer accept|decline|withdraw [M2]`.
+    func parseOffer(_ words: inout Words) -> Result<ChatCommand, ParseError> {
+        let command = "/offer"
+        let example = "/offer M2 release \(AmountParser.example(in: currency).plainText)"
+        if let first = words.peek(), let answer = OfferAnswer(rawValue: first.lowercased()) {
+            _ = words.next()
+            let name = "/offer \(answer.rawValue)"
+            var ref = MilestoneRef.implied
+            if let word = words.next() {
+                switch MilestoneName.parse(word) {
+                case .number(let number): ref = .number(number)
+                case .invalid(let problem): return .failure(ParseError(command: name, problem: problem, example: "\(name) M2"))
+                case .notAMilestone:
+                    return .failure(ParseError(command: name, problem: "`\(word.prefix(40))` is not a milestone; name one like M2", example: "\(name) M2"))
+                }
+            }
+            if let extra = words.rest() {
+                return .failure(ParseError(command: name, problem: "unexpected `\(extra.prefix(40))` after the milestone", example: "\(name) M2"))
+            }
+            return .success(.answerOffer(ref, answer))
+        }
+        return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
+            guard let verb = words.next() else {
+                return .failure(ParseError(command: command, problem: "say release <amount>, refund or extend <date>", example: example))
+            }
+            let terms: Offer.Terms
+            switch verb.lowercased() {
+            case "release", "pay":
+                guard let amountWord = words.next() else {
+                    return .failure(ParseError(command: command, problem: "the amount for the freelancer is missing (the rest goes back to the buyer)", example: example))
+                }
+                switch AmountParser.parse(amountWord, currency: currency) {
+                case .success(let value): terms = .release(toFreelancer: value)
+                case .failure(let failure): return .failure(ParseError(command: command, problem: failure.explanation(for: currency), example: example))
+                }
+                if let wrong = currencyAfterAmount(&words, command: command, example: example) { return .failure(wrong) }
+            case "refund":
+                terms = .refund
+            case "extend":
+                let dateExample = "/offer M2 extend 2026-12-20"
+                guard let word = words.next() else {
+                    return .failure(ParseError(command: command, problem: "the new due date is missing", example: dateExample))
+                }
+                guard let due = DueDate(iso: word) else {
+                    return .failure(ParseError(command: command, problem: "`\(word.prefix(20))` is not a date; write it as YYYY-MM-DD", example: dateExample))
+                }
+                terms = .extend(due)
+            default:
+                return .failure(ParseError(command: command, problem: "`\(verb.prefix(20))`: say release <amount>, refund or extend <date>", example: example))
+            }
+            if let extra = words.rest() {
+                return .failure(ParseError(command: command, problem: "unexpected `\(extra.prefix(40))` after the terms", example: example))
+            }
+            return .success(.offer(ref, terms))
+        }
+    }
+
     func parseResolve(_ words: inout Words) -> Result<ChatCommand, ParseError> {
         let command = "/resolve"
         let example = "/resolve M1 split \(AmountParser.example(in: currency).plainText) half the work was delivered"

@@ -69,6 +69,7 @@ public struct CommandParser: Sendable {
                 .dispute($0, reason: $1)
             }
         case "resolve": return parseResolve(&words)
+        case "offer": return parseOffer(&words)
         case "endcontract", "end":
             guard let first = words.peek() else { return .success(.endContract(reason: nil)) }
             switch first.lowercased() {

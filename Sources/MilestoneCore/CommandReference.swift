@@ -21,6 +21,8 @@ public struct CommandReference: Hashable, Sendable {
         .init(name: "dispute", syntax: "/dispute M<n> <reason>", summary: "freeze the money for a moderator to decide", example: "/dispute M1 the files are empty"),
         .init(name: "dispute contract", syntax: "/dispute contract <reason>", summary: "ask a moderator to look at the contract as a whole, nothing funded needed", example: "/dispute contract the end request was declined and we cannot agree"),
         .init(name: "resolve contract", syntax: "/resolve contract <ruling>", summary: "moderators: rule on a dispute about the contract", example: "/resolve contract both agree to stop; nothing is owed"),
+        .init(name: "offer", syntax: "/offer M<n> release <amount> | refund | extend YYYY-MM-DD", summary: "offer the other party terms to settle a milestone yourselves (in or out of a dispute)", example: "/offer M2 release 300"),
+        .init(name: "offer accept", syntax: "/offer accept|decline [M<n>] | /offer withdraw [M<n>]", summary: "answer the other party's offer, or take back your own", example: "/offer accept M2"),
         .init(name: "resolve", syntax: "/resolve M<n> release|refund|split <amount> <note>", summary: "moderators: settle a dispute", example: "/resolve M1 split 200 half of the work was delivered"),
         .init(name: "endcontract", syntax: "/endcontract [reason] | /endcontract accept | /endcontract decline", summary: "the buyer asks to end early; the freelancer answers (accepting refunds funded milestones)", example: "/endcontract the project was cancelled"),
         .init(name: "golive", syntax: "/golive", summary: "make a proposal contract live so milestones can be paid", example: "/golive"),

@@ -56,6 +56,8 @@ extension Step {
         case .dispute(let ref, let reason): try dispute(ref, reason: reason)
         case .disputeContract(let reason): try disputeContract(reason: reason)
         case .resolveContract(let note): try resolveContract(note: note)
+        case .offer(let ref, let terms): try makeOffer(ref, terms)
+        case .answerOffer(let ref, let answer): try answerOffer(ref, answer)
         case .resolve(let ref, let ruling, let note): try resolve(ref, ruling, note: note)
         case .endContract(let reason): try requestEnd(reason: reason)
         case .answerEndRequest(let accept): try answerEnd(accept: accept)

@@ -54,6 +54,18 @@ extension Contract {
             if milestone.held > 1 {
                 offer(.resolve(.number(m), .split(toFreelancer: 1), note: "x"), "/resolve \(m) split <amount> <note>", "pay part of \(held) to the freelancer, return the rest", when: disputed)
             }
+            let party = role == .buyer || role == .freelancer
+            let openOffer = offers.first { $0.milestone == m }
+            offer(.offer(.number(m), .release(toFreelancer: milestone.held)), "/offer \(m) release <amount>",
+                "offer to settle \(m): part of \(held) to the freelancer, the rest back to the buyer", when: party && state.holdsMoney && openOffer == nil)
+            offer(.offer(.number(m), .refund), "/offer \(m) refund", "offer to settle \(m) by returning \(held) to the buyer",
+                when: party && state.holdsMoney && openOffer == nil)
+            if let openOffer {
+                let answering = role == openOffer.by.counterparty
+                offer(.answerOffer(.number(m), .accept), "/offer accept \(m)", "accept the \(openOffer.by)'s offer on \(m)", when: answering)
+                offer(.answerOffer(.number(m), .decline), "/offer decline \(m)", "decline the \(openOffer.by)'s offer on \(m)", when: answering)
+                offer(.answerOffer(.number(m), .withdraw), "/offer withdraw \(m)", "take back your offer on \(m)", when: role == openOffer.by)
+            }
             offer(.editMilestone(.number(m), MilestoneChanges(description: milestone.description + " (edited)")), "/milestone edit \(m) amount <amount>", "change \(m)'s terms", when: state.isUnfunded)
             offer(.deleteMilestone(.number(m)), "/milestone delete \(m)", "remove \(m)", when: state.isUnfunded)
         }

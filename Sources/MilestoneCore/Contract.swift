@@ -15,6 +15,8 @@ public struct Contract: Hashable, Sendable, Codable {
     public var endRequest: EndRequest?
     /// An open dispute about the contract itself (not a milestone), if any.
     public var dispute: ContractDispute?
+    /// Open offers to settle a milestone between the parties, at most one per milestone.
+    public var offers: [Offer] = []
     public var reviews: [Review]
 
     public enum Phase: String, Hashable, Sendable, Codable {

@@ -45,6 +45,33 @@ extension ContractEvent {
             case .split: outcome = "\(released) released to the freelancer and \(refunded) refunded to the buyer"
             }
             return "Moderator resolved the dispute on \(m): \(outcome). Note: \(note)"
+        case .offerMade(let m, let by, let terms, let held, let lapsesAt):
+            let other = by.counterparty?.rawValue ?? "other side"
+            let what: String
+            switch terms {
+            case .release(let amount):
+                let rest = held.minorUnits - amount
+                what = "release \(Money(minorUnits: amount, currency: held.currency)) of \(m) to the freelancer" + (rest > 0 ? " and refund the remaining \(Money(minorUnits: rest, currency: held.currency)) to the buyer" : "")
+            case .refund: what = "refund the \(held) held for \(m) to the buyer"
+            case .extend(let due): what = "move \(m)'s due date to \(due)"
+            }
+            return "\(by.title) offers to \(what). The \(other) can /offer accept \(m) or /offer decline \(m) until \(Self.timeText(lapsesAt)); the offer can be withdrawn with /offer withdraw \(m)."
+        case .offerAccepted(let m, let by, let terms, let released, let refunded):
+            switch terms {
+            case .extend(let due):
+                return "\(by.title) accepted the offer: \(m) is now due \(due)."
+            case .release, .refund:
+                var parts: [String] = []
+                if released.minorUnits > 0 { parts.append("\(released) released to the freelancer") }
+                if refunded.minorUnits > 0 { parts.append("\(refunded) refunded to the buyer") }
+                return "\(by.title) accepted the offer on \(m): \(parts.joined(separator: " and ")). \(m) is settled" + "; any dispute on it is closed."
+            }
+        case .offerDeclined(let m, let by):
+            return "\(by.title) declined the offer on \(m). Nothing changed."
+        case .offerWithdrawn(let m, let by):
+            return "\(by.title) withdrew the offer on \(m). Nothing changed."
+        case .offerLapsed(let m):
+            return "The offer on \(m) was not answered in time and lapsed. Nothing changed."
         case .contractDisputeOpened(let by, let reason):
             return "\(by.title) opened a dispute about the contract: \(reason). A moderator will review the conversation and decide; the other side can answer here."
         case .contractDisputeResolved(let note):

@@ -18,6 +18,12 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case disputeOpened(MilestoneNumber, by: Role, reason: String, held: Money)
     case disputeResolved(MilestoneNumber, ruling: Resolution, released: Money, refunded: Money, note: String)
     case contractDisputeOpened(by: Role, reason: String)
+    /// `held` is what the milestone held when the offer was made (for the text's "the rest").
+    case offerMade(MilestoneNumber, by: Role, terms: Offer.Terms, held: Money, lapsesAt: Date)
+    case offerAccepted(MilestoneNumber, by: Role, terms: Offer.Terms, released: Money, refunded: Money)
+    case offerDeclined(MilestoneNumber, by: Role)
+    case offerWithdrawn(MilestoneNumber, by: Role)
+    case offerLapsed(MilestoneNumber)
     case contractDisputeResolved(note: String)
     case contractLive
     /// The buyer accepted the seller's offer: the order is placed, `first` is charged now (a
@@ -65,6 +71,11 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .disputeOpened: "dispute_opened"
         case .disputeResolved: "dispute_resolved"
         case .contractDisputeOpened: "contract_dispute_opened"
+        case .offerMade: "offer_made"
+        case .offerAccepted: "offer_accepted"
+        case .offerDeclined: "offer_declined"
+        case .offerWithdrawn: "offer_withdrawn"
+        case .offerLapsed: "offer_lapsed"
         case .contractDisputeResolved: "contract_dispute_resolved"
         case .contractLive: "contract_live"
         case .orderPlaced: "order_placed"
@@ -96,7 +107,8 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             .reviewReminder(let m, _, _), .dueReminder(let m, _), .fundingReversed(let m, _, _), .holdExpiring(let m, _, _),
             .holdCaptured(let m, _):
             m
-        case .orderStoppedByItself(let m, _), .orderPlaced(let m, _):
+        case .orderStoppedByItself(let m, _), .orderPlaced(let m, _), .offerMade(let m, _, _, _, _), .offerAccepted(let m, _, _, _, _),
+            .offerDeclined(let m, _), .offerWithdrawn(let m, _), .offerLapsed(let m):
             m
         case .contractLive, .orderStopped, .contractEndedUnpaid, .contractDisputeOpened, .contractDisputeResolved, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
             .contractCompleted, .reviewPosted:

@@ -11,6 +11,8 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
     case dueReminder(MilestoneNumber)
     /// The freelancer's time to answer an end-contract request runs out.
     case endRequestAnswer
+    /// An open offer on a milestone lapses unanswered.
+    case offerLapses(MilestoneNumber)
 
     /// A stable key for storage: `review_ends:M1`, `review_reminder:M1:3`, `due_reminder:M2`, `end_request_answer`.
     public var key: String {
@@ -19,6 +21,7 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case .reviewReminder(let number, let days): "review_reminder:\(number):\(days)"
         case .dueReminder(let number): "due_reminder:\(number)"
         case .endRequestAnswer: "end_request_answer"
+        case .offerLapses(let number): "offer_lapses:\(number)"
         }
     }
 
@@ -37,13 +40,14 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
             self = .reviewReminder(m, daysBefore: days)
         case "due_reminder": guard parts.count == 2, let m = milestone(1) else { return nil }; self = .dueReminder(m)
         case "end_request_answer": guard parts.count == 1 else { return nil }; self = .endRequestAnswer
+        case "offer_lapses": guard parts.count == 2, let m = milestone(1) else { return nil }; self = .offerLapses(m)
         default: return nil
         }
     }
 
     var milestone: MilestoneNumber? {
         switch self {
-        case .reviewEnds(let m), .reviewReminder(let m, _), .dueReminder(let m): m
+        case .reviewEnds(let m), .reviewReminder(let m, _), .dueReminder(let m), .offerLapses(let m): m
         case .endRequestAnswer: nil
         }
     }

@@ -42,6 +42,13 @@ public struct Policy: Hashable, Sendable, Codable {
     }
     /// Stored optional: policies stored before this setting existed decode as `false`.
     private var placesOrder: Bool?
+    /// How long an offer to settle a milestone stays open before it lapses (default 3 days).
+    public var offerLapseSeconds: Int {
+        get { offerLapse ?? 3 * 86_400 }
+        set { offerLapse = newValue }
+    }
+    /// Stored optional: policies stored before this setting existed use the default.
+    private var offerLapse: Int?
 
     public enum Approval: String, Hashable, Sendable, Codable, CaseIterable {
         /// Milestones are agreed when created.
@@ -134,7 +141,7 @@ public struct Policy: Hashable, Sendable, Codable {
         contractStartsLive: Bool, chargeOn: ChargeMoment, sequential: Bool, releaseRequiresSubmission: Bool,
         reviewPeriod: ReviewPeriod?, reviewReminderDays: [Int], revisions: RevisionRule, cancelBy: CancelRule,
         deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool,
-        placeOrder: Bool = false
+        placeOrder: Bool = false, offerLapseSeconds: Int? = nil
     ) {
         self.name = name
         self.milestoneCreator = milestoneCreator
@@ -153,6 +160,7 @@ public struct Policy: Hashable, Sendable, Codable {
         self.stopAllowed = stopAllowed
         self.completeAutomatically = completeAutomatically
         self.placesOrder = placeOrder ? true : nil
+        self.offerLapse = offerLapseSeconds
     }
 
     /// Who must agree a milestone `creator` adds or changes now: the policy's approver; and once a placed

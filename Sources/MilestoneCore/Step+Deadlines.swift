@@ -32,6 +32,8 @@ extension Step {
             case .funded, .revisionRequested: events.append(.dueReminder(number, due: due))
             default: return
             }
+        case .offerLapses(let number):
+            lapseOffer(on: number)
         case .endRequestAnswer:
             guard let request = contract.endRequest, request.answerBy <= now, !contract.isClosed else { return }
             contract.endRequest = nil

@@ -56,6 +56,7 @@ extension Step {
         var cancelled: [MilestoneNumber] = []
         for index in contract.milestones.indices where self[index].state.isUnfunded {
             self[index].state = .cancelled
+            dropOffers(on: self[index].number)
             cancelled.append(self[index].number)
         }
         return cancelled

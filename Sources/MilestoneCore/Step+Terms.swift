@@ -143,6 +143,7 @@ extension Step {
                 suggestion: "Raise it in the chat; a moderator can help.")
         }
         self[index].state = .cancelled
+        dropOffers(on: milestone.number)
         events.append(.milestoneDeleted(milestone.number, by: role ?? .buyer))
         completeIfSettled()
     }

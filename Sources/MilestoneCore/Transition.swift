@@ -108,11 +108,20 @@ struct Step {
         if held - amount > 0 { postings.append(LedgerPosting(kind: .void, milestone: number, amount: held - amount)) }
         self[index].released += amount
         self[index].refunded += held - amount
+        // Settled some other way (a release, a ruling): an open offer on it no longer means anything.
+        dropOffers(on: number)
         self[index].state = state
         cancelClocks(of: number)
     }
 
     /// Cancels the review period and its reminders of a milestone.
+    /// A milestone that settles or is cancelled takes its open offer with it.
+    mutating func dropOffers(on number: MilestoneNumber) {
+        guard contract.offers.contains(where: { $0.milestone == number }) else { return }
+        contract.offers.removeAll { $0.milestone == number }
+        deadlines.append(.cancel(.offerLapses(number)))
+    }
+
     mutating func cancelClocks(of number: MilestoneNumber) {
         guard policy.reviewPeriod != nil else { return }
         deadlines.append(.cancel(.reviewEnds(number)))

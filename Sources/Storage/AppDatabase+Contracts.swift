@@ -128,10 +128,10 @@ extension AppDatabase {
         }
         // `previous` is the contract as stored in this transaction: only what changed is written.
         if contract.phase != previous.phase || contract.endRequest != previous.endRequest || contract.reviews != previous.reviews
-            || contract.dispute != previous.dispute {
-            try db.cachedStatement(sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ?, dispute = ? WHERE id = ?").execute(
+            || contract.dispute != previous.dispute || contract.offers != previous.offers {
+            try db.cachedStatement(sql: "UPDATE contract SET phase = ?, end_request = ?, reviews = ?, dispute = ?, offers = ? WHERE id = ?").execute(
                 arguments: [contract.phase.rawValue, try contract.endRequest.map(JSON.string), try StoredJSON.string(contract.reviews),
-                    try contract.dispute.map(JSON.string), contract.id.rawValue])
+                    try contract.dispute.map(JSON.string), contract.offers.isEmpty ? nil : try JSON.string(contract.offers), contract.id.rawValue])
         }
         for (index, milestone) in contract.milestones.enumerated() {
             // Milestones keep their order and are only appended, so the same index usually finds the old one.

@@ -192,6 +192,40 @@ extension AppDatabase {
                 CREATE INDEX contract_disputed ON contract(id) WHERE dispute IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v6: offers the parties make each other; a cancelled order's phase") { db in
+            // SQLite cannot change a CHECK constraint: the table is rebuilt (create, copy, drop, rename), with
+            // foreign keys checked once at the end of the migration (GRDB's deferred checks).
+            try db.execute(sql: """
+                CREATE TABLE contract_new (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    title TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    buyer_id TEXT NOT NULL,
+                    freelancer_id TEXT NOT NULL,
+                    preset TEXT NOT NULL,
+                    policy TEXT NOT NULL,           -- JSON: the rules the contract was made under
+                    -- 'cancelled': a whole order cancelled with no milestone completed
+                    phase TEXT NOT NULL CHECK (phase IN ('proposal', 'live', 'completed', 'ended', 'cancelled')),
+                    end_request TEXT,               -- JSON, while the buyer's request to end is open
+                    reviews TEXT NOT NULL,          -- JSON array
+                    created_at INTEGER NOT NULL,    -- milliseconds since 1970
+                    payer_customer TEXT,
+                    payer_payment_method TEXT,
+                    payout_account TEXT,
+                    dispute TEXT,                   -- JSON, while a dispute about the contract itself is open
+                    offers TEXT                     -- JSON array of open offers to settle a milestone, NULL when none
+                );
+                INSERT INTO contract_new (id, title, currency, buyer_id, freelancer_id, preset, policy, phase, end_request, reviews,
+                    created_at, payer_customer, payer_payment_method, payout_account, dispute)
+                SELECT id, title, currency, buyer_id, freelancer_id, preset, policy, phase, end_request, reviews,
+                    created_at, payer_customer, payer_payment_method, payout_account, dispute FROM contract;
+                DROP TABLE contract;
+                ALTER TABLE contract_new RENAME TO contract;
+                CREATE INDEX contract_buyer ON contract(buyer_id);
+                CREATE INDEX contract_freelancer ON contract(freelancer_id);
+                CREATE INDEX contract_disputed ON contract(id) WHERE dispute IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -9,7 +9,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     /// Column names spelled out: GRDB's snake_case key conversion showed up in profiles.
     enum CodingKeys: String, CodingKey {
         case id, title, currency, buyerId = "buyer_id", freelancerId = "freelancer_id", preset, policy, phase,
-            endRequest = "end_request", reviews, dispute, createdAt = "created_at"
+            endRequest = "end_request", reviews, dispute, offers, createdAt = "created_at"
     }
 
     var id: String
@@ -23,6 +23,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
     var endRequest: String?
     var reviews: String
     var dispute: String?
+    var offers: String?
     var createdAt: Int64
 
     init(_ contract: Contract, createdAt: Date) throws {
@@ -37,6 +38,7 @@ struct ContractRecord: Codable, FetchableRecord, PersistableRecord {
         endRequest = try contract.endRequest.map(JSON.string)
         reviews = try JSON.string(contract.reviews)
         dispute = try contract.dispute.map(JSON.string)
+        offers = contract.offers.isEmpty ? nil : try JSON.string(contract.offers)
         self.createdAt = createdAt.milliseconds
     }
 }

@@ -9,7 +9,7 @@ import MilestoneCore
 extension AppDatabase {
     static func loadContract(_ db: Database, _ id: ContractID) throws -> Contract? {
         let contractRow = try Row.fetchOne(try db.cachedStatement(sql: """
-            SELECT title, currency, buyer_id, freelancer_id, policy, phase, end_request, reviews, dispute FROM contract WHERE id = ?
+            SELECT title, currency, buyer_id, freelancer_id, policy, phase, end_request, reviews, dispute, offers FROM contract WHERE id = ?
             """), arguments: [id.rawValue])
         guard let row = contractRow else { return nil }
         let code: String = try row.decode(atIndex: 1)
@@ -23,6 +23,7 @@ extension AppDatabase {
         contract.endRequest = try (row.decode(String?.self, atIndex: 6)).map { try JSON.decode(Contract.EndRequest.self, $0) }
         contract.reviews = try StoredJSON.reviews(decoding: try row.decode(atIndex: 7))
         contract.dispute = try (row.decode(String?.self, atIndex: 8)).map { try JSON.decode(Contract.ContractDispute.self, $0) }
+        contract.offers = try (row.decode(String?.self, atIndex: 9)).map { try JSON.decode([Offer].self, $0) } ?? []
         let milestones = try Row.fetchCursor(try db.cachedStatement(sql: """
             SELECT number, description, amount, due_date, revision_allowance, revisions_used, created_by, state_detail, funded, released, refunded
             FROM milestone WHERE contract_id = ? ORDER BY number

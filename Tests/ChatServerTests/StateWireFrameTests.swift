@@ -13,7 +13,7 @@ import Testing
     static let stateKeys = ["type", "thread", "title", "preset", "currency", "phase", "buyer", "freelancer", "role", "held",
                             "held_text", "test_money", "milestones", "end_request", "dispute", "commands"]
     static let milestoneKeys = ["number", "description", "amount", "amount_text", "state", "held", "released", "refunded", "due",
-                                "revisions_used", "revision_allowance", "review_ends", "review_outcome"]
+                                "revisions_used", "revision_allowance", "review_ends", "review_outcome", "offer"]
     static let commandKeys = ["template", "summary", "moves_money"]
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
     static let viewers = [CommandScript.buyer, CommandScript.freelancer, CommandScript.moderator]
@@ -130,7 +130,7 @@ import Testing
                     revisionsUsed: Int(truncatingIfNeeded: random.int64()),
                     revisionAllowance: random.chance(40) ? nil : Int(truncatingIfNeeded: random.int64()),
                     reviewEnds: random.chance(50) ? nil : Timestamp.text(Date(timeIntervalSince1970: Double.random(in: 0...4e9, using: &random))),
-                    reviewOutcome: random.optionalText())
+                    reviewOutcome: random.optionalText(), offer: random.optionalText())
             }
             view.commands = try (0..<Int.random(in: 0...8, using: &random)).map { _ in
                 var command = try #require(sample)
@@ -166,7 +166,7 @@ import Testing
         view.milestones = [ContractView.MilestoneView(
             number: "M1", description: "a \"b\"", amount: 1000, amountText: "$10.00", state: "funded", held: 1000, released: 0, refunded: 0,
             due: "2099-01-31", revisionsUsed: 1, revisionAllowance: nil, reviewEnds: nil, reviewOutcome: nil)]
-        #expect(Wire.text(.state(view)) == #"{"type":"state","thread":"c-1","title":"Logo","preset":"p","currency":"USD","phase":"live","buyer":"buyer-1","freelancer":"freelancer-1","role":"buyer","held":0,"held_text":"$0.00","test_money":true,"milestones":[{"number":"M1","description":"a \"b\"","amount":1000,"amount_text":"$10.00","state":"funded","held":1000,"released":0,"refunded":0,"due":"2099-01-31","revisions_used":1,"revision_allowance":null,"review_ends":null,"review_outcome":null}],"end_request":null,"dispute":null,"commands":[]}"#)
+        #expect(Wire.text(.state(view)) == #"{"type":"state","thread":"c-1","title":"Logo","preset":"p","currency":"USD","phase":"live","buyer":"buyer-1","freelancer":"freelancer-1","role":"buyer","held":0,"held_text":"$0.00","test_money":true,"milestones":[{"number":"M1","description":"a \"b\"","amount":1000,"amount_text":"$10.00","state":"funded","held":1000,"released":0,"refunded":0,"due":"2099-01-31","revisions_used":1,"revision_allowance":null,"review_ends":null,"review_outcome":null,"offer":null}],"end_request":null,"dispute":null,"commands":[]}"#)
     }
 
     /// Rates as configured (`2`, `0.5`) and any finite Double: tiny, huge, negative zero, subnormal.

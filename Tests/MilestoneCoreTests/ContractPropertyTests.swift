@@ -46,8 +46,9 @@ import Testing
         let expected: Set<String> = [
             "milestone_added", "milestone_requested", "milestone_edited", "milestone_deleted", "milestone_approved",
             "milestone_funded", "work_submitted", "revision_requested", "milestone_released", "milestone_cancelled",
-            "dispute_opened", "dispute_resolved", "contract_live", "order_stopped", "end_requested", "end_accepted",
-            "end_declined", "contract_completed", "review_posted",
+            "dispute_opened", "dispute_resolved", "contract_live", "end_requested", "end_accepted",
+            "end_declined", "contract_completed", "review_posted", "offer_made", "offer_accepted", "offer_declined",
+            "offer_withdrawn", "offer_lapsed", "order_placed", "contract_dispute_opened", "contract_dispute_resolved", "order_cancelled",
         ]
         #expect(expected.subtracting(seen).isEmpty, "never reached: \(expected.subtracting(seen).sorted())")
     }

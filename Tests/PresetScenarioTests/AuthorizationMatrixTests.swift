@@ -49,6 +49,7 @@ import Testing
         case goLive = "/golive", stop = "/stop", complete = "/complete", review = "/review"
         case cancelOrder = "/cancel order"
         case disputeContract = "/dispute contract", resolveContract = "/resolve contract"
+        case offerRefund = "/offer refund", offerAccept = "/offer accept", offerDecline = "/offer decline", offerWithdraw = "/offer withdraw"
         case help = "/help", status = "/status"
 
         var description: String { rawValue }
@@ -78,6 +79,10 @@ import Testing
             case .cancelOrder: return .cancelOrder(reason: "the order cannot go on")
             case .disputeContract: return .disputeContract(reason: "we cannot agree how to end this")
             case .resolveContract: return .resolveContract(note: "both may stop; nothing is owed")
+            case .offerRefund: return .offer(m1, .refund)
+            case .offerAccept: return .answerOffer(m1, .accept)
+            case .offerDecline: return .answerOffer(m1, .decline)
+            case .offerWithdraw: return .answerOffer(m1, .withdraw)
             case .stop: return .stop
             case .complete: return .complete
             case .review: return .review(stars: 5, text: "great to work with")
@@ -104,6 +109,8 @@ import Testing
             case .cancelOrder: [.cancelOrder]
             case .disputeContract: [.disputeContract]
             case .resolveContract: [.resolveContract]
+            case .offer: [.offerRefund]
+            case .answerOffer: [.offerAccept, .offerDecline, .offerWithdraw]
             case .dispute: [.dispute]
             case .resolve: [.resolveRelease, .resolveRefund, .resolveSplit]
             case .endContract: [.endRequest]
@@ -322,6 +329,13 @@ import Testing
             return open && party
         // "`/resolve contract <ruling>` | moderator | rules on a dispute about the contract" - none is open here.
         case .resolveContract:
+            return false
+        // "`/offer M<n> release <amount>|refund|extend <date>` | buyer or freelancer | offers the other party terms";
+        // money terms need money held (a disputed milestone too: "in or out of a dispute").
+        case .offerRefund:
+            return open && party && m?.holdsMoney == true
+        // "`/offer accept|decline` | the other party", "`/offer withdraw` | the offerer" - no situation here has an open offer.
+        case .offerAccept, .offerDecline, .offerWithdraw:
             return false
         // "`/stop` | buyer, sequential orders | stops the order after an accepted milestone" - "Buyers can choose
         // to stop a milestone order after each milestone is accepted".
@@ -618,7 +632,7 @@ import Testing
                 }
             }
         }
-        #expect(Command.allCases.count == 26)
+        #expect(Command.allCases.count == 30)
         #expect(Actor.allCases.count == 4)
         #expect(Self.configurations.count == 8)
         #expect(cells == expectedCells, "checked \(cells) cells of \(expectedCells)")

@@ -334,7 +334,7 @@ async def run_checks(srv):
                         "held_text", "test_money", "end_request", "dispute", "milestones", "commands"]
     missing_state = [k for k in state_doc_fields if k not in (st_a or {})]
     ms_doc_fields = ["number", "description", "amount", "amount_text", "state", "held", "released", "refunded",
-                     "due", "revisions_used", "revision_allowance", "review_ends", "review_outcome"]
+                     "due", "revisions_used", "revision_allowance", "review_ends", "review_outcome", "offer"]
     missing_ms = [k for k in ms_doc_fields if k not in (m1 or {})]
     if missing_state or missing_ms:
         note(f"state omits documented fields instead of sending null: state {missing_state}, milestone {missing_ms}")

@@ -39,11 +39,13 @@ public struct ContractView: Codable, Hashable, Sendable {
         /// When the review period ends, and what happens then.
         public var reviewEnds: String?
         public var reviewOutcome: String?
+        /// The open offer to settle this milestone, in words (who, what, until when), or nil.
+        public var offer: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case number, description, amount, amountText = "amount_text", state, held, released, refunded, due,
                 revisionsUsed = "revisions_used", revisionAllowance = "revision_allowance", reviewEnds = "review_ends",
-                reviewOutcome = "review_outcome"
+                reviewOutcome = "review_outcome", offer
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -61,6 +63,7 @@ public struct ContractView: Codable, Hashable, Sendable {
             try container.encode(revisionAllowance, forKey: .revisionAllowance)
             try container.encode(reviewEnds, forKey: .reviewEnds)
             try container.encode(reviewOutcome, forKey: .reviewOutcome)
+            try container.encode(offer, forKey: .offer)
         }
     }
 
@@ -110,10 +113,24 @@ public struct ContractView: Codable, Hashable, Sendable {
                 amountText: contract.money(milestone.amount).description, state: milestone.state.name, held: milestone.held,
                 released: milestone.released, refunded: milestone.refunded, due: milestone.dueDate?.description,
                 revisionsUsed: milestone.revisionsUsed, revisionAllowance: milestone.revisionAllowance, reviewEnds: reviewEnds,
-                reviewOutcome: reviewEnds == nil ? nil : contract.policy.reviewPeriod?.outcome.rawValue)
+                reviewOutcome: reviewEnds == nil ? nil : contract.policy.reviewPeriod?.outcome.rawValue,
+                offer: contract.offers.first { $0.milestone == milestone.number }.map { Self.describe($0, milestone, contract) })
         }
         endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Timestamp.text($0.answerBy))" }
         dispute = contract.dispute.map { "The \($0.raisedBy) opened a dispute about the contract at \(Timestamp.text($0.at)): \($0.reason)" }
         commands = contract.availableCommands(for: viewer, at: now)
+    }
+
+    /// "The buyer offers: $300.00 to the freelancer, $200.00 back to the buyer; open until ..."
+    static func describe(_ offer: Offer, _ milestone: Milestone, _ contract: Contract) -> String {
+        let terms: String
+        switch offer.terms {
+        case .release(let amount):
+            let rest = milestone.held - amount
+            terms = "\(contract.money(amount)) to the freelancer" + (rest > 0 ? ", \(contract.money(rest)) back to the buyer" : "")
+        case .refund: terms = "\(contract.money(milestone.held)) back to the buyer"
+        case .extend(let due): terms = "due \(due) instead"
+        }
+        return "The \(offer.by) offers: \(terms); open until \(Timestamp.text(offer.lapsesAt))"
     }
 }

@@ -164,5 +164,6 @@ extension ContractView.MilestoneView {
         sink.raw(#","revision_allowance":"#); sink.integer(revisionAllowance.map(Int64.init))
         sink.raw(#","review_ends":"#); sink.string(reviewEnds)
         sink.raw(#","review_outcome":"#); sink.string(reviewOutcome)
+        sink.raw(#","offer":"#); sink.string(offer)
     }
 }

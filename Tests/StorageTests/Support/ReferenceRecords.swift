@@ -73,6 +73,7 @@ extension ContractRecord {
         contract.endRequest = try endRequest.map { try JSON.decode(Contract.EndRequest.self, $0) }
         contract.reviews = try JSON.decode([Contract.Review].self, reviews)
         contract.dispute = try dispute.map { try JSON.decode(Contract.ContractDispute.self, $0) }
+        contract.offers = try offers.map { try JSON.decode([Offer].self, $0) } ?? []
         contract.milestones = try milestones.sorted { $0.number < $1.number }.map { try $0.milestone() }
         return contract
     }

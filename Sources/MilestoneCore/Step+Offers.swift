@@ -1,0 +1,134 @@
+import Foundation
+
+/// Settlements the parties agree themselves: an offer on a milestone, accepted or declined by the other
+/// party, withdrawn by the offerer, or lapsed. An accepted money offer settles the milestone in one step,
+/// like a moderator's split, and so closes a dispute on it.
+extension Step {
+    mutating func makeOffer(_ ref: MilestoneRef, _ terms: Offer.Terms) throws(Rejection) {
+        try requireOpen()
+        try requireParty("make an offer")
+        let index = try target(ref, "/offer", doing: "given an offer") { offerable($0, terms) && !hasOffer($0.number) }
+        let milestone = self[index]
+        if let open = contract.offers.first(where: { $0.milestone == milestone.number }) {
+            throw Rejection(.wrongState, "the \(open.by) already has an offer open on \(milestone.number)",
+                suggestion: open.by == role ? "/offer withdraw \(milestone.number) first." : "/offer accept \(milestone.number) or /offer decline \(milestone.number).")
+        }
+        switch terms {
+        case .release(let amount):
+            guard milestone.state.holdsMoney else {
+                throw Rejection(.wrongState, "\(whereIs(milestone)); only money that is held can be offered")
+            }
+            guard amount > 0, amount <= milestone.held else {
+                throw Rejection(.badValue, "an offer releases more than nothing and at most the \(money(milestone.held)) held",
+                    suggestion: amount <= 0 ? "/offer \(milestone.number) refund to give it all back." : nil)
+            }
+        case .refund:
+            guard milestone.state.holdsMoney else {
+                throw Rejection(.wrongState, "\(whereIs(milestone)); only money that is held can be offered")
+            }
+        case .extend(let due):
+            guard !milestone.state.isTerminal else {
+                throw Rejection(.wrongState, "\(whereIs(milestone)); a settled milestone has no due date to move")
+            }
+            try checkDue(due)
+            guard due != milestone.dueDate else { throw Rejection(.badValue, "\(milestone.number) is already due \(due)") }
+        }
+        let lapsesAt = now.addingTimeInterval(TimeInterval(policy.offerLapseSeconds))
+        contract.offers.append(Offer(milestone: milestone.number, terms: terms, by: role!, at: now, lapsesAt: lapsesAt))
+        deadlines.append(.arm(Deadline(kind: .offerLapses(milestone.number), at: lapsesAt)))
+        events.append(.offerMade(milestone.number, by: role!, terms: terms, held: money(milestone.held), lapsesAt: lapsesAt))
+    }
+
+    mutating func answerOffer(_ ref: MilestoneRef, _ answer: OfferAnswer) throws(Rejection) {
+        try requireOpen()
+        try requireParty("answer an offer")
+        let mine = answer == .withdraw
+        let candidates = contract.offers.filter { ($0.by == role) == mine }
+        let offer: Offer
+        switch ref {
+        case .number(let number):
+            guard let found = contract.offers.first(where: { $0.milestone == number }) else {
+                throw Rejection(.wrongState, "there is no open offer on \(number)")
+            }
+            offer = found
+        case .implied:
+            guard candidates.count == 1, let only = candidates.first else {
+                throw Rejection(.unknownMilestone, candidates.isEmpty
+                    ? (mine ? "you have no open offer to withdraw" : "there is no offer for you to answer")
+                    : "more than one offer is open: \(candidates.map(\.milestone.description).joined(separator: ", ")); name the milestone")
+            }
+            offer = only
+        }
+        let m = offer.milestone
+        if mine, offer.by != role {
+            throw Rejection(.notAllowedForRole, "the offer on \(m) is the \(offer.by)'s; only they can withdraw it", suggestion: "/offer accept \(m) or /offer decline \(m).")
+        }
+        if !mine, offer.by == role {
+            throw Rejection(.notAllowedForRole, "the offer on \(m) is yours; the \(offer.by.counterparty!) answers it", suggestion: "/offer withdraw \(m) to take it back.")
+        }
+        contract.offers.removeAll { $0.milestone == m }
+        deadlines.append(.cancel(.offerLapses(m)))
+        switch answer {
+        case .decline: events.append(.offerDeclined(m, by: role!))
+        case .withdraw: events.append(.offerWithdrawn(m, by: role!))
+        case .accept: try accept(offer)
+        }
+    }
+
+    private mutating func accept(_ offer: Offer) throws(Rejection) {
+        guard let index = contract.milestones.firstIndex(where: { $0.number == offer.milestone }) else {
+            throw Rejection(.unknownMilestone, "\(offer.milestone) no longer exists")
+        }
+        let milestone = self[index]
+        switch offer.terms {
+        case .extend(let due):
+            guard !milestone.state.isTerminal else {
+                throw Rejection(.wrongState, "\(whereIs(milestone)); a settled milestone has no due date to move")
+            }
+            try checkDue(due)
+            self[index].dueDate = due
+            deadlines.append(.cancel(.dueReminder(milestone.number)))
+            let remindAt = due.end.addingTimeInterval(-2 * 86_400)
+            if milestone.state.holdsMoney, remindAt > now { deadlines.append(.arm(Deadline(kind: .dueReminder(milestone.number), at: remindAt))) }
+            events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(0), refunded: money(0)))
+        case .release(let amount):
+            let held = milestone.held
+            guard milestone.state.holdsMoney, amount <= held else {
+                throw Rejection(.wrongState, "\(whereIs(milestone)); the offer no longer fits what is held")
+            }
+            cancelClocks(of: milestone.number)
+            settle(index, toFreelancer: amount, state: amount == held ? .released : .split)
+            events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(amount), refunded: money(held - amount)))
+            completeIfSettled()
+        case .refund:
+            let held = milestone.held
+            guard milestone.state.holdsMoney else {
+                throw Rejection(.wrongState, "\(whereIs(milestone)); the offer no longer fits what is held")
+            }
+            cancelClocks(of: milestone.number)
+            settle(index, toFreelancer: 0, state: .refunded)
+            events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(0), refunded: money(held)))
+            completeIfSettled()
+        }
+    }
+
+    /// The clock: an unanswered offer lapses.
+    mutating func lapseOffer(on number: MilestoneNumber) {
+        guard let offer = contract.offers.first(where: { $0.milestone == number }), offer.lapsesAt <= now, !contract.isClosed else { return }
+        contract.offers.removeAll { $0.milestone == number }
+        events.append(.offerLapsed(number))
+    }
+
+    func hasOffer(_ number: MilestoneNumber) -> Bool {
+        contract.offers.contains { $0.milestone == number }
+    }
+
+    /// Whether these terms could be offered on the milestone now.
+    func offerable(_ milestone: Milestone, _ terms: Offer.Terms) -> Bool {
+        switch terms {
+        case .release(let amount): milestone.state.holdsMoney && amount > 0 && amount <= milestone.held
+        case .refund: milestone.state.holdsMoney
+        case .extend: !milestone.state.isTerminal
+        }
+    }
+}
