@@ -154,6 +154,47 @@ import Testing
         }
     }
 
+    /// A dispute settled between the parties through the real processor: the buyer disputes M1, the
+    /// freelancer answers in the thread and offers $300 of the $500 held; nothing moves until the buyer
+    /// accepts; then $300 is captured and $200 returned, once, even when the acceptance is sent twice.
+    @Test func aDisputeSettledByAnAcceptedOfferMovesTheMoneyOnceThroughStripe() async throws {
+        try await LocalStripe.with { stripe in
+            try await TestServer.with(settings: Self.settings(stripe), clock: TestClock(start: Date())) { server in
+                _ = try await Self.contract(server, stripe)
+                let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+                let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+                _ = try await alice.join("c-1")
+                _ = try await bob.join("c-1")
+                #expect(try await alice.say("/fund M1").ackOutcome == "applied")
+                let intent = try Self.intent(server, 1)
+                #expect(try await alice.say("/dispute M1 the delivered files are empty").ackOutcome == "applied")
+                #expect(try await bob.say("They are in the shared folder since Monday: drive/checkout-v2").ackOutcome == "chat")
+                #expect(try await bob.say("/offer M1 release 300").ackOutcome == "applied")
+                // An offer moves nothing.
+                #expect(try await stripe.paymentIntent(intent)["status"] as? String == "requires_capture")
+                #expect(try await bob.say("/offer accept M1").ackOutcome == "rejected")
+
+                let first = try await alice.say("/offer accept M1", id: "accept-m1")
+                #expect(first.ackOutcome == "applied")
+                let again = try await alice.say("/offer accept M1", id: "accept-m1")
+                guard case .ack(let repeated) = again else { Issue.record("\(again)"); return }
+                #expect(repeated.duplicate)
+                let charge = try await stripe.charge(of: intent)
+                #expect(charge["captured"] as? Bool == true)
+                #expect(charge["amount_refunded"] as? Int == 20_000, "\(charge)")
+                #expect(try await stripe.paymentIntents().count == 1)
+
+                let ledger = try server.database.ledger(of: "c-1")
+                #expect(ledger.balance(.freelancer) == 30_000 && ledger.balance(.buyer) == -30_000 && ledger.total == 0)
+                #expect(try server.database.ledgerEntries(of: "c-1").allSatisfy { $0.processorReference?.hasPrefix("pi_") == true })
+                #expect(try await server.database.contract("c-1")?.milestones[0].state == .split)
+                #expect(try server.database.openDisputes(at: Date()).isEmpty)
+                #expect(try await server.database.pendingPayments().isEmpty)
+                for client in [alice, bob] { await client.close() }
+            }
+        }
+    }
+
     @Test func aDeclinedCardRefusesTheCommandAndChangesNothing() async throws {
         try await LocalStripe.with { stripe in
             try await TestServer.with(settings: Self.settings(stripe), clock: TestClock(start: Date())) { server in
