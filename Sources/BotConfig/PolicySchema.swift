@@ -51,6 +51,8 @@ enum PolicySchema {
         "complete_automatically": .bool,
         "place_order": .bool,
         "offer_lapse_days": .duration(days: 1...30),
+        "dispute_response_days": .duration(days: 1...30),
+        "dispute_no_response": .choice(Policy.NoResponse.allCases.map(\.rawValue)),
     ]
 
     /// Checks one YAML value against its key's type.
@@ -133,7 +135,9 @@ enum PolicySchema {
             stopAllowed: bool("stop_allowed"),
             completeAutomatically: bool("complete_automatically"),
             placeOrder: bool("place_order"),
-            offerLapseSeconds: int("offer_lapse_days")
+            offerLapseSeconds: int("offer_lapse_days"),
+            disputeResponseSeconds: int("dispute_response_days"),
+            disputeNoResponse: Policy.NoResponse(rawValue: string("dispute_no_response"))!
         )
     }
 }

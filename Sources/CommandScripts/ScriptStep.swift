@@ -42,6 +42,7 @@ public enum CommandScript {
         ("/offer %m release %a", nil), ("/offer %m refund", nil), ("/offer %m extend 2099-02-28", nil), ("/offer accept", nil),
         ("/offer decline", nil), ("/offer withdraw", nil), ("/dispute contract we are stuck", nil),
         ("/resolve contract both may go on", .moderator), ("/cancel order support decided", .moderator),
+        ("/evidence %m here is my side", nil), ("/evidence contract here is my side", nil),
     ]
 
     public static func step(_ seed: Int) -> ScriptStep {

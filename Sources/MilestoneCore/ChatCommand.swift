@@ -22,6 +22,8 @@ public enum ChatCommand: Hashable, Sendable {
     /// A moderator closes the contract's dispute with a ruling posted to both parties (no money moves; a
     /// milestone's money is settled with `/resolve M<n> ...` or `/cancel order`).
     case resolveContract(note: String)
+    /// A party adds a statement or evidence to an open dispute's case: `/evidence M1 <text>`, `/evidence contract <text>`.
+    case evidence(DisputeScope, text: String)
     /// A party offers terms for a milestone: `/offer M2 release 300`, `/offer M2 refund`, `/offer M2 extend 2026-12-20`.
     case offer(MilestoneRef, Offer.Terms)
     /// `/offer accept M2`, `/offer decline M2` (the other party), `/offer withdraw M2` (the offerer).
@@ -55,6 +57,7 @@ public enum ChatCommand: Hashable, Sendable {
         case .disputeContract: "/dispute contract"
         case .resolveContract: "/resolve contract"
         case .offer: "/offer"
+        case .evidence: "/evidence"
         case .answerOffer(_, let answer): "/offer \(answer.rawValue)"
         case .resolve: "/resolve"
         case .endContract, .answerEndRequest: "/endcontract"

@@ -70,6 +70,22 @@ public struct CommandParser: Sendable {
             }
         case "resolve": return parseResolve(&words)
         case "offer": return parseOffer(&words)
+        case "evidence", "respond", "statement":
+            let example = "/evidence M1 the files were delivered on Monday: drive/checkout-v2"
+            if let first = words.peek(), ["contract", "job", "order"].contains(first.lowercased()) {
+                _ = words.next()
+                guard let text = words.rest() else {
+                    return .failure(ParseError(command: "/evidence", problem: "the statement is missing", example: "/evidence contract what I want the moderator to know"))
+                }
+                return .success(.evidence(.contract, text: String(text)))
+            }
+            guard let word = words.next(), case .number(let number) = MilestoneName.parse(word) else {
+                return .failure(ParseError(command: "/evidence", problem: "name the disputed milestone (or `contract`)", example: example))
+            }
+            guard let text = words.rest() else {
+                return .failure(ParseError(command: "/evidence", problem: "the statement is missing", example: example))
+            }
+            return .success(.evidence(.milestone(number), text: String(text)))
         case "endcontract", "end":
             guard let first = words.peek() else { return .success(.endContract(reason: nil)) }
             switch first.lowercased() {

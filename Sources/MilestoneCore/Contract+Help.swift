@@ -40,6 +40,7 @@ extension Contract {
             default: break
             }
             let heldUndisputed = state.holdsMoney && !disputed
+            let party = role == .buyer || role == .freelancer
             var amount: Money { money(milestone.amount) }
             var held: Money { money(milestone.held) }
             offer(.approve(.number(m)), "/approve \(m)", "accept \(m): \(milestone.description), \(amount)", when: proposed)
@@ -49,12 +50,13 @@ extension Contract {
             offer(.revise(.number(m), feedback: "x"), "/revise \(m) <feedback>", "send \(m) back for changes", when: submitted)
             offer(.cancel(.number(m)), "/cancel \(m)", "return \(held) for \(m) to the buyer", when: heldUndisputed)
             offer(.dispute(.number(m), reason: "x"), "/dispute \(m) <reason>", "freeze \(held) for a moderator", when: heldUndisputed)
+            offer(.evidence(.milestone(m), text: "x"), "/evidence \(m) <your side>", "add a statement or evidence to the dispute on \(m)",
+                when: disputed && party)
             offer(.resolve(.number(m), .release, note: "x"), "/resolve \(m) release <note>", "pay \(held) to the freelancer", when: disputed)
             offer(.resolve(.number(m), .refund, note: "x"), "/resolve \(m) refund <note>", "return \(held) to the buyer", when: disputed)
             if milestone.held > 1 {
                 offer(.resolve(.number(m), .split(toFreelancer: 1), note: "x"), "/resolve \(m) split <amount> <note>", "pay part of \(held) to the freelancer, return the rest", when: disputed)
             }
-            let party = role == .buyer || role == .freelancer
             let openOffer = offers.first { $0.milestone == m }
             offer(.offer(.number(m), .release(toFreelancer: milestone.held)), "/offer \(m) release <amount>",
                 "offer to settle \(m): part of \(held) to the freelancer, the rest back to the buyer", when: party && state.holdsMoney && openOffer == nil)
@@ -85,6 +87,8 @@ extension Contract {
         offer(.stop, "/stop", "stop the order here; it cannot resume", when: buyerOfOpen && policy.stopAllowed)
         offer(.disputeContract(reason: "x"), "/dispute contract <reason>", "ask a moderator to look at the contract as a whole",
             when: (role == .buyer || role == .freelancer) && !isClosed && dispute == nil)
+        offer(.evidence(.contract, text: "x"), "/evidence contract <your side>", "add a statement or evidence to the dispute about the contract",
+            when: (role == .buyer || role == .freelancer) && !isClosed && dispute != nil)
         offer(.resolveContract(note: "x"), "/resolve contract <ruling>", "rule on the dispute about the contract",
             when: role == .moderator && dispute != nil)
         offer(.cancelOrder(reason: "x"), "/cancel order <reason>", "cancel the whole order; everything held goes back to the buyer",

@@ -37,11 +37,14 @@ public struct Contract: Hashable, Sendable, Codable {
         public var raisedBy: Role
         public var reason: String
         public var at: Date
+        /// The case both parties make.
+        public var file: DisputeCase?
 
-        public init(raisedBy: Role, reason: String, at: Date) {
+        public init(raisedBy: Role, reason: String, at: Date, file: DisputeCase? = nil) {
             self.raisedBy = raisedBy
             self.reason = reason
             self.at = at
+            self.file = file
         }
     }
 

@@ -72,6 +72,22 @@ extension ContractEvent {
             return "\(by.title) withdrew the offer on \(m). Nothing changed."
         case .offerLapsed(let m):
             return "The offer on \(m) was not answered in time and lapsed. Nothing changed."
+        case .responseRequested(let scope, let from, let by):
+            let about = scope == .contract ? "the dispute about the contract" : "the dispute on \(scope)"
+            return "The \(from) is asked to respond to \(about) by \(Self.timeText(by)): /evidence \(scope) <your side>. Both sides can add statements and evidence until a moderator rules."
+        case .evidenceAdded(let scope, let by, let text, let isResponse):
+            return "\(by.title) \(isResponse ? "responded to" : "added to") the case on \(scope == .contract ? "the contract" : scope.description): \(text)"
+        case .responseReminder(let scope, let from, let by):
+            return "Reminder: the \(from) has until \(Self.timeText(by)) to respond to the dispute on \(scope == .contract ? "the contract" : scope.description): /evidence \(scope) <your side>."
+        case .noResponse(let scope, let from, let decided, let released, let refunded):
+            let what = scope == .contract ? "the contract" : scope.description
+            guard decided else {
+                return "The \(from) did not respond to the dispute on \(what) in time. The case goes to a moderator, flagged: no response."
+            }
+            var moved: [String] = []
+            if released.minorUnits > 0 { moved.append("\(released) released to the freelancer") }
+            if refunded.minorUnits > 0 { moved.append("\(refunded) refunded to the buyer") }
+            return "The \(from) did not respond to the dispute on \(what) in time, so, as this platform's rules say, it is decided for the other side" + (moved.isEmpty ? "." : ": \(moved.joined(separator: " and ")).")
         case .contractDisputeOpened(let by, let reason):
             return "\(by.title) opened a dispute about the contract: \(reason). A moderator will review the conversation and decide; the other side can answer here."
         case .contractDisputeResolved(let note):

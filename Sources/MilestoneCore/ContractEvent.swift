@@ -18,6 +18,13 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case disputeOpened(MilestoneNumber, by: Role, reason: String, held: Money)
     case disputeResolved(MilestoneNumber, ruling: Resolution, released: Money, refunded: Money, note: String)
     case contractDisputeOpened(by: Role, reason: String)
+    /// The other party is asked to respond to a dispute by `by`.
+    case responseRequested(DisputeScope, from: Role, by: Date)
+    case evidenceAdded(DisputeScope, by: Role, text: String, isResponse: Bool)
+    case responseReminder(DisputeScope, from: Role, by: Date)
+    /// The other party did not respond in time: the case goes to a moderator flagged so, or (policy) is
+    /// decided for the opener, `released`/`refunded` moving as that says.
+    case noResponse(DisputeScope, from: Role, decidedForOpener: Bool, released: Money, refunded: Money)
     /// `held` is what the milestone held when the offer was made (for the text's "the rest").
     case offerMade(MilestoneNumber, by: Role, terms: Offer.Terms, held: Money, lapsesAt: Date)
     case offerAccepted(MilestoneNumber, by: Role, terms: Offer.Terms, released: Money, refunded: Money)
@@ -71,6 +78,10 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .disputeOpened: "dispute_opened"
         case .disputeResolved: "dispute_resolved"
         case .contractDisputeOpened: "contract_dispute_opened"
+        case .responseRequested: "response_requested"
+        case .evidenceAdded: "evidence_added"
+        case .responseReminder: "response_reminder"
+        case .noResponse: "no_response"
         case .offerMade: "offer_made"
         case .offerAccepted: "offer_accepted"
         case .offerDeclined: "offer_declined"
@@ -110,6 +121,9 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .orderStoppedByItself(let m, _), .orderPlaced(let m, _), .offerMade(let m, _, _, _, _), .offerAccepted(let m, _, _, _, _),
             .offerDeclined(let m, _), .offerWithdrawn(let m, _), .offerLapsed(let m):
             m
+        case .responseRequested(let scope, _, _), .evidenceAdded(let scope, _, _, _), .responseReminder(let scope, _, _),
+            .noResponse(let scope, _, _, _, _):
+            if case .milestone(let m) = scope { m } else { nil }
         case .contractLive, .orderStopped, .contractEndedUnpaid, .contractDisputeOpened, .contractDisputeResolved, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
             .contractCompleted, .reviewPosted:
             nil

@@ -13,6 +13,10 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
     case endRequestAnswer
     /// An open offer on a milestone lapses unanswered.
     case offerLapses(MilestoneNumber)
+    /// The other party's time to respond to a dispute runs out.
+    case disputeResponse(DisputeScope)
+    /// A reminder to the other party a day before that.
+    case disputeResponseReminder(DisputeScope)
 
     /// A stable key for storage: `review_ends:M1`, `review_reminder:M1:3`, `due_reminder:M2`, `end_request_answer`.
     public var key: String {
@@ -22,6 +26,8 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case .dueReminder(let number): "due_reminder:\(number)"
         case .endRequestAnswer: "end_request_answer"
         case .offerLapses(let number): "offer_lapses:\(number)"
+        case .disputeResponse(let scope): "dispute_response:\(scope)"
+        case .disputeResponseReminder(let scope): "dispute_response_reminder:\(scope)"
         }
     }
 
@@ -41,6 +47,11 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case "due_reminder": guard parts.count == 2, let m = milestone(1) else { return nil }; self = .dueReminder(m)
         case "end_request_answer": guard parts.count == 1 else { return nil }; self = .endRequestAnswer
         case "offer_lapses": guard parts.count == 2, let m = milestone(1) else { return nil }; self = .offerLapses(m)
+        case "dispute_response", "dispute_response_reminder":
+            guard parts.count == 2 else { return nil }
+            let scope: DisputeScope
+            if parts[1] == "contract" { scope = .contract } else if let m = milestone(1) { scope = .milestone(m) } else { return nil }
+            self = parts[0] == "dispute_response" ? .disputeResponse(scope) : .disputeResponseReminder(scope)
         default: return nil
         }
     }
@@ -48,6 +59,8 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
     var milestone: MilestoneNumber? {
         switch self {
         case .reviewEnds(let m), .reviewReminder(let m, _), .dueReminder(let m), .offerLapses(let m): m
+        case .disputeResponse(.milestone(let m)), .disputeResponseReminder(.milestone(let m)): m
+        case .disputeResponse(.contract), .disputeResponseReminder(.contract): nil
         case .endRequestAnswer: nil
         }
     }

@@ -71,6 +71,8 @@ public enum MilestoneState: Hashable, Sendable, Codable {
         public var raisedBy: Role
         public var reason: String
         public var at: Date
+        /// The case both parties make; nil for disputes opened before cases existed.
+        public var file: DisputeCase?
     }
 
     /// A short name for listings and storage: `proposed`, `funded`, `revision_requested` ...

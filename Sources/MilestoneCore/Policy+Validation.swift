@@ -50,6 +50,9 @@ extension Policy {
         if case .request(let seconds) = endContract, !(1...(90 * 86_400)).contains(seconds) {
             problem(["end_request_answer_days"], "must be between 1 second and 90 days")
         }
+        if !(1...(30 * 86_400)).contains(disputeResponseSeconds) {
+            problem(["dispute_response_days"], "must be between 1 second and 30 days")
+        }
         if !(1...(30 * 86_400)).contains(offerLapseSeconds) {
             problem(["offer_lapse_days"], "must be between 1 second and 30 days")
         }

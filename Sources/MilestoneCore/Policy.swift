@@ -49,6 +49,25 @@ public struct Policy: Hashable, Sendable, Codable {
     }
     /// Stored optional: policies stored before this setting existed use the default.
     private var offerLapse: Int?
+    /// How long the other party has to respond to a dispute (default 3 days).
+    public var disputeResponseSeconds: Int {
+        get { disputeResponse ?? 3 * 86_400 }
+        set { disputeResponse = newValue }
+    }
+    private var disputeResponse: Int?
+    /// What happens when the other party does not respond in time (default: a moderator decides).
+    public var disputeNoResponse: NoResponse {
+        get { noResponse ?? .toModerator }
+        set { noResponse = newValue }
+    }
+    private var noResponse: NoResponse?
+
+    public enum NoResponse: String, Hashable, Sendable, Codable, CaseIterable {
+        /// The case goes to a moderator, flagged "no response".
+        case toModerator = "to_moderator"
+        /// Decided for the party who opened it: the money held goes to them.
+        case decideForOpener = "decide_for_opener"
+    }
 
     public enum Approval: String, Hashable, Sendable, Codable, CaseIterable {
         /// Milestones are agreed when created.
@@ -141,7 +160,8 @@ public struct Policy: Hashable, Sendable, Codable {
         contractStartsLive: Bool, chargeOn: ChargeMoment, sequential: Bool, releaseRequiresSubmission: Bool,
         reviewPeriod: ReviewPeriod?, reviewReminderDays: [Int], revisions: RevisionRule, cancelBy: CancelRule,
         deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool,
-        placeOrder: Bool = false, offerLapseSeconds: Int? = nil
+        placeOrder: Bool = false, offerLapseSeconds: Int? = nil, disputeResponseSeconds: Int? = nil,
+        disputeNoResponse: NoResponse? = nil
     ) {
         self.name = name
         self.milestoneCreator = milestoneCreator
@@ -161,6 +181,8 @@ public struct Policy: Hashable, Sendable, Codable {
         self.completeAutomatically = completeAutomatically
         self.placesOrder = placeOrder ? true : nil
         self.offerLapse = offerLapseSeconds
+        self.disputeResponse = disputeResponseSeconds
+        self.noResponse = disputeNoResponse
     }
 
     /// Who must agree a milestone `creator` adds or changes now: the policy's approver; and once a placed

@@ -34,6 +34,10 @@ extension Step {
             }
         case .offerLapses(let number):
             lapseOffer(on: number)
+        case .disputeResponse(let scope):
+            fireResponseDeadline(scope, reminder: false)
+        case .disputeResponseReminder(let scope):
+            fireResponseDeadline(scope, reminder: true)
         case .endRequestAnswer:
             guard let request = contract.endRequest, request.answerBy <= now, !contract.isClosed else { return }
             contract.endRequest = nil

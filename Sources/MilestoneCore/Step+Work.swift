@@ -71,8 +71,10 @@ extension Step {
             throw Rejection(.wrongState, "the \(open.raisedBy) already opened a dispute about the contract; a moderator will decide",
                 suggestion: "Add what you want the moderator to know here in the chat.")
         }
-        contract.dispute = .init(raisedBy: role!, reason: reason, at: now)
+        let file = openCase(.contract, claim: reason)
+        contract.dispute = .init(raisedBy: role!, reason: reason, at: now, file: file)
         events.append(.contractDisputeOpened(by: role!, reason: reason))
+        events.append(.responseRequested(.contract, from: role!.counterparty!, by: file.respondBy))
     }
 
     mutating func resolveContract(note: String) throws(Rejection) {
@@ -84,6 +86,7 @@ extension Step {
                 suggestion: "A milestone's dispute is settled with /resolve M<n> release|refund|split <amount> <note>.")
         }
         contract.dispute = nil
+        closeCase(.contract)
         events.append(.contractDisputeResolved(note: note))
     }
 
@@ -98,8 +101,102 @@ extension Step {
             throw Rejection(.wrongState, "\(whereIs(milestone)); only a milestone whose money is held can be disputed",
                 suggestion: "To ask a moderator about the contract as a whole: /dispute contract <reason>.")
         }
-        self[index].state = .disputed(.init(raisedBy: role!, reason: reason, at: now))
+        let file = openCase(.milestone(milestone.number), claim: reason)
+        self[index].state = .disputed(.init(raisedBy: role!, reason: reason, at: now, file: file))
         cancelClocks(of: milestone.number)
         events.append(.disputeOpened(milestone.number, by: role!, reason: reason, held: money(milestone.held)))
+        events.append(.responseRequested(.milestone(milestone.number), from: role!.counterparty!, by: file.respondBy))
+    }
+
+    // MARK: The case both parties make
+
+    /// A new case for a dispute the current party opens: their claim first, the other party asked to respond
+    /// by the policy's time, with a reminder a day before when there is time for one.
+    mutating func openCase(_ scope: DisputeScope, claim: String) -> DisputeCase {
+        let respondBy = now.addingTimeInterval(TimeInterval(policy.disputeResponseSeconds))
+        deadlines.append(.arm(Deadline(kind: .disputeResponse(scope), at: respondBy)))
+        if policy.disputeResponseSeconds > 2 * 86_400 {
+            deadlines.append(.arm(Deadline(kind: .disputeResponseReminder(scope), at: respondBy.addingTimeInterval(-86_400))))
+        }
+        return DisputeCase(claim: claim, by: role!, at: now, respondBy: respondBy)
+    }
+
+    /// The dispute ended (a ruling, an accepted offer, a settlement): its clocks stop.
+    mutating func closeCase(_ scope: DisputeScope) {
+        deadlines.append(.cancel(.disputeResponse(scope)))
+        deadlines.append(.cancel(.disputeResponseReminder(scope)))
+    }
+
+    /// The open dispute on `scope`: who opened it and its case, or nil.
+    func openDispute(_ scope: DisputeScope) -> (raisedBy: Role, file: DisputeCase?)? {
+        switch scope {
+        case .contract:
+            return contract.dispute.map { ($0.raisedBy, $0.file) }
+        case .milestone(let number):
+            guard let milestone = contract.milestone(number), case .disputed(let dispute) = milestone.state else { return nil }
+            return (dispute.raisedBy, dispute.file)
+        }
+    }
+
+    mutating func setCase(_ scope: DisputeScope, _ file: DisputeCase) {
+        switch scope {
+        case .contract: contract.dispute?.file = file
+        case .milestone(let number):
+            guard let index = contract.milestones.firstIndex(where: { $0.number == number }),
+                case .disputed(var dispute) = self[index].state else { return }
+            dispute.file = file
+            self[index].state = .disputed(dispute)
+        }
+    }
+
+    /// `/evidence`: either party adds to the case until a moderator rules; the other party's first
+    /// statement is their response and stops the response clock.
+    mutating func addEvidence(_ scope: DisputeScope, text: String) throws(Rejection) {
+        try requireOpen()
+        try requireParty("add to a dispute's case")
+        guard let (raisedBy, file) = openDispute(scope) else {
+            throw Rejection(.wrongState, scope == .contract ? "there is no open dispute about the contract" : "\(scope) is not in dispute",
+                suggestion: "Write in the chat; a dispute is opened with /dispute \(scope == .contract ? "contract" : scope.description) <reason>.")
+        }
+        guard text.count <= 4000 else { throw Rejection(.badValue, "a statement is at most 4000 characters") }
+        var updated = file ?? DisputeCase(claim: "", by: raisedBy, at: now, respondBy: now)
+        let isResponse = role == raisedBy.counterparty && updated.respondedAt == nil
+        updated.statements.append(.init(by: role!, text: text, at: now))
+        if isResponse {
+            updated.respondedAt = now
+            closeCase(scope)
+        }
+        setCase(scope, updated)
+        events.append(.evidenceAdded(scope, by: role!, text: text, isResponse: isResponse))
+    }
+
+    /// The clock: the other party's time to respond ran out, or is about to.
+    mutating func fireResponseDeadline(_ scope: DisputeScope, reminder: Bool) {
+        guard let (raisedBy, file) = openDispute(scope), var file, file.respondedAt == nil, !file.noResponse,
+            let respondent = raisedBy.counterparty, !contract.isClosed else { return }
+        if reminder {
+            guard file.respondBy > now else { return }
+            events.append(.responseReminder(scope, from: respondent, by: file.respondBy))
+            return
+        }
+        guard file.respondBy <= now else { return }
+        switch policy.disputeNoResponse {
+        case .toModerator:
+            file.noResponse = true
+            setCase(scope, file)
+            events.append(.noResponse(scope, from: respondent, decidedForOpener: false, released: money(0), refunded: money(0)))
+        case .decideForOpener:
+            guard case .milestone(let number) = scope, let index = contract.milestones.firstIndex(where: { $0.number == number }) else {
+                // A dispute about the contract holds no money: it closes in the opener's favour.
+                contract.dispute = nil
+                events.append(.noResponse(scope, from: respondent, decidedForOpener: true, released: money(0), refunded: money(0)))
+                return
+            }
+            let held = self[index].held
+            let toFreelancer = raisedBy == .freelancer ? held : 0
+            settle(index, toFreelancer: toFreelancer, state: toFreelancer > 0 ? .released : .refunded)
+            events.append(.noResponse(scope, from: respondent, decidedForOpener: true, released: money(toFreelancer), refunded: money(held - toFreelancer)))
+            completeIfSettled()
+        }
     }
 }

@@ -108,8 +108,13 @@ struct Step {
         if held - amount > 0 { postings.append(LedgerPosting(kind: .void, milestone: number, amount: held - amount)) }
         self[index].released += amount
         self[index].refunded += held - amount
-        // Settled some other way (a release, a ruling): an open offer on it no longer means anything.
+        // Settled some other way (a release, a ruling): an open offer on it no longer means anything, and a
+        // dispute's response clock stops.
         dropOffers(on: number)
+        if case .disputed(let dispute) = self[index].state, dispute.file != nil {
+            deadlines.append(.cancel(.disputeResponse(.milestone(number))))
+            deadlines.append(.cancel(.disputeResponseReminder(.milestone(number))))
+        }
         self[index].state = state
         cancelClocks(of: number)
     }

@@ -17,6 +17,11 @@ public struct OpenDispute: Hashable, Sendable, Codable {
     public var openedAt: Date
     /// The last time the party who did not raise the dispute wrote in the thread, if ever.
     public var otherSideLastSpoke: Date?
+    /// The case: awaiting the other party's response, or ready for a moderator (nil for disputes opened
+    /// before cases existed: ready).
+    public var file: DisputeCase?
+
+    public var status: DisputeCase.Status { file?.status ?? .ready }
 
     public func age(at now: Date) -> TimeInterval { now.timeIntervalSince(openedAt) }
 }
@@ -51,7 +56,7 @@ extension AppDatabase {
                     contract: contractID, title: row["title"], preset: row["preset"], milestone: MilestoneNumber(row["number"] as Int),
                     description: row["description"], held: Money(minorUnits: row["held"], currency: currency), raisedBy: dispute.raisedBy,
                     raisedByUser: raisedByUser, reason: dispute.reason, openedAt: dispute.at,
-                    otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:))))
+                    otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:)), file: dispute.file))
             }
             // Disputes about a contract as a whole hold nothing of their own: only without a minimum amount.
             if minimumHeld <= 0 {
@@ -75,7 +80,7 @@ extension AppDatabase {
                         contract: contractID, title: row["title"], preset: row["preset"], milestone: nil,
                         description: "the contract as a whole", held: Money(minorUnits: 0, currency: currency), raisedBy: dispute.raisedBy,
                         raisedByUser: dispute.raisedBy == .buyer ? buyer : freelancer, reason: dispute.reason, openedAt: dispute.at,
-                        otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:))))
+                        otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:)), file: dispute.file))
                 }
             }
             return disputes.sorted { ($0.openedAt, $0.contract, $0.milestone?.rawValue ?? 0) < ($1.openedAt, $1.contract, $1.milestone?.rawValue ?? 0) }

@@ -48,6 +48,32 @@ import Testing
         }
     }
 
+    /// A dispute whose other party stays silent: with a response time of seconds the deadline passes on the
+    /// real clock, the thread says so, and the case reaches the moderators' queue ready and flagged.
+    @Test func aSilentRespondentsCaseGoesToTheModeratorsFlaggedNoResponse() async throws {
+        let catalog = try PolicyCatalog.load(
+            directory: TestServer.repositoryPresets, overrides: ["indeelancer": ["dispute_response_days": "2s"]])
+        #expect(catalog["indeelancer"]?.disputeResponseSeconds == 2)
+        var settings = TestServer.settings()
+        settings.presets = catalog
+        try await TestServer.with(settings: settings, clock: .real()) { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 20_000, description: "Logo")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            #expect(try await alice.say("/fund M1").ackOutcome == "applied")
+            #expect(try await alice.say("/dispute M1 nothing was delivered").ackOutcome == "applied")
+            let token = try await server.token("mia", role: "moderator")
+            let (waiting, _) = try await AccessTests.get("\(server.baseURL)/api/disputes?status=awaiting_response", token: token)
+            #expect(waiting.contains(#""thread":"c-1""#), "\(waiting)")
+            _ = try await Self.waitForMessage(server, containing: "did not respond to the dispute on M1 in time", timeout: 10)
+            let (ready, _) = try await AccessTests.get("\(server.baseURL)/api/disputes?status=ready", token: token)
+            #expect(ready.contains(#""no_response":true"#), "\(ready)")
+            // Nothing moved: a moderator decides.
+            #expect(try server.database.ledger(of: "c-1").balance(.held(MilestoneNumber(1))) == 20_000)
+            await alice.close()
+        }
+    }
+
     @Test func remindersThenAutoReleaseExactlyOnceWithADisputeStoppingTheClock() async throws {
         try await TestServer.with { server in
             // Indeelancer: 14-day review period, reminders 3 days and 1 day before it passes.

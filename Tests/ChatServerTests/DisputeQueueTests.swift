@@ -50,11 +50,21 @@ import Testing
         var openedAt: String
         var openSeconds: Int
         var otherSideLastSpoke: String?
+        var status: String
+        var respondBy: String?
+        var noResponse: Bool
+        var statements: [Statement]
+
+        struct Statement: Decodable {
+            var by: String
+            var text: String
+            var at: String
+        }
 
         enum CodingKeys: String, CodingKey {
             case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
-                otherSideLastSpoke = "other_side_last_spoke"
+                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements
         }
     }
 
@@ -187,6 +197,16 @@ import Testing
             #expect(item.thread == "s-1" && item.about == "contract" && item.milestone == nil && item.held == 0)
             #expect(item.raisedBy == "freelancer" && item.raisedByUser == "bob" && item.reason == "the client will not say what is wrong")
             #expect(try await Self.queue(server, "?min_amount=1").isEmpty)
+            // The case: the client is asked to respond; the statuses filter.
+            #expect(item.status == "awaiting_response" && !item.noResponse && item.respondBy != nil)
+            #expect(item.statements.map(\.by) == ["freelancer"])
+            #expect(try await Self.queue(server, "?status=ready").isEmpty)
+            try await Self.applied(alice, "/evidence contract the design direction changed after the first draft", in: "s-1")
+            let answered = try #require(try await Self.queue(server, "?status=ready").first)
+            #expect(answered.statements.map(\.text) == ["the client will not say what is wrong", "the design direction changed after the first draft"])
+            #expect(try await Self.queue(server, "?status=awaiting_response").isEmpty)
+            let (refusal, status) = try await AccessTests.get("\(server.baseURL)/api/disputes?status=open", token: token)
+            #expect(status == 400 && refusal.contains("awaiting_response or ready"))
 
             try await Self.applied(mia, "/resolve contract the client may end it; nothing was funded, so nothing is owed", in: "s-1")
             #expect(try await Self.queue(server).isEmpty)

@@ -49,6 +49,7 @@ import Testing
         case goLive = "/golive", stop = "/stop", complete = "/complete", review = "/review"
         case cancelOrder = "/cancel order"
         case disputeContract = "/dispute contract", resolveContract = "/resolve contract"
+        case evidence = "/evidence"
         case offerRefund = "/offer refund", offerAccept = "/offer accept", offerDecline = "/offer decline", offerWithdraw = "/offer withdraw"
         case help = "/help", status = "/status"
 
@@ -80,6 +81,7 @@ import Testing
             case .disputeContract: return .disputeContract(reason: "we cannot agree how to end this")
             case .resolveContract: return .resolveContract(note: "both may stop; nothing is owed")
             case .offerRefund: return .offer(m1, .refund)
+            case .evidence: return .evidence(.milestone(MilestoneNumber(1)), text: "the files are in the drive")
             case .offerAccept: return .answerOffer(m1, .accept)
             case .offerDecline: return .answerOffer(m1, .decline)
             case .offerWithdraw: return .answerOffer(m1, .withdraw)
@@ -110,6 +112,7 @@ import Testing
             case .disputeContract: [.disputeContract]
             case .resolveContract: [.resolveContract]
             case .offer: [.offerRefund]
+            case .evidence: [.evidence]
             case .answerOffer: [.offerAccept, .offerDecline, .offerWithdraw]
             case .dispute: [.dispute]
             case .resolve: [.resolveRelease, .resolveRefund, .resolveSplit]
@@ -334,6 +337,9 @@ import Testing
         // money terms need money held (a disputed milestone too: "in or out of a dispute").
         case .offerRefund:
             return open && party && m?.holdsMoney == true
+        // "`/evidence M<n> <statement>` | buyer or freelancer | adds to an open dispute's case".
+        case .evidence:
+            return open && party && m == .disputed
         // "`/offer accept|decline` | the other party", "`/offer withdraw` | the offerer" - no situation here has an open offer.
         case .offerAccept, .offerDecline, .offerWithdraw:
             return false
@@ -632,7 +638,7 @@ import Testing
                 }
             }
         }
-        #expect(Command.allCases.count == 30)
+        #expect(Command.allCases.count == 31)
         #expect(Actor.allCases.count == 4)
         #expect(Self.configurations.count == 8)
         #expect(cells == expectedCells, "checked \(cells) cells of \(expectedCells)")

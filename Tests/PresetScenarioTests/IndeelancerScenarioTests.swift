@@ -201,7 +201,9 @@ import Testing
         s.advance(days: 3)
         s.reject("/dispute M1 it crashes", by: support, .notAllowedForRole, reason: "only the buyer or the freelancer can open a dispute")
         let opened = try s.run("/dispute M1 the checkout crashes on submit", by: buyer)
-        #expect(opened.events == [.disputeOpened(M1, by: .buyer, reason: "the checkout crashes on submit", held: s.contract.money(60_000))])
+        // "Both parties have the opportunity to present their case": the developer is asked to respond.
+        #expect(opened.events == [.disputeOpened(M1, by: .buyer, reason: "the checkout crashes on submit", held: s.contract.money(60_000)),
+            .responseRequested(.milestone(M1), from: .freelancer, by: s.now.addingTimeInterval(3 * Scenario.day))])
         #expect(opened.cancels(.reviewEnds(M1)))
         #expect(opened.postings.isEmpty)
         #expect(s.ledger.balance(.held(M1)) == 60_000)

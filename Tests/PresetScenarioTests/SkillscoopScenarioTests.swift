@@ -207,7 +207,8 @@ import Testing
         let refused = s.reject("/dispute M1 we cannot agree", by: freelancer, .wrongState)
         #expect(refused?.suggestion == "To ask a moderator about the contract as a whole: /dispute contract <reason>.")
         let opened = try s.run("/dispute contract the client wants to end but will not say why", by: freelancer)
-        #expect(opened.events == [.contractDisputeOpened(by: .freelancer, reason: "the client wants to end but will not say why")])
+        #expect(opened.events == [.contractDisputeOpened(by: .freelancer, reason: "the client wants to end but will not say why"),
+            .responseRequested(.contract, from: .buyer, by: s.now.addingTimeInterval(3 * Scenario.day))])
         #expect(opened.postings.isEmpty)
         #expect(s.contract.dispute?.raisedBy == .freelancer)
         s.reject("/dispute contract me too", by: client, .wrongState, reason: "the freelancer already opened a dispute about the contract; a moderator will decide")

@@ -22,11 +22,24 @@ struct DisputeQueue: ResponseEncodable {
         var openedAt: String
         var openSeconds: Int
         var otherSideLastSpoke: String?
+        /// `awaiting_response` (the other party has until `respond_by`) or `ready` for a ruling.
+        var status: String
+        var respondBy: String?
+        /// The other party let the response time pass.
+        var noResponse: Bool
+        /// The statements both sides added, oldest first (the claim is the first).
+        var statements: [Statement]
+
+        struct Statement: Encodable {
+            var by: String
+            var text: String
+            var at: String
+        }
 
         enum CodingKeys: String, CodingKey {
             case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
-                otherSideLastSpoke = "other_side_last_spoke"
+                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements
         }
 
         /// Every field, `null` included: the documented shape does not change with the dispute.
@@ -47,6 +60,10 @@ struct DisputeQueue: ResponseEncodable {
             try container.encode(openedAt, forKey: .openedAt)
             try container.encode(openSeconds, forKey: .openSeconds)
             try container.encode(otherSideLastSpoke, forKey: .otherSideLastSpoke)
+            try container.encode(status, forKey: .status)
+            try container.encode(respondBy, forKey: .respondBy)
+            try container.encode(noResponse, forKey: .noResponse)
+            try container.encode(statements, forKey: .statements)
         }
     }
 
@@ -138,15 +155,26 @@ enum ModerationAPI {
             let now = server.clock()
             let threshold = minimumHeld
             let currency = onlyCurrency
+            var status: DisputeCase.Status?
+            if let text = request.uri.queryParameters["status"] {
+                guard let value = DisputeCase.Status(rawValue: String(text)) else {
+                    throw APIError(.badRequest, "bad_request", "status must be awaiting_response or ready")
+                }
+                status = value
+            }
+            let wanted = status
             let open = try await server.offloaded {
                 try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold, currency: currency)
+                    .filter { wanted == nil || $0.status == wanted }
             }
             return DisputeQueue(disputes: open.map {
                 .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, about: $0.milestone == nil ? "contract" : "milestone",
                     milestone: $0.milestone?.description,
                     description: $0.description, held: $0.held.minorUnits, heldText: $0.held.description, currency: $0.held.currency.code,
                     raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Timestamp.text($0.openedAt),
-                    openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Timestamp.text))
+                    openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Timestamp.text),
+                    status: $0.status.rawValue, respondBy: $0.file.map { Timestamp.text($0.respondBy) }, noResponse: $0.file?.noResponse ?? false,
+                    statements: ($0.file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) })
             })
         }
 

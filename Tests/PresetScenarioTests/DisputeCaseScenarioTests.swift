@@ -1,0 +1,92 @@
+import Foundation
+import MilestoneCore
+import Testing
+
+/// Disputes as cases. Indeelancer: "If a dispute is raised, our support team reviews the project details,
+/// communications, and deliverables to make a fair decision. Both parties have the opportunity to present
+/// their case." The other party is asked to respond by a deadline (`dispute_response_days`, reminded a day
+/// before); either side adds statements with `/evidence` until a moderator rules; silence is the policy's
+/// `dispute_no_response`.
+@Suite struct DisputeCaseScenarioTests {
+    func disputed(_ policy: Policy? = nil) throws -> Scenario {
+        var s = Scenario(policy: try policy ?? PresetFiles.policy("indeelancer"), title: "Checkout")
+        try s.run("/milestone add 600 Checkout flow", by: s.buyer)
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/submit M1", by: s.freelancer)
+        try s.run("/dispute M1 the checkout crashes on submit", by: s.buyer)
+        return s
+    }
+
+    static func file(_ s: Scenario) -> DisputeCase? {
+        guard case .disputed(let dispute) = s.state(M1) else { return nil }
+        return dispute.file
+    }
+
+    @Test("\"Both parties have the opportunity to present their case\": the response stops the clock, both add evidence")
+    func bothSidesPresentTheirCase() throws {
+        var s = try disputed()
+        let opened = s.now
+        var file = try #require(Self.file(s))
+        #expect(file.status == .awaitingResponse)
+        #expect(file.respondBy == opened.addingTimeInterval(3 * Scenario.day))
+        #expect(file.statements.map(\.text) == ["the checkout crashes on submit"])
+        s.reject("/evidence M1 my side", by: s.moderator, .notAllowedForRole)
+        s.reject("/evidence M2 nothing", by: s.freelancer, .wrongState)
+
+        // The opener adds more: still waiting for the other side.
+        try s.run("/evidence M1 screen recording: drive/crash.mp4", by: s.buyer)
+        #expect(try #require(Self.file(s)).status == .awaitingResponse)
+        let response = try s.run("/evidence M1 it works with the test card; the crash is the buyer's ad blocker", by: s.freelancer)
+        #expect(response.events == [.evidenceAdded(.milestone(M1), by: .freelancer, text: "it works with the test card; the crash is the buyer's ad blocker", isResponse: true)])
+        #expect(response.cancels(.disputeResponse(.milestone(M1))) && response.cancels(.disputeResponseReminder(.milestone(M1))))
+        file = try #require(Self.file(s))
+        #expect(file.status == .ready && file.respondedAt == s.now)
+        #expect(file.statements.map(\.by) == [.buyer, .buyer, .freelancer])
+        // The deadline passing later changes nothing.
+        s.now = opened.addingTimeInterval(3 * Scenario.day)
+        #expect(try s.fire(.disputeResponse(.milestone(M1))).isEmpty)
+        #expect(try s.run("/evidence M1 one more thing", by: s.freelancer).events.first?.name == "evidence_added")
+        // The moderator rules; the case is over.
+        try s.run("/resolve M1 split 300 both partly right", by: s.moderator)
+        s.reject("/evidence M1 too late", by: s.buyer, .wrongState, reason: "M1 is not in dispute")
+    }
+
+    @Test("A silent respondent: reminded a day before, then the case goes to a moderator flagged no response")
+    func silenceGoesToAModeratorFlagged() throws {
+        var s = try disputed()
+        let respondBy = s.now.addingTimeInterval(3 * Scenario.day)
+        s.now = respondBy.addingTimeInterval(-Scenario.day)
+        #expect(try s.fire(.disputeResponseReminder(.milestone(M1))).events == [.responseReminder(.milestone(M1), from: .freelancer, by: respondBy)])
+        s.now = respondBy
+        let silent = try s.fire(.disputeResponse(.milestone(M1)))
+        #expect(silent.events == [.noResponse(.milestone(M1), from: .freelancer, decidedForOpener: false, released: s.contract.money(0), refunded: s.contract.money(0))])
+        #expect(silent.postings.isEmpty)
+        let file = try #require(Self.file(s))
+        #expect(file.noResponse && file.status == .ready)
+        #expect(s.ledger.balance(.held(M1)) == 60_000)
+        // A late answer is still on the record; the moderator decides.
+        try s.run("/evidence M1 sorry, I was travelling", by: s.freelancer)
+        try s.run("/resolve M1 refund no usable delivery", by: s.moderator)
+        #expect(s.ledger.balance(.buyer) == 0)
+    }
+
+    @Test("dispute_no_response: decide_for_opener gives the money held to the side that opened the dispute", arguments: [Role.buyer, .freelancer])
+    func silenceDecidedForTheOpener(opener: Role) throws {
+        var policy = try PresetFiles.policy("indeelancer")
+        policy.disputeNoResponse = .decideForOpener
+        policy.disputeResponseSeconds = 3_600
+        var s = Scenario(policy: policy, title: "Checkout")
+        try s.run("/milestone add 600 Checkout flow", by: s.buyer)
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/dispute M1 I want my side decided", by: opener == .buyer ? s.buyer : s.freelancer)
+        let armed = s.now.addingTimeInterval(3_600)
+        s.now = armed
+        let decided = try s.fire(.disputeResponse(.milestone(M1)))
+        let toFreelancer: Int64 = opener == .freelancer ? 60_000 : 0
+        #expect(decided.events == [.noResponse(.milestone(M1), from: opener.counterparty!, decidedForOpener: true,
+            released: s.contract.money(toFreelancer), refunded: s.contract.money(60_000 - toFreelancer))])
+        #expect(s.state(M1) == (opener == .freelancer ? .released : .refunded))
+        #expect(s.ledger.balance(.freelancer) == toFreelancer && s.ledger.total == 0)
+        #expect(decided.events.first?.text.contains("decided for the other side") == true)
+    }
+}
