@@ -53,6 +53,7 @@ enum PolicySchema {
         "offer_lapse_days": .duration(days: 1...30),
         "dispute_response_days": .duration(days: 1...30),
         "dispute_no_response": .choice(Policy.NoResponse.allCases.map(\.rawValue)),
+        "review_blind_days": .duration(days: 0...60),
     ]
 
     /// Checks one YAML value against its key's type.
@@ -137,7 +138,8 @@ enum PolicySchema {
             placeOrder: bool("place_order"),
             offerLapseSeconds: int("offer_lapse_days"),
             disputeResponseSeconds: int("dispute_response_days"),
-            disputeNoResponse: Policy.NoResponse(rawValue: string("dispute_no_response"))!
+            disputeNoResponse: Policy.NoResponse(rawValue: string("dispute_no_response"))!,
+            reviewBlindSeconds: int("review_blind_days")
         )
     }
 }

@@ -87,6 +87,20 @@ public struct Contract: Hashable, Sendable, Codable {
 
     public func money(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: currency) }
 
+    /// Whether `review` can be shown to `viewer` at `now`: always to its author and to moderators; to the
+    /// other party at once, or, where reviews are double-blind, once both have reviewed or the blind time
+    /// after the first review has passed.
+    public func reviewIsVisible(_ review: Review, to viewer: Role, at now: Date) -> Bool {
+        guard policy.reviewBlindSeconds > 0, viewer != .moderator, viewer != review.by else { return true }
+        return reviewsRevealed(at: now)
+    }
+
+    /// Double-blind reviews are revealed: both sides reviewed, or the blind time after the first passed.
+    public func reviewsRevealed(at now: Date) -> Bool {
+        guard let first = reviews.map(\.at).min() else { return false }
+        return reviews.count >= 2 || now >= first.addingTimeInterval(TimeInterval(policy.reviewBlindSeconds))
+    }
+
     /// Total paid to the freelancer so far.
     public var paidToFreelancer: Int64 { milestones.reduce(0) { $0 + $1.released } }
 

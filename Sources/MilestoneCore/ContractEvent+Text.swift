@@ -125,6 +125,10 @@ extension ContractEvent {
         case .contractCompleted(let automatic):
             return (automatic ? "The order is complete." : "Buyer marked the contract complete.")
                 + " Both sides can now leave a review: /review <1-5> <text>"
+        case .reviewSealed(let by, let revealAt):
+            return "\(by.title) left a review. Reviews here are double-blind: both are shown when both sides have reviewed, or on \(Self.timeText(revealAt))."
+        case .reviewsRevealed(let reviews):
+            return "The reviews are revealed. " + reviews.map { "\($0.by.title): \(String(repeating: "★", count: $0.stars))\(String(repeating: "☆", count: 5 - $0.stars)) \($0.text)" }.joined(separator: " ")
         case .reviewPosted(let by, let stars, let text):
             return "\(by.title) left a review: \(String(repeating: "★", count: stars))\(String(repeating: "☆", count: 5 - stars)) \(text)"
         case .reviewReminder(let m, let endsAt, let outcome):

@@ -52,6 +52,9 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case endRequestLapsed
     case contractCompleted(automatic: Bool)
     case reviewPosted(by: Role, stars: Int, text: String)
+    /// A double-blind review was left; its content is shown with `reviewsRevealed`.
+    case reviewSealed(by: Role, revealAt: Date)
+    case reviewsRevealed([Contract.Review])
     case reviewReminder(MilestoneNumber, endsAt: Date, outcome: Policy.ReviewPeriod.Outcome)
     case dueReminder(MilestoneNumber, due: DueDate)
     /// The processor could not take or keep the money held for a milestone: the hold is voided and the
@@ -100,6 +103,8 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .endRequestLapsed: "end_request_lapsed"
         case .contractCompleted: "contract_completed"
         case .reviewPosted: "review_posted"
+        case .reviewSealed: "review_sealed"
+        case .reviewsRevealed: "reviews_revealed"
         case .reviewReminder: "review_reminder"
         case .dueReminder: "due_reminder"
         case .fundingReversed: "funding_reversed"
@@ -125,7 +130,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             .noResponse(let scope, _, _, _, _):
             if case .milestone(let m) = scope { m } else { nil }
         case .contractLive, .orderStopped, .contractEndedUnpaid, .contractDisputeOpened, .contractDisputeResolved, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
-            .contractCompleted, .reviewPosted:
+            .contractCompleted, .reviewPosted, .reviewSealed, .reviewsRevealed:
             nil
         }
     }

@@ -61,6 +61,13 @@ public struct Policy: Hashable, Sendable, Codable {
         set { noResponse = newValue }
     }
     private var noResponse: NoResponse?
+    /// Double-blind reviews: 0, each review is shown at once; otherwise neither side sees the other's review
+    /// until both have reviewed or this long after the first one.
+    public var reviewBlindSeconds: Int {
+        get { reviewBlind ?? 0 }
+        set { reviewBlind = newValue }
+    }
+    private var reviewBlind: Int?
 
     public enum NoResponse: String, Hashable, Sendable, Codable, CaseIterable {
         /// The case goes to a moderator, flagged "no response".
@@ -161,7 +168,7 @@ public struct Policy: Hashable, Sendable, Codable {
         reviewPeriod: ReviewPeriod?, reviewReminderDays: [Int], revisions: RevisionRule, cancelBy: CancelRule,
         deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool,
         placeOrder: Bool = false, offerLapseSeconds: Int? = nil, disputeResponseSeconds: Int? = nil,
-        disputeNoResponse: NoResponse? = nil
+        disputeNoResponse: NoResponse? = nil, reviewBlindSeconds: Int? = nil
     ) {
         self.name = name
         self.milestoneCreator = milestoneCreator
@@ -183,6 +190,7 @@ public struct Policy: Hashable, Sendable, Codable {
         self.offerLapse = offerLapseSeconds
         self.disputeResponse = disputeResponseSeconds
         self.noResponse = disputeNoResponse
+        self.reviewBlind = reviewBlindSeconds
     }
 
     /// Who must agree a milestone `creator` adds or changes now: the policy's approver; and once a placed

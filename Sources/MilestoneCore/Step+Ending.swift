@@ -150,6 +150,25 @@ extension Step {
             throw Rejection(.wrongState, "you have already left a review for this contract")
         }
         contract.reviews.append(.init(by: role!, stars: stars, text: text, at: now))
-        events.append(.reviewPosted(by: role!, stars: stars, text: text))
+        guard policy.reviewBlindSeconds > 0 else {
+            events.append(.reviewPosted(by: role!, stars: stars, text: text))
+            return
+        }
+        // Double-blind: sealed until both have reviewed or the blind time after the first has passed.
+        let first = contract.reviews.map(\.at).min() ?? now
+        let revealAt = first.addingTimeInterval(TimeInterval(policy.reviewBlindSeconds))
+        guard revealAt > now else {
+            // The first review was revealed already: this one is shown at once.
+            events.append(.reviewPosted(by: role!, stars: stars, text: text))
+            return
+        }
+        events.append(.reviewSealed(by: role!, revealAt: revealAt))
+        keepsLinePrivate = true
+        if contract.reviews.count == 1 {
+            deadlines.append(.arm(Deadline(kind: .reviewsReveal, at: revealAt)))
+        } else {
+            deadlines.append(.cancel(.reviewsReveal))
+            events.append(.reviewsRevealed(contract.reviews))
+        }
     }
 }

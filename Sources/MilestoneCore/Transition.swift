@@ -7,6 +7,9 @@ public struct Transition: Hashable, Sendable {
     public var events: [ContractEvent]
     public var postings: [LedgerPosting]
     public var deadlines: [DeadlineChange]
+    /// The command's own line stays visible to its author only (a sealed double-blind review: the typed
+    /// words would give it away); its effects are still announced.
+    public var keepsLinePrivate: Bool = false
 
     /// Nothing happened (a deadline that no longer applies).
     public var isEmpty: Bool { events.isEmpty && postings.isEmpty && deadlines.isEmpty }
@@ -30,6 +33,7 @@ struct Step {
     var events: [ContractEvent] = []
     var postings: [LedgerPosting] = []
     var deadlines: [DeadlineChange] = []
+    var keepsLinePrivate = false
 
     init(contract: Contract, actor: Participant?, now: Date) {
         self.contract = contract
@@ -38,7 +42,7 @@ struct Step {
     }
 
     var transition: Transition {
-        Transition(contract: contract, events: events, postings: postings, deadlines: deadlines)
+        Transition(contract: contract, events: events, postings: postings, deadlines: deadlines, keepsLinePrivate: keepsLinePrivate)
     }
 
     var policy: Policy { contract.policy }

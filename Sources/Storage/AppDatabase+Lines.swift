@@ -124,7 +124,8 @@ extension AppDatabase {
         var lineVisibleTo: UserID?
         switch result {
         case .failure, .success(.answered): lineVisibleTo = author.user
-        case .success(.applied), nil: lineVisibleTo = nil
+        case .success(.applied(let transition)): lineVisibleTo = transition.keepsLinePrivate ? author.user : nil
+        case nil: lineVisibleTo = nil
         }
         let line = try transcript.append(db, kind: kind, body: text, author: author, visibleTo: lineVisibleTo, clientMessageID: request.clientMessageID, at: now)
 

@@ -1,3 +1,4 @@
+import BotConfig
 import ChatServer
 import Foundation
 import FoundationNetworking
@@ -97,6 +98,44 @@ import Testing
             #expect(!metrics.contains(#"command="/milestone add""#))
             #expect(!metrics.contains(#"command="other""#))
             await alice.close()
+        }
+    }
+
+    /// Reviews as data: in the state frame and at `GET /api/contracts/:id/reviews` (rating, text, author,
+    /// time), double-blind where the policy says so: the other side's review is sealed until both reviewed.
+    @Test func reviewsAreDataAndDoubleBlindOnesStaySealedUntilBoth() async throws {
+        let catalog = try PolicyCatalog.load(
+            directory: TestServer.repositoryPresets, overrides: ["indeelancer": ["review_blind_days": 14]])
+        var settings = TestServer.settings()
+        settings.presets = catalog
+        try await TestServer.with(settings: settings) { server in
+            try server.contract(milestones: [MilestoneDraft(amount: 50_000, description: "Logo")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await alice.join("c-1")
+            _ = try await bob.join("c-1")
+            for (client, line) in [(alice, "/fund M1"), (bob, "/submit M1"), (alice, "/release M1"), (alice, "/complete"), (alice, "/review 4 good work")] {
+                #expect(try await client.say(line).ackOutcome == "applied", "\(line)")
+            }
+            func reviews(_ user: String, role: String = "user") async throws -> (body: String, status: Int) {
+                try await AccessTests.get("\(server.baseURL)/api/contracts/c-1/reviews", token: try await server.token(user, role: role))
+            }
+            let (sealed, status) = try await reviews("bob")
+            #expect(status == 200)
+            #expect(sealed.contains(#""reviews":[]"#) && sealed.contains(#""reviews_sealed":1"#), "\(sealed)")
+            #expect(try await reviews("alice").body.contains(#""stars":4"#))
+            #expect(try await reviews("mia", role: "moderator").body.contains(#""text":"good work""#))
+            #expect(try await reviews("zed").status == 403)
+            #expect(try server.database.fullTranscript(of: "c-1").allSatisfy { !$0.body.contains("good work") || $0.visibleTo != nil })
+
+            #expect(try await bob.say("/review 5 great client").ackOutcome == "applied")
+            let both = try await reviews("bob").body
+            #expect(both.contains(#""author":"alice""#) && both.contains(#""author":"bob""#) && both.contains(#""reviews_sealed":0"#), "\(both)")
+            let state = try await bob.next { if case .state(let view) = $0 { view.reviews.count == 2 } else { false } }
+            guard case .state(let view) = state else { return }
+            #expect(view.reviews.map(\.stars).sorted() == [4, 5])
+            await alice.close()
+            await bob.close()
         }
     }
 

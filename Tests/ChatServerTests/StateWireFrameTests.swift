@@ -11,7 +11,7 @@ import Testing
 /// process), `null`s where the Codable encoding writes them, and JSONDecoder reads the frame back equal.
 @Suite struct StateWireFrameTests {
     static let stateKeys = ["type", "thread", "title", "preset", "currency", "phase", "buyer", "freelancer", "role", "held",
-                            "held_text", "test_money", "milestones", "end_request", "dispute", "commands"]
+                            "held_text", "test_money", "milestones", "end_request", "dispute", "reviews", "reviews_sealed", "commands"]
     static let milestoneKeys = ["number", "description", "amount", "amount_text", "state", "held", "released", "refunded", "due",
                                 "revisions_used", "revision_allowance", "review_ends", "review_outcome", "offer"]
     static let commandKeys = ["template", "summary", "moves_money"]
@@ -122,6 +122,11 @@ import Testing
             view.heldText = random.text(maxLength: 12)
             view.endRequest = random.optionalText()
             view.dispute = random.optionalText()
+            view.reviews = (0..<Int.random(in: 0...2, using: &random)).map { _ in
+                ContractView.ReviewView(by: random.text(maxLength: 10), author: random.text(maxLength: 10),
+                    stars: Int(truncatingIfNeeded: random.int64()), text: random.text(), at: random.text(maxLength: 24))
+            }
+            view.reviewsSealed = Int(truncatingIfNeeded: random.int64())
             view.milestones = (0..<Int.random(in: 0...6, using: &random)).map { _ in
                 ContractView.MilestoneView(
                     number: random.text(maxLength: 4), description: random.text(), amount: random.int64(),
@@ -166,7 +171,7 @@ import Testing
         view.milestones = [ContractView.MilestoneView(
             number: "M1", description: "a \"b\"", amount: 1000, amountText: "$10.00", state: "funded", held: 1000, released: 0, refunded: 0,
             due: "2099-01-31", revisionsUsed: 1, revisionAllowance: nil, reviewEnds: nil, reviewOutcome: nil)]
-        #expect(Wire.text(.state(view)) == #"{"type":"state","thread":"c-1","title":"Logo","preset":"p","currency":"USD","phase":"live","buyer":"buyer-1","freelancer":"freelancer-1","role":"buyer","held":0,"held_text":"$0.00","test_money":true,"milestones":[{"number":"M1","description":"a \"b\"","amount":1000,"amount_text":"$10.00","state":"funded","held":1000,"released":0,"refunded":0,"due":"2099-01-31","revisions_used":1,"revision_allowance":null,"review_ends":null,"review_outcome":null,"offer":null}],"end_request":null,"dispute":null,"commands":[]}"#)
+        #expect(Wire.text(.state(view)) == #"{"type":"state","thread":"c-1","title":"Logo","preset":"p","currency":"USD","phase":"live","buyer":"buyer-1","freelancer":"freelancer-1","role":"buyer","held":0,"held_text":"$0.00","test_money":true,"milestones":[{"number":"M1","description":"a \"b\"","amount":1000,"amount_text":"$10.00","state":"funded","held":1000,"released":0,"refunded":0,"due":"2099-01-31","revisions_used":1,"revision_allowance":null,"review_ends":null,"review_outcome":null,"offer":null}],"end_request":null,"dispute":null,"reviews":[],"reviews_sealed":0,"commands":[]}"#)
     }
 
     /// Rates as configured (`2`, `0.5`) and any finite Double: tiny, huge, negative zero, subnormal.

@@ -3,6 +3,15 @@ import Hummingbird
 import MilestoneCore
 import Storage
 
+/// `GET /api/contracts/:id/reviews`: the reviews the caller may see, as data.
+struct ReviewList: ResponseEncodable {
+    var thread: String
+    var reviews: [ContractView.ReviewView]
+    var reviewsSealed: Int
+
+    enum CodingKeys: String, CodingKey { case thread, reviews, reviewsSealed = "reviews_sealed" }
+}
+
 struct DisputeQueue: ResponseEncodable {
     struct Item: Encodable {
         var thread: String
@@ -188,6 +197,14 @@ enum ModerationAPI {
             let export = try await server.offloaded { try server.database.export(contract.id, for: viewer, at: now) }
             let body = TranscriptRenderer.render(export, as: format, testMoney: server.testMoney)
             return Response(status: .ok, headers: [.contentType: format.contentType], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+
+        api.get("contracts/:id/reviews") { _, context -> ReviewList in
+            let (contract, viewer) = try await ContractsAPI.access(context, server: server)
+            let now = server.clock()
+            let visible = contract.reviews.filter { contract.reviewIsVisible($0, to: viewer.role, at: now) }
+            return ReviewList(thread: contract.id.rawValue, reviews: visible.map { ContractView.review($0, of: contract) },
+                reviewsSealed: contract.reviews.count - visible.count)
         }
 
         api.get("contracts/:id/verify") { _, context -> ChainVerification in

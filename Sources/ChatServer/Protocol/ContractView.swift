@@ -21,6 +21,18 @@ public struct ContractView: Codable, Hashable, Sendable {
     public var endRequest: String?
     /// An open dispute about the contract as a whole, in words, or nil.
     public var dispute: String? = nil
+    /// The reviews this viewer may see (double-blind ones only once revealed), and how many are still sealed.
+    public var reviews: [ReviewView] = []
+    public var reviewsSealed: Int = 0
+
+    /// A review, as data: who, their rating and words, when.
+    public struct ReviewView: Codable, Hashable, Sendable {
+        public var by: String
+        public var author: String
+        public var stars: Int
+        public var text: String
+        public var at: String
+    }
     /// Commands this viewer can use now; `moves_money` ones deserve a confirmation.
     public var commands: [CommandSuggestion]
 
@@ -69,7 +81,7 @@ public struct ContractView: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case thread, title, preset, currency, phase, buyer, freelancer, role, held, heldText = "held_text",
-            testMoney = "test_money", milestones, endRequest = "end_request", dispute, commands
+            testMoney = "test_money", milestones, endRequest = "end_request", dispute, reviews, reviewsSealed = "reviews_sealed", commands
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,6 +100,8 @@ public struct ContractView: Codable, Hashable, Sendable {
         try container.encode(milestones, forKey: .milestones)
         try container.encode(endRequest, forKey: .endRequest)
         try container.encode(dispute, forKey: .dispute)
+        try container.encode(reviews, forKey: .reviews)
+        try container.encode(reviewsSealed, forKey: .reviewsSealed)
         try container.encode(commands, forKey: .commands)
     }
 
@@ -118,7 +132,15 @@ public struct ContractView: Codable, Hashable, Sendable {
         }
         endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Timestamp.text($0.answerBy))" }
         dispute = contract.dispute.map { "The \($0.raisedBy) opened a dispute about the contract at \(Timestamp.text($0.at)): \($0.reason)" }
+        let visible = contract.reviews.filter { contract.reviewIsVisible($0, to: viewer.role, at: now) }
+        reviews = visible.map { Self.review($0, of: contract) }
+        reviewsSealed = contract.reviews.count - visible.count
         commands = contract.availableCommands(for: viewer, at: now)
+    }
+
+    static func review(_ review: Contract.Review, of contract: Contract) -> ReviewView {
+        ReviewView(by: review.by.rawValue, author: (review.by == .buyer ? contract.buyer : contract.freelancer).rawValue,
+            stars: review.stars, text: review.text, at: Timestamp.text(review.at))
     }
 
     /// "The buyer offers: $300.00 to the freelancer, $200.00 back to the buyer; open until ..."

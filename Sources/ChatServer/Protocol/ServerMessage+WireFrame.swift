@@ -137,6 +137,16 @@ extension ContractView: WireFrame {
         }
         sink.raw(#"],"end_request":"#); sink.string(endRequest)
         sink.raw(#","dispute":"#); sink.string(dispute)
+        sink.raw(#","reviews":["#)
+        for (index, review) in reviews.enumerated() {
+            sink.raw(index == 0 ? #"{"by":"# : #",{"by":"#); sink.string(review.by)
+            sink.raw(#","author":"#); sink.string(review.author)
+            sink.raw(#","stars":"#); sink.integer(Int64(review.stars))
+            sink.raw(#","text":"#); sink.string(review.text)
+            sink.raw(#","at":"#); sink.string(review.at)
+            sink.raw("}")
+        }
+        sink.raw(#"],"reviews_sealed":"#); sink.integer(Int64(reviewsSealed))
         sink.raw(#","commands":["#)
         for (index, command) in commands.enumerated() {
             sink.raw(index == 0 ? #"{"template":"# : #",{"template":"#); sink.string(command.template)
