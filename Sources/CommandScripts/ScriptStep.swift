@@ -42,7 +42,8 @@ public enum CommandScript {
         ("/offer %m release %a", nil), ("/offer %m refund", nil), ("/offer %m extend 2099-02-28", nil), ("/offer accept", nil),
         ("/offer decline", nil), ("/offer withdraw", nil), ("/dispute contract we are stuck", nil),
         ("/resolve contract both may go on", .moderator), ("/cancel order support decided", .moderator),
-        ("/evidence %m here is my side", nil), ("/evidence contract here is my side", nil),
+        ("/evidence %m here is my side", nil), ("/evidence contract here is my side", nil), ("/take %m", .moderator),
+        ("/note checked the files", .moderator),
     ]
 
     public static func step(_ seed: Int) -> ScriptStep {

@@ -22,6 +22,10 @@ public enum ChatCommand: Hashable, Sendable {
     /// A moderator closes the contract's dispute with a ruling posted to both parties (no money moves; a
     /// milestone's money is settled with `/resolve M<n> ...` or `/cancel order`).
     case resolveContract(note: String)
+    /// A moderator takes a dispute's case: `/take M1`, `/take contract`.
+    case takeCase(DisputeScope)
+    /// A moderator's internal note in the thread: other moderators see it, the parties never do.
+    case internalNote(String)
     /// A party adds a statement or evidence to an open dispute's case: `/evidence M1 <text>`, `/evidence contract <text>`.
     case evidence(DisputeScope, text: String)
     /// A party offers terms for a milestone: `/offer M2 release 300`, `/offer M2 refund`, `/offer M2 extend 2026-12-20`.
@@ -58,6 +62,8 @@ public enum ChatCommand: Hashable, Sendable {
         case .resolveContract: "/resolve contract"
         case .offer: "/offer"
         case .evidence: "/evidence"
+        case .takeCase: "/take"
+        case .internalNote: "/note"
         case .answerOffer(_, let answer): "/offer \(answer.rawValue)"
         case .resolve: "/resolve"
         case .endContract, .answerEndRequest: "/endcontract"

@@ -70,6 +70,21 @@ public struct CommandParser: Sendable {
             }
         case "resolve": return parseResolve(&words)
         case "offer": return parseOffer(&words)
+        case "take":
+            let example = "/take M1"
+            if let first = words.peek(), ["contract", "job", "order"].contains(first.lowercased()) {
+                _ = words.next()
+                return noArguments("/take contract", words, .takeCase(.contract))
+            }
+            guard let word = words.next(), case .number(let number) = MilestoneName.parse(word) else {
+                return .failure(ParseError(command: "/take", problem: "name the disputed milestone (or `contract`)", example: example))
+            }
+            return noArguments("/take", words, .takeCase(.milestone(number)))
+        case "note":
+            guard let text = words.rest() else {
+                return .failure(ParseError(command: "/note", problem: "the note is missing", example: "/note called the buyer; the files open fine on Windows"))
+            }
+            return .success(.internalNote(String(text)))
         case "evidence", "respond", "statement":
             let example = "/evidence M1 the files were delivered on Monday: drive/checkout-v2"
             if let first = words.peek(), ["contract", "job", "order"].contains(first.lowercased()) {

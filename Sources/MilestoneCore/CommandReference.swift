@@ -21,6 +21,8 @@ public struct CommandReference: Hashable, Sendable {
         .init(name: "dispute", syntax: "/dispute M<n> <reason>", summary: "freeze the money for a moderator to decide", example: "/dispute M1 the files are empty"),
         .init(name: "dispute contract", syntax: "/dispute contract <reason>", summary: "ask a moderator to look at the contract as a whole, nothing funded needed", example: "/dispute contract the end request was declined and we cannot agree"),
         .init(name: "resolve contract", syntax: "/resolve contract <ruling>", summary: "moderators: rule on a dispute about the contract", example: "/resolve contract both agree to stop; nothing is owed"),
+        .init(name: "take", syntax: "/take M<n> | /take contract", summary: "moderators: take a dispute's case (the queue shows who has it)", example: "/take M1"),
+        .init(name: "note", syntax: "/note <text>", summary: "moderators: an internal note in the thread; the parties never see it", example: "/note called the buyer; the files open fine"),
         .init(name: "evidence", syntax: "/evidence M<n> <statement> | /evidence contract <statement>", summary: "add your side to an open dispute's case; the other party's first statement is their response", example: "/evidence M1 the files were delivered on Monday: drive/checkout-v2"),
         .init(name: "offer", syntax: "/offer M<n> release <amount> | refund | extend YYYY-MM-DD", summary: "offer the other party terms to settle a milestone yourselves (in or out of a dispute)", example: "/offer M2 release 300"),
         .init(name: "offer accept", syntax: "/offer accept|decline [M<n>] | /offer withdraw [M<n>]", summary: "answer the other party's offer, or take back your own", example: "/offer accept M2"),

@@ -58,6 +58,8 @@ extension Step {
         case .resolveContract(let note): try resolveContract(note: note)
         case .offer(let ref, let terms): try makeOffer(ref, terms)
         case .evidence(let scope, let text): try addEvidence(scope, text: text)
+        case .takeCase(let scope): try takeCase(scope)
+        case .internalNote: try writeInternalNote()
         case .answerOffer(let ref, let answer): try answerOffer(ref, answer)
         case .resolve(let ref, let ruling, let note): try resolve(ref, ruling, note: note)
         case .endContract(let reason): try requestEnd(reason: reason)

@@ -52,6 +52,7 @@ extension Contract {
             offer(.dispute(.number(m), reason: "x"), "/dispute \(m) <reason>", "freeze \(held) for a moderator", when: heldUndisputed)
             offer(.evidence(.milestone(m), text: "x"), "/evidence \(m) <your side>", "add a statement or evidence to the dispute on \(m)",
                 when: disputed && party)
+            offer(.takeCase(.milestone(m)), "/take \(m)", "take the case of the dispute on \(m)", when: disputed && role == .moderator)
             offer(.resolve(.number(m), .release, note: "x"), "/resolve \(m) release <note>", "pay \(held) to the freelancer", when: disputed)
             offer(.resolve(.number(m), .refund, note: "x"), "/resolve \(m) refund <note>", "return \(held) to the buyer", when: disputed)
             if milestone.held > 1 {
@@ -89,6 +90,8 @@ extension Contract {
             when: (role == .buyer || role == .freelancer) && !isClosed && dispute == nil)
         offer(.evidence(.contract, text: "x"), "/evidence contract <your side>", "add a statement or evidence to the dispute about the contract",
             when: (role == .buyer || role == .freelancer) && !isClosed && dispute != nil)
+        offer(.takeCase(.contract), "/take contract", "take the case of the dispute about the contract", when: role == .moderator && dispute != nil)
+        offer(.internalNote("x"), "/note <text>", "an internal note only moderators see", when: role == .moderator)
         offer(.resolveContract(note: "x"), "/resolve contract <ruling>", "rule on the dispute about the contract",
             when: role == .moderator && dispute != nil)
         offer(.cancelOrder(reason: "x"), "/cancel order <reason>", "cancel the whole order; everything held goes back to the buyer",

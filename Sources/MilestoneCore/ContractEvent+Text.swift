@@ -77,6 +77,8 @@ extension ContractEvent {
             return "The \(from) is asked to respond to \(about) by \(Self.timeText(by)): /evidence \(scope) <your side>. Both sides can add statements and evidence until a moderator rules."
         case .evidenceAdded(let scope, let by, let text, let isResponse):
             return "\(by.title) \(isResponse ? "responded to" : "added to") the case on \(scope == .contract ? "the contract" : scope.description): \(text)"
+        case .caseTaken(let scope, let moderator):
+            return "Moderator \(moderator) is handling the dispute on \(scope == .contract ? "the contract" : scope.description)."
         case .responseReminder(let scope, let from, let by):
             return "Reminder: the \(from) has until \(Self.timeText(by)) to respond to the dispute on \(scope == .contract ? "the contract" : scope.description): /evidence \(scope) <your side>."
         case .noResponse(let scope, let from, let decided, let released, let refunded):

@@ -21,6 +21,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     /// The other party is asked to respond to a dispute by `by`.
     case responseRequested(DisputeScope, from: Role, by: Date)
     case evidenceAdded(DisputeScope, by: Role, text: String, isResponse: Bool)
+    case caseTaken(DisputeScope, moderator: UserID)
     case responseReminder(DisputeScope, from: Role, by: Date)
     /// The other party did not respond in time: the case goes to a moderator flagged so, or (policy) is
     /// decided for the opener, `released`/`refunded` moving as that says.
@@ -83,6 +84,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .contractDisputeOpened: "contract_dispute_opened"
         case .responseRequested: "response_requested"
         case .evidenceAdded: "evidence_added"
+        case .caseTaken: "case_taken"
         case .responseReminder: "response_reminder"
         case .noResponse: "no_response"
         case .offerMade: "offer_made"
@@ -126,7 +128,7 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .orderStoppedByItself(let m, _), .orderPlaced(let m, _), .offerMade(let m, _, _, _, _), .offerAccepted(let m, _, _, _, _),
             .offerDeclined(let m, _), .offerWithdrawn(let m, _), .offerLapsed(let m):
             m
-        case .responseRequested(let scope, _, _), .evidenceAdded(let scope, _, _, _), .responseReminder(let scope, _, _),
+        case .responseRequested(let scope, _, _), .evidenceAdded(let scope, _, _, _), .caseTaken(let scope, _), .responseReminder(let scope, _, _),
             .noResponse(let scope, _, _, _, _):
             if case .milestone(let m) = scope { m } else { nil }
         case .contractLive, .orderStopped, .contractEndedUnpaid, .contractDisputeOpened, .contractDisputeResolved, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,

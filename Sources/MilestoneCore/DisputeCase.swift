@@ -16,6 +16,8 @@ public struct DisputeCase: Hashable, Sendable, Codable {
     public var respondedAt: Date?
     /// The deadline passed without an answer (the case went to a moderator flagged so).
     public var noResponse: Bool
+    /// The moderator who took the case, if one did.
+    public var assignee: UserID?
 
     /// Where the case stands, for the moderators' queue.
     public enum Status: String, Hashable, Sendable, Codable, CaseIterable {

@@ -199,4 +199,28 @@ extension Step {
             completeIfSettled()
         }
     }
+
+    /// A moderator takes the case (the queue shows who has it); another moderator may take it over.
+    mutating func takeCase(_ scope: DisputeScope) throws(Rejection) {
+        guard role == .moderator, let moderator = actor?.user else {
+            throw Rejection(.notAllowedForRole, "only a moderator can take a dispute's case")
+        }
+        guard let (raisedBy, file) = openDispute(scope) else {
+            throw Rejection(.wrongState, scope == .contract ? "there is no open dispute about the contract" : "\(scope) is not in dispute")
+        }
+        var updated = file ?? DisputeCase(claim: "", by: raisedBy, at: now, respondBy: now)
+        guard updated.assignee != moderator else { throw Rejection(.wrongState, "you already have this case") }
+        updated.assignee = moderator
+        setCase(scope, updated)
+        events.append(.caseTaken(scope, moderator: moderator))
+    }
+
+    /// `/note`: the line itself is the note, kept to moderators (it is stored visible to its author, and
+    /// moderators see every message); nothing else changes.
+    mutating func writeInternalNote() throws(Rejection) {
+        guard role == .moderator else {
+            throw Rejection(.notAllowedForRole, "internal notes are for moderators", suggestion: "Write in the chat, or add to a dispute with /evidence.")
+        }
+        keepsLinePrivate = true
+    }
 }

@@ -54,6 +54,7 @@ import Testing
         var respondBy: String?
         var noResponse: Bool
         var statements: [Statement]
+        var assignee: String?
 
         struct Statement: Decodable {
             var by: String
@@ -64,7 +65,7 @@ import Testing
         enum CodingKeys: String, CodingKey {
             case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
-                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements
+                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements, assignee
         }
     }
 
@@ -207,6 +208,25 @@ import Testing
             #expect(try await Self.queue(server, "?status=awaiting_response").isEmpty)
             let (refusal, status) = try await AccessTests.get("\(server.baseURL)/api/disputes?status=open", token: token)
             #expect(status == 400 && refusal.contains("awaiting_response or ready"))
+
+            // A moderator takes the case; an internal note reaches moderators, never the parties.
+            #expect(try await Self.queue(server, "?assignee=none").count == 1)
+            try await Self.applied(mia, "/take contract", in: "s-1")
+            #expect(try await Self.queue(server, "?assignee=mia").first?.assignee == "mia")
+            #expect(try await Self.queue(server, "?assignee=none").isEmpty)
+            let max = try await TestClient.connect(server, token: try await server.token("max", role: "moderator", lifetime: 86_400))
+            _ = try await max.join("s-1")
+            try await Self.applied(mia, "/note called the client; they want out because of the budget", in: "s-1")
+            _ = try await max.next { if case .notice(let m) = $0 { m.text.contains("because of the budget") } else { false } }
+            try await Task.sleep(for: .milliseconds(300))
+            for party in [alice, bob] {
+                #expect(!party.transcript("s-1").contains { $0.text.contains("because of the budget") })
+            }
+            let (bobsTranscript, _) = try await AccessTests.get("\(server.baseURL)/api/contracts/s-1/transcript?format=text", token: try await server.token("bob"))
+            #expect(!bobsTranscript.contains("because of the budget"))
+            let (moderatorsTranscript, _) = try await AccessTests.get("\(server.baseURL)/api/contracts/s-1/transcript?format=text", token: token)
+            #expect(moderatorsTranscript.contains("because of the budget"))
+            await max.close()
 
             try await Self.applied(mia, "/resolve contract the client may end it; nothing was funded, so nothing is owed", in: "s-1")
             #expect(try await Self.queue(server).isEmpty)

@@ -49,7 +49,7 @@ import Testing
         case goLive = "/golive", stop = "/stop", complete = "/complete", review = "/review"
         case cancelOrder = "/cancel order"
         case disputeContract = "/dispute contract", resolveContract = "/resolve contract"
-        case evidence = "/evidence"
+        case evidence = "/evidence", take = "/take", note = "/note"
         case offerRefund = "/offer refund", offerAccept = "/offer accept", offerDecline = "/offer decline", offerWithdraw = "/offer withdraw"
         case help = "/help", status = "/status"
 
@@ -82,6 +82,8 @@ import Testing
             case .resolveContract: return .resolveContract(note: "both may stop; nothing is owed")
             case .offerRefund: return .offer(m1, .refund)
             case .evidence: return .evidence(.milestone(MilestoneNumber(1)), text: "the files are in the drive")
+            case .take: return .takeCase(.milestone(MilestoneNumber(1)))
+            case .note: return .internalNote("called both sides")
             case .offerAccept: return .answerOffer(m1, .accept)
             case .offerDecline: return .answerOffer(m1, .decline)
             case .offerWithdraw: return .answerOffer(m1, .withdraw)
@@ -113,6 +115,8 @@ import Testing
             case .resolveContract: [.resolveContract]
             case .offer: [.offerRefund]
             case .evidence: [.evidence]
+            case .takeCase: [.take]
+            case .internalNote: [.note]
             case .answerOffer: [.offerAccept, .offerDecline, .offerWithdraw]
             case .dispute: [.dispute]
             case .resolve: [.resolveRelease, .resolveRefund, .resolveSplit]
@@ -340,6 +344,12 @@ import Testing
         // "`/evidence M<n> <statement>` | buyer or freelancer | adds to an open dispute's case".
         case .evidence:
             return open && party && m == .disputed
+        // "`/take M<n>` | moderator | takes a dispute's case".
+        case .take:
+            return role == .moderator && m == .disputed
+        // "`/note <text>` | moderator | an internal note" - at any time.
+        case .note:
+            return role == .moderator
         // "`/offer accept|decline` | the other party", "`/offer withdraw` | the offerer" - no situation here has an open offer.
         case .offerAccept, .offerDecline, .offerWithdraw:
             return false
@@ -638,7 +648,7 @@ import Testing
                 }
             }
         }
-        #expect(Command.allCases.count == 31)
+        #expect(Command.allCases.count == 33)
         #expect(Actor.allCases.count == 4)
         #expect(Self.configurations.count == 8)
         #expect(cells == expectedCells, "checked \(cells) cells of \(expectedCells)")
@@ -660,7 +670,12 @@ import Testing
                 if !command.chat.isQuery { Issue.record("\(cell): answered privately instead of applied") }
             case .applied(let transition):
                 if command.chat.isQuery { Issue.record("\(cell): a query changed the contract") }
-                if transition.contract == before { Issue.record("\(cell): allowed but changed nothing") }
+                // An internal note is the line itself (kept to moderators); every other command changes the contract.
+                if case .internalNote = command.chat {
+                    if !transition.keepsLinePrivate { Issue.record("\(cell): a note would be shown to the parties") }
+                } else if transition.contract == before {
+                    Issue.record("\(cell): allowed but changed nothing")
+                }
                 var ledger = built.ledger
                 do {
                     try ledger.apply(transition.postings)

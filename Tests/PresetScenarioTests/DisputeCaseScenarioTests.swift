@@ -89,4 +89,18 @@ import Testing
         #expect(s.ledger.balance(.freelancer) == toFreelancer && s.ledger.total == 0)
         #expect(decided.events.first?.text.contains("decided for the other side") == true)
     }
+
+    @Test("A moderator takes the case and keeps internal notes the parties never see")
+    func moderatorTakesTheCaseAndKeepsNotes() throws {
+        var s = try disputed()
+        s.reject("/take M1", by: s.buyer, .notAllowedForRole, reason: "only a moderator can take a dispute's case")
+        let taken = try s.run("/take M1", by: s.moderator)
+        #expect(taken.events == [.caseTaken(.milestone(M1), moderator: s.moderator.user)])
+        #expect(Self.file(s)?.assignee == s.moderator.user)
+        s.reject("/take M1", by: s.moderator, .wrongState, reason: "you already have this case")
+        s.reject("/take M2", by: s.moderator, .wrongState)
+        let note = try s.run("/note called the buyer; the crash is their ad blocker", by: s.moderator)
+        #expect(note.events.isEmpty && note.postings.isEmpty && note.keepsLinePrivate)
+        s.reject("/note me too", by: s.freelancer, .notAllowedForRole, reason: "internal notes are for moderators")
+    }
 }

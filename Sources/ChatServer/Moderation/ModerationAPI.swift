@@ -38,6 +38,8 @@ struct DisputeQueue: ResponseEncodable {
         var noResponse: Bool
         /// The statements both sides added, oldest first (the claim is the first).
         var statements: [Statement]
+        /// The moderator who took the case, or nil.
+        var assignee: String?
 
         struct Statement: Encodable {
             var by: String
@@ -48,7 +50,7 @@ struct DisputeQueue: ResponseEncodable {
         enum CodingKeys: String, CodingKey {
             case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
-                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements
+                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements, assignee
         }
 
         /// Every field, `null` included: the documented shape does not change with the dispute.
@@ -73,6 +75,7 @@ struct DisputeQueue: ResponseEncodable {
             try container.encode(respondBy, forKey: .respondBy)
             try container.encode(noResponse, forKey: .noResponse)
             try container.encode(statements, forKey: .statements)
+            try container.encode(assignee, forKey: .assignee)
         }
     }
 
@@ -172,9 +175,16 @@ enum ModerationAPI {
                 status = value
             }
             let wanted = status
+            // `assignee=<moderator>` for one moderator's cases, `assignee=none` for the cases nobody took.
+            let assignee = request.uri.queryParameters["assignee"].map(String.init)
             let open = try await server.offloaded {
                 try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold, currency: currency)
                     .filter { wanted == nil || $0.status == wanted }
+                    .filter { dispute in
+                        guard let assignee else { return true }
+                        guard let taken = dispute.file?.assignee else { return assignee == "none" }
+                        return taken.isSame(as: assignee)
+                    }
             }
             return DisputeQueue(disputes: open.map {
                 .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, about: $0.milestone == nil ? "contract" : "milestone",
@@ -183,7 +193,8 @@ enum ModerationAPI {
                     raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Timestamp.text($0.openedAt),
                     openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Timestamp.text),
                     status: $0.status.rawValue, respondBy: $0.file.map { Timestamp.text($0.respondBy) }, noResponse: $0.file?.noResponse ?? false,
-                    statements: ($0.file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) })
+                    statements: ($0.file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) },
+                    assignee: $0.file?.assignee?.rawValue)
             })
         }
 
