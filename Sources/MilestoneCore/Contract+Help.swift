@@ -89,7 +89,7 @@ extension Contract {
         offer(.disputeContract(reason: "x"), "/dispute contract <reason>", "ask a moderator to look at the contract as a whole",
             when: (role == .buyer || role == .freelancer) && !isClosed && dispute == nil)
         offer(.evidence(.contract, text: "x"), "/evidence contract <your side>", "add a statement or evidence to the dispute about the contract",
-            when: (role == .buyer || role == .freelancer) && !isClosed && dispute != nil)
+            when: (role == .buyer || role == .freelancer) && dispute != nil)
         offer(.takeCase(.contract), "/take contract", "take the case of the dispute about the contract", when: role == .moderator && dispute != nil)
         offer(.internalNote("x"), "/note <text>", "an internal note only moderators see", when: role == .moderator)
         offer(.resolveContract(note: "x"), "/resolve contract <ruling>", "rule on the dispute about the contract",

@@ -49,6 +49,12 @@ extension Step {
         let completed = contract.paidToFreelancer > 0
         contract.phase = completed ? .completed : .cancelled
         events.append(.orderCancelled(reason: reason, refunded: money(refunded), cancelled: cancelled, completed: completed))
+        // The cancellation is the moderator's ruling on a dispute about the contract too.
+        if contract.dispute != nil {
+            contract.dispute = nil
+            closeCase(.contract)
+            events.append(.contractDisputeResolved(note: "the order was cancelled: \(reason)"))
+        }
     }
 
     /// Marks every milestone that was never funded as cancelled; returns their numbers.

@@ -59,14 +59,19 @@ extension Step {
         let amount = milestone.held
         settle(index, toFreelancer: amount, state: .released)
         events.append(.milestoneReleased(milestone.number, amount: money(amount), automatic: false))
-        // An auto-completing sequential order keeps the delivery's clock: if the next milestone has not
-        // started when it runs out, the order stops and completes.
+        keepDeliveryClock(of: milestone)
+        completeIfSettled()
+    }
+
+    /// An auto-completing sequential order keeps the delivery's clock after a milestone is accepted: if the
+    /// next milestone has not started when it runs out, the order stops and completes. `milestone` is as it
+    /// was before it settled.
+    mutating func keepDeliveryClock(of milestone: Milestone) {
         if policy.sequential, policy.reviewPeriod?.outcome == .autoComplete,
             case .submitted(let submission) = milestone.state, let ends = submission.reviewEnds, ends > now
         {
             deadlines.append(.arm(Deadline(kind: .reviewEnds(milestone.number), at: ends)))
         }
-        completeIfSettled()
     }
 
     private func isRevision(_ milestone: Milestone) -> Bool {

@@ -99,6 +99,7 @@ extension Step {
             cancelClocks(of: milestone.number)
             settle(index, toFreelancer: amount, state: amount == held ? .released : .split)
             events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(amount), refunded: money(held - amount)))
+            keepDeliveryClock(of: milestone)
             completeIfSettled()
         case .refund:
             let held = milestone.held
@@ -108,13 +109,15 @@ extension Step {
             cancelClocks(of: milestone.number)
             settle(index, toFreelancer: 0, state: .refunded)
             events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(0), refunded: money(held)))
+            keepDeliveryClock(of: milestone)
             completeIfSettled()
         }
     }
 
     /// The clock: an unanswered offer lapses.
     mutating func lapseOffer(on number: MilestoneNumber) {
-        guard let offer = contract.offers.first(where: { $0.milestone == number }), offer.lapsesAt <= now, !contract.isClosed else { return }
+        // Also on a closed contract: an offer on a milestone left for a moderator must not show as open for ever.
+        guard let offer = contract.offers.first(where: { $0.milestone == number }), offer.lapsesAt <= now else { return }
         contract.offers.removeAll { $0.milestone == number }
         events.append(.offerLapsed(number))
     }

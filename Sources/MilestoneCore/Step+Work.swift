@@ -127,14 +127,21 @@ extension Step {
         deadlines.append(.cancel(.disputeResponseReminder(scope)))
     }
 
-    /// The open dispute on `scope`: who opened it and its case, or nil.
-    func openDispute(_ scope: DisputeScope) -> (raisedBy: Role, file: DisputeCase?)? {
+    /// The open dispute on `scope`: who opened it and its case, or nil. A dispute opened before cases
+    /// existed gets one made from its reason, counted as ready (nobody was ever asked to respond).
+    func openDispute(_ scope: DisputeScope) -> (raisedBy: Role, file: DisputeCase)? {
+        func file(_ raisedBy: Role, _ reason: String, _ at: Date, _ file: DisputeCase?) -> DisputeCase {
+            if let file { return file }
+            var made = DisputeCase(claim: reason, by: raisedBy, at: at, respondBy: at)
+            made.respondedAt = at
+            return made
+        }
         switch scope {
         case .contract:
-            return contract.dispute.map { ($0.raisedBy, $0.file) }
+            return contract.dispute.map { ($0.raisedBy, file($0.raisedBy, $0.reason, $0.at, $0.file)) }
         case .milestone(let number):
             guard let milestone = contract.milestone(number), case .disputed(let dispute) = milestone.state else { return nil }
-            return (dispute.raisedBy, dispute.file)
+            return (dispute.raisedBy, file(dispute.raisedBy, dispute.reason, dispute.at, dispute.file))
         }
     }
 
@@ -152,14 +159,15 @@ extension Step {
     /// `/evidence`: either party adds to the case until a moderator rules; the other party's first
     /// statement is their response and stops the response clock.
     mutating func addEvidence(_ scope: DisputeScope, text: String) throws(Rejection) {
-        try requireOpen()
+        // Not `requireOpen`: a disputed milestone can outlive its contract (an accepted end request leaves it
+        // for the moderator), and its case goes on until the ruling.
         try requireParty("add to a dispute's case")
         guard let (raisedBy, file) = openDispute(scope) else {
             throw Rejection(.wrongState, scope == .contract ? "there is no open dispute about the contract" : "\(scope) is not in dispute",
                 suggestion: "Write in the chat; a dispute is opened with /dispute \(scope == .contract ? "contract" : scope.description) <reason>.")
         }
         guard text.count <= 4000 else { throw Rejection(.badValue, "a statement is at most 4000 characters") }
-        var updated = file ?? DisputeCase(claim: "", by: raisedBy, at: now, respondBy: now)
+        var updated = file
         let isResponse = role == raisedBy.counterparty && updated.respondedAt == nil
         updated.statements.append(.init(by: role!, text: text, at: now))
         if isResponse {
@@ -172,8 +180,10 @@ extension Step {
 
     /// The clock: the other party's time to respond ran out, or is about to.
     mutating func fireResponseDeadline(_ scope: DisputeScope, reminder: Bool) {
-        guard let (raisedBy, file) = openDispute(scope), var file, file.respondedAt == nil, !file.noResponse,
-            let respondent = raisedBy.counterparty, !contract.isClosed else { return }
+        // Also on a closed contract: a disputed milestone an accepted end request left for the moderator.
+        guard let (raisedBy, openFile) = openDispute(scope), openFile.respondedAt == nil, !openFile.noResponse,
+            let respondent = raisedBy.counterparty else { return }
+        var file = openFile
         if reminder {
             guard file.respondBy > now else { return }
             events.append(.responseReminder(scope, from: respondent, by: file.respondBy))
@@ -205,10 +215,9 @@ extension Step {
         guard role == .moderator, let moderator = actor?.user else {
             throw Rejection(.notAllowedForRole, "only a moderator can take a dispute's case")
         }
-        guard let (raisedBy, file) = openDispute(scope) else {
+        guard var updated = openDispute(scope)?.file else {
             throw Rejection(.wrongState, scope == .contract ? "there is no open dispute about the contract" : "\(scope) is not in dispute")
         }
-        var updated = file ?? DisputeCase(claim: "", by: raisedBy, at: now, respondBy: now)
         guard updated.assignee != moderator else { throw Rejection(.wrongState, "you already have this case") }
         updated.assignee = moderator
         setCase(scope, updated)

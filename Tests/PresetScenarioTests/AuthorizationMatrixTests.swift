@@ -342,8 +342,9 @@ import Testing
         case .offerRefund:
             return open && party && m?.holdsMoney == true
         // "`/evidence M<n> <statement>` | buyer or freelancer | adds to an open dispute's case".
+        // (A disputed milestone an accepted end request left open keeps its case going on the ended contract.)
         case .evidence:
-            return open && party && m == .disputed
+            return party && m == .disputed
         // "`/take M<n>` | moderator | takes a dispute's case".
         case .take:
             return role == .moderator && m == .disputed

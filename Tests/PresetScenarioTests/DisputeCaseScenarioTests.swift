@@ -103,4 +103,47 @@ import Testing
         #expect(note.events.isEmpty && note.postings.isEmpty && note.keepsLinePrivate)
         s.reject("/note me too", by: s.freelancer, .notAllowedForRole, reason: "internal notes are for moderators")
     }
+
+    @Test("A dispute opened before cases existed stays ready when a moderator takes it or a party adds to it")
+    func aDisputeWithoutACaseFileStaysReady() throws {
+        var s = try disputed()
+        // As stored by an earlier release: the dispute without its case.
+        guard case .disputed(var dispute) = s.state(M1) else { Issue.record("not disputed"); return }
+        dispute.file = nil
+        s.contract.milestones[0].state = .disputed(dispute)
+        try s.run("/take M1", by: s.moderator)
+        let file = try #require(Self.file(s))
+        #expect(file.status == .ready && file.assignee == s.moderator.user)
+        #expect(file.statements.map(\.text) == ["the checkout crashes on submit"])
+        try s.run("/evidence M1 one more detail", by: s.buyer)
+        #expect(Self.file(s)?.status == .ready)
+    }
+
+    @Test("The case outlives its contract: after an accepted end request the disputed milestone's case goes on")
+    func theCaseOutlivesAnEndedContract() throws {
+        var s = Scenario(policy: try PresetFiles.policy("skillscoop"), title: "Brand")
+        try s.run("/milestone add 400 Research", by: s.buyer)
+        try s.run("/approve M1", by: s.freelancer)
+        try s.run("/fund M1", by: s.buyer)
+        try s.run("/dispute M1 the research is copied", by: s.buyer)
+        try s.run("/endcontract let us stop", by: s.buyer)
+        try s.run("/endcontract accept", by: s.freelancer)
+        #expect(s.contract.phase == .ended)
+        let response = try s.run("/evidence M1 every source is cited in the appendix", by: s.freelancer)
+        #expect(response.events.first?.name == "evidence_added")
+        try s.run("/resolve M1 release the sources are cited", by: s.moderator)
+        #expect(s.ledger.balance(.freelancer) == 40_000)
+    }
+
+    @Test("Cancelling the whole order is also the ruling on a dispute about the contract")
+    func cancellingTheOrderClosesTheContractDispute() throws {
+        var s = Scenario(policy: try PresetFiles.policy("fiverr"), title: "Logo")
+        try s.run("/milestone add 100 Sketches", by: s.freelancer)
+        try s.run("/placeorder", by: s.buyer)
+        try s.run("/dispute contract the seller vanished", by: s.buyer)
+        let cancelled = try s.run("/cancel order the seller vanished", by: s.moderator)
+        #expect(cancelled.events.last == .contractDisputeResolved(note: "the order was cancelled: the seller vanished"))
+        #expect(cancelled.cancels(.disputeResponse(.contract)))
+        #expect(s.contract.dispute == nil && s.contract.phase == .cancelled)
+    }
 }
