@@ -573,7 +573,7 @@
     }
   }
 
-  const ALIASES = { "/pay": "/fund", "/deliver": "/submit", "/accept": "/release", "/return": "/cancel", "/end": "/endcontract", "/live": "/golive", "/done": "/complete" };
+  const ALIASES = { "/pay": "/fund", "/deliver": "/submit", "/accept": "/release", "/return": "/cancel", "/end": "/endcontract", "/live": "/golive", "/order": "/placeorder", "/done": "/complete" };
 
   // The template a typed line runs, if it is one of the current ones that moves money.
   function moneyTemplateFor(text) {
