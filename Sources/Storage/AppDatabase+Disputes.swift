@@ -48,10 +48,7 @@ extension AppDatabase {
                 let freelancer = UserID(row["freelancer_id"] as String)
                 let raisedByUser = dispute.raisedBy == .buyer ? buyer : freelancer
                 let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
-                let lastSpoke = try Int64.fetchOne(db, sql: """
-                    SELECT MAX(created_at) FROM message
-                    WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command') AND visible_to IS NULL
-                    """, arguments: [contractID.rawValue, otherSide.rawValue])
+                let lastSpoke = try Self.lastSpoke(db, in: contractID, by: otherSide)
                 disputes.append(OpenDispute(
                     contract: contractID, title: row["title"], preset: row["preset"], milestone: MilestoneNumber(row["number"] as Int),
                     description: row["description"], held: Money(minorUnits: row["held"], currency: currency), raisedBy: dispute.raisedBy,
@@ -72,10 +69,7 @@ extension AppDatabase {
                     let buyer = UserID(row["buyer_id"] as String)
                     let freelancer = UserID(row["freelancer_id"] as String)
                     let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
-                    let lastSpoke = try Int64.fetchOne(db, sql: """
-                        SELECT MAX(created_at) FROM message
-                        WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command') AND visible_to IS NULL
-                        """, arguments: [contractID.rawValue, otherSide.rawValue])
+                    let lastSpoke = try Self.lastSpoke(db, in: contractID, by: otherSide)
                     disputes.append(OpenDispute(
                         contract: contractID, title: row["title"], preset: row["preset"], milestone: nil,
                         description: "the contract as a whole", held: Money(minorUnits: 0, currency: currency), raisedBy: dispute.raisedBy,
@@ -85,5 +79,13 @@ extension AppDatabase {
             }
             return disputes.sorted { ($0.openedAt, $0.contract, $0.milestone?.rawValue ?? 0) < ($1.openedAt, $1.contract, $1.milestone?.rawValue ?? 0) }
         }
+    }
+
+    /// When `user` last wrote in the thread for everyone to read (chat or a command), in milliseconds.
+    private static func lastSpoke(_ db: Database, in thread: ContractID, by user: UserID) throws -> Int64? {
+        try Int64.fetchOne(db, sql: """
+            SELECT MAX(created_at) FROM message
+            WHERE thread_id = ? AND author_id = ? AND kind IN ('chat', 'command') AND visible_to IS NULL
+            """, arguments: [thread.rawValue, user.rawValue])
     }
 }
