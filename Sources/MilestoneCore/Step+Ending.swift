@@ -38,23 +38,25 @@ extension Step {
         var refunded: Int64 = 0
         for index in contract.milestones.indices where self[index].state.holdsMoney {
             refunded += self[index].held
-            cancelClocks(of: self[index].number)
             settle(index, toFreelancer: 0, state: .refunded)
         }
         let cancelled = cancelUnfunded()
-        if contract.endRequest != nil {
-            contract.endRequest = nil
-            deadlines.append(.cancel(.endRequestAnswer))
-        }
+        dropEndRequest()
         let completed = contract.paidToFreelancer > 0
         contract.phase = completed ? .completed : .cancelled
         events.append(.orderCancelled(reason: reason, refunded: money(refunded), cancelled: cancelled, completed: completed))
         // The cancellation is the moderator's ruling on a dispute about the contract too.
         if contract.dispute != nil {
-            contract.dispute = nil
-            closeCase(.contract)
+            closeContractDispute()
             events.append(.contractDisputeResolved(note: "the order was cancelled: \(reason)"))
         }
+    }
+
+    /// An open request to end the contract is moot once it completes or is cancelled: gone, its clock stopped.
+    mutating func dropEndRequest() {
+        guard contract.endRequest != nil else { return }
+        contract.endRequest = nil
+        deadlines.append(.cancel(.endRequestAnswer))
     }
 
     /// Marks every milestone that was never funded as cancelled; returns their numbers.
@@ -124,10 +126,7 @@ extension Step {
                 : "Settle it first."
             throw Rejection(.wrongState, "\(whereIs(open)); every milestone must be settled first", suggestion: suggestion)
         }
-        if contract.endRequest != nil {
-            contract.endRequest = nil
-            deadlines.append(.cancel(.endRequestAnswer))
-        }
+        dropEndRequest()
         // Freelancer.com: feedback "if the project is completed and paid"; SkillScoop: "Once all milestones
         // are completed and payments are released, the client will mark the job as Completed".
         guard contract.paidToFreelancer > 0 else {

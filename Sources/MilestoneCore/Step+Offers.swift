@@ -91,24 +91,16 @@ extension Step {
             let remindAt = due.end.addingTimeInterval(-2 * 86_400)
             if milestone.state.holdsMoney, remindAt > now { deadlines.append(.arm(Deadline(kind: .dueReminder(milestone.number), at: remindAt))) }
             events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(0), refunded: money(0)))
-        case .release(let amount):
+        case .release, .refund:
             let held = milestone.held
-            guard milestone.state.holdsMoney, amount <= held else {
+            var toFreelancer: Int64 = 0
+            if case .release(let amount) = offer.terms { toFreelancer = amount }
+            guard milestone.state.holdsMoney, toFreelancer <= held else {
                 throw Rejection(.wrongState, "\(whereIs(milestone)); the offer no longer fits what is held")
             }
-            cancelClocks(of: milestone.number)
-            settle(index, toFreelancer: amount, state: amount == held ? .released : .split)
-            events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(amount), refunded: money(held - amount)))
-            keepDeliveryClock(of: milestone)
-            completeIfSettled()
-        case .refund:
-            let held = milestone.held
-            guard milestone.state.holdsMoney else {
-                throw Rejection(.wrongState, "\(whereIs(milestone)); the offer no longer fits what is held")
-            }
-            cancelClocks(of: milestone.number)
-            settle(index, toFreelancer: 0, state: .refunded)
-            events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(0), refunded: money(held)))
+            // `settle` stops the milestone's clocks and closes a dispute's case.
+            settle(index, toFreelancer: toFreelancer, state: toFreelancer == held ? .released : (toFreelancer == 0 ? .refunded : .split))
+            events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(toFreelancer), refunded: money(held - toFreelancer)))
             keepDeliveryClock(of: milestone)
             completeIfSettled()
         }

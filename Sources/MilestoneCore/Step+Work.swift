@@ -85,8 +85,7 @@ extension Step {
             throw Rejection(.wrongState, "there is no open dispute about the contract",
                 suggestion: "A milestone's dispute is settled with /resolve M<n> release|refund|split <amount> <note>.")
         }
-        contract.dispute = nil
-        closeCase(.contract)
+        closeContractDispute()
         events.append(.contractDisputeResolved(note: note))
     }
 
@@ -125,6 +124,12 @@ extension Step {
     mutating func closeCase(_ scope: DisputeScope) {
         deadlines.append(.cancel(.disputeResponse(scope)))
         deadlines.append(.cancel(.disputeResponseReminder(scope)))
+    }
+
+    /// The dispute about the contract as a whole is over: gone from the contract, its clocks stopped.
+    mutating func closeContractDispute() {
+        contract.dispute = nil
+        closeCase(.contract)
     }
 
     /// The open dispute on `scope`: who opened it and its case, or nil. A dispute opened before cases
@@ -198,7 +203,7 @@ extension Step {
         case .decideForOpener:
             guard case .milestone(let number) = scope, let index = contract.milestones.firstIndex(where: { $0.number == number }) else {
                 // A dispute about the contract holds no money: it closes in the opener's favour.
-                contract.dispute = nil
+                closeContractDispute()
                 events.append(.noResponse(scope, from: respondent, decidedForOpener: true, released: money(0), refunded: money(0)))
                 return
             }

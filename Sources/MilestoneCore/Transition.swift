@@ -115,15 +115,11 @@ struct Step {
         // Settled some other way (a release, a ruling): an open offer on it no longer means anything, and a
         // dispute's response clock stops.
         dropOffers(on: number)
-        if case .disputed(let dispute) = self[index].state, dispute.file != nil {
-            deadlines.append(.cancel(.disputeResponse(.milestone(number))))
-            deadlines.append(.cancel(.disputeResponseReminder(.milestone(number))))
-        }
+        if case .disputed(let dispute) = self[index].state, dispute.file != nil { closeCase(.milestone(number)) }
         self[index].state = state
         cancelClocks(of: number)
     }
 
-    /// Cancels the review period and its reminders of a milestone.
     /// A milestone that settles or is cancelled takes its open offer with it.
     mutating func dropOffers(on number: MilestoneNumber) {
         guard contract.offers.contains(where: { $0.milestone == number }) else { return }
@@ -131,6 +127,7 @@ struct Step {
         deadlines.append(.cancel(.offerLapses(number)))
     }
 
+    /// Cancels the review period and its reminders of a milestone.
     mutating func cancelClocks(of number: MilestoneNumber) {
         guard policy.reviewPeriod != nil else { return }
         deadlines.append(.cancel(.reviewEnds(number)))

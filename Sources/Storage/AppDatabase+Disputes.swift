@@ -44,16 +44,9 @@ extension AppDatabase {
                     let currency = Currency(code: row["currency"])
                 else { throw StorageError.corrupt("dispute on \(contractID)") }
                 guard now.timeIntervalSince(dispute.at) >= minimumAge else { continue }
-                let buyer = UserID(row["buyer_id"] as String)
-                let freelancer = UserID(row["freelancer_id"] as String)
-                let raisedByUser = dispute.raisedBy == .buyer ? buyer : freelancer
-                let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
-                let lastSpoke = try Self.lastSpoke(db, in: contractID, by: otherSide)
-                disputes.append(OpenDispute(
-                    contract: contractID, title: row["title"], preset: row["preset"], milestone: MilestoneNumber(row["number"] as Int),
-                    description: row["description"], held: Money(minorUnits: row["held"], currency: currency), raisedBy: dispute.raisedBy,
-                    raisedByUser: raisedByUser, reason: dispute.reason, openedAt: dispute.at,
-                    otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:)), file: dispute.file))
+                disputes.append(try Self.openDispute(db, row, milestone: MilestoneNumber(row["number"] as Int), description: row["description"],
+                    held: Money(minorUnits: row["held"], currency: currency), raisedBy: dispute.raisedBy, reason: dispute.reason,
+                    at: dispute.at, file: dispute.file))
             }
             // Disputes about a contract as a whole hold nothing of their own: only without a minimum amount.
             if minimumHeld <= 0 {
@@ -66,19 +59,29 @@ extension AppDatabase {
                     guard let currency = Currency(code: row["currency"]) else { throw StorageError.corrupt("dispute on \(contractID)") }
                     let dispute = try JSON.decode(Contract.ContractDispute.self, row["dispute"])
                     guard now.timeIntervalSince(dispute.at) >= minimumAge else { continue }
-                    let buyer = UserID(row["buyer_id"] as String)
-                    let freelancer = UserID(row["freelancer_id"] as String)
-                    let otherSide = dispute.raisedBy == .buyer ? freelancer : buyer
-                    let lastSpoke = try Self.lastSpoke(db, in: contractID, by: otherSide)
-                    disputes.append(OpenDispute(
-                        contract: contractID, title: row["title"], preset: row["preset"], milestone: nil,
-                        description: "the contract as a whole", held: Money(minorUnits: 0, currency: currency), raisedBy: dispute.raisedBy,
-                        raisedByUser: dispute.raisedBy == .buyer ? buyer : freelancer, reason: dispute.reason, openedAt: dispute.at,
-                        otherSideLastSpoke: lastSpoke.map(Date.init(milliseconds:)), file: dispute.file))
+                    disputes.append(try Self.openDispute(db, row, milestone: nil, description: "the contract as a whole",
+                        held: Money(minorUnits: 0, currency: currency), raisedBy: dispute.raisedBy, reason: dispute.reason,
+                        at: dispute.at, file: dispute.file))
                 }
             }
             return disputes.sorted { ($0.openedAt, $0.contract, $0.milestone?.rawValue ?? 0) < ($1.openedAt, $1.contract, $1.milestone?.rawValue ?? 0) }
         }
+    }
+
+    /// A queue item from a row carrying the contract's `id`, `title`, `preset`, `buyer_id` and `freelancer_id`,
+    /// and the dispute's own fields.
+    private static func openDispute(
+        _ db: Database, _ row: Row, milestone: MilestoneNumber?, description: String, held: Money, raisedBy: Role,
+        reason: String, at: Date, file: DisputeCase?
+    ) throws -> OpenDispute {
+        let contract = ContractID(row["id"] as String)
+        let buyer = UserID(row["buyer_id"] as String)
+        let freelancer = UserID(row["freelancer_id"] as String)
+        let (opener, otherSide) = raisedBy == .buyer ? (buyer, freelancer) : (freelancer, buyer)
+        return OpenDispute(
+            contract: contract, title: row["title"], preset: row["preset"], milestone: milestone, description: description,
+            held: held, raisedBy: raisedBy, raisedByUser: opener, reason: reason, openedAt: at,
+            otherSideLastSpoke: try lastSpoke(db, in: contract, by: otherSide).map(Date.init(milliseconds:)), file: file)
     }
 
     /// When `user` last wrote in the thread for everyone to read (chat or a command), in milliseconds.

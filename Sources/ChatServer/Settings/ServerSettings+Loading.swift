@@ -9,8 +9,11 @@ extension ServerSettings {
     /// The settings shipped inside the binary (a copy of the repository's `bot-config/`), for a server
     /// started outside a checkout.
     public static var builtInSettingsFile: String? {
-        Bundle.module.resourceURL.map { $0.appendingPathComponent("bot-config/server.yaml").path }
+        builtInConfig.map { $0.appendingPathComponent("server.yaml").path }
     }
+
+    /// The package's copy of `bot-config/`, beside the binary.
+    static var builtInConfig: URL? { Bundle.module.resourceURL?.appendingPathComponent("bot-config") }
 
     /// The settings file to read: the one named (which must exist), else `bot-config/server.yaml` in the
     /// working folder, else the built-in one.
@@ -142,7 +145,7 @@ extension ServerSettings {
         let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
         let candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(value), root.appendingPathComponent(value)]
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
-        if configured == nil, let builtIn = Bundle.module.resourceURL?.appendingPathComponent("bot-config/presets"),
+        if configured == nil, let builtIn = builtInConfig?.appendingPathComponent("presets"),
             FileManager.default.fileExists(atPath: builtIn.path) {
             return builtIn
         }
