@@ -61,42 +61,65 @@ import Testing
     /// Random contracts of every preset, driven by the command scripts, seen by every role, with titles and
     /// descriptions full of quotes, backslashes, control characters and non-ASCII.
     @Test func stateFramesOfScriptedContractsMatchJSONEncoder() async {
-        var states: Set<String> = []
-        var sawReviewEnds = false
-        var sawEndRequest = false
-        var frames = 0
+        var tally = Tally()
         await propertyCheck(
             count: 150,
             input: Gen.int(in: 0...(Self.policies.count - 1)),
             Gen.int(in: 0...Int(Int32.max)).array(of: 1...120)
         ) { policyIndex, seeds in
-            let policy = Self.policies[policyIndex]
-            var sim = SimulatedContract(policy: policy, title: "State frames", now: Self.start)
-            for seed in seeds {
-                guard (try? sim.run(CommandScript.step(seed))) != nil else { return }
-                var random = WireRandom(seed: seed)
-                var contract = sim.contract
-                if random.chance(50) { contract.title = random.text() }
-                for index in contract.milestones.indices where random.chance(50) {
-                    contract.milestones[index].description = random.text(maxLength: random.chance(10) ? 300 : 30)
-                }
-                states.formUnion(contract.milestones.map(\.state.name))
-                // Now, or later (past due dates and review periods).
-                let now = seed % 2 == 0 ? sim.now : sim.now.addingTimeInterval(Double(seed % 40) * 86_400)
-                for viewer in Self.viewers {
-                    let view = ContractView(contract, viewer: viewer, testMoney: random.chance(50), now: now)
-                    sawReviewEnds = sawReviewEnds || view.milestones.contains { $0.reviewEnds != nil }
-                    sawEndRequest = sawEndRequest || view.endRequest != nil
-                    let tree = try Self.expectSameAsJSONEncoder(.state(view), seed: seed)
-                    Self.expectStateKeyOrder(tree, seed: seed)
-                    frames += 1
-                }
+            try Self.checkFrames(policy: Self.policies[policyIndex], seeds: seeds, into: &tally)
+        }
+        #expect(tally.frames > 1_000)
+    }
+
+    /// The same over a fixed corpus (the same every run) that goes on until it has passed every milestone
+    /// state, a review period and an end request: random scripts cannot promise that (a CI run saw no
+    /// `disputed` milestone in 150 of them once the offer and case commands joined the templates).
+    @Test func stateFramesOfAFixedCorpusPassingEveryStateMatchJSONEncoder() throws {
+        var tally = Tally()
+        var random = SplitMix64(seed: 7)
+        let expected: Set<String> = ["proposed", "requested", "agreed", "funded", "submitted", "revision_requested", "disputed", "released", "refunded", "split", "cancelled"]
+        for script in 0..<3_000 {
+            if script >= 150, expected.isSubset(of: tally.states), tally.sawReviewEnds, tally.sawEndRequest { break }
+            let seeds = (0..<(1 + Int(random.next() % 120))).map { _ in Int(random.next() % UInt64(Int32.max)) }
+            try Self.checkFrames(policy: Self.policies[script % Self.policies.count], seeds: seeds, into: &tally)
+        }
+        #expect(expected.subtracting(tally.states).isEmpty, "never reached: \(expected.subtracting(tally.states).sorted())")
+        #expect(tally.sawReviewEnds)
+        #expect(tally.sawEndRequest)
+        #expect(tally.frames > 1_000)
+    }
+
+    struct Tally {
+        var states: Set<String> = []
+        var sawReviewEnds = false
+        var sawEndRequest = false
+        var frames = 0
+    }
+
+    /// Runs the script and, after every step, checks the state frame every viewer gets, now and later.
+    static func checkFrames(policy: Policy, seeds: [Int], into tally: inout Tally) throws {
+        var sim = SimulatedContract(policy: policy, title: "State frames", now: Self.start)
+        for seed in seeds {
+            guard (try? sim.run(CommandScript.step(seed))) != nil else { return }
+            var random = WireRandom(seed: seed)
+            var contract = sim.contract
+            if random.chance(50) { contract.title = random.text() }
+            for index in contract.milestones.indices where random.chance(50) {
+                contract.milestones[index].description = random.text(maxLength: random.chance(10) ? 300 : 30)
+            }
+            tally.states.formUnion(contract.milestones.map(\.state.name))
+            // Now, or later (past due dates and review periods).
+            let now = seed % 2 == 0 ? sim.now : sim.now.addingTimeInterval(Double(seed % 40) * 86_400)
+            for viewer in Self.viewers {
+                let view = ContractView(contract, viewer: viewer, testMoney: random.chance(50), now: now)
+                tally.sawReviewEnds = tally.sawReviewEnds || view.milestones.contains { $0.reviewEnds != nil }
+                tally.sawEndRequest = tally.sawEndRequest || view.endRequest != nil
+                let tree = try Self.expectSameAsJSONEncoder(.state(view), seed: seed)
+                Self.expectStateKeyOrder(tree, seed: seed)
+                tally.frames += 1
             }
         }
-        #expect(["proposed", "agreed", "funded", "submitted", "released", "disputed"].allSatisfy(states.contains), "\(states.sorted())")
-        #expect(sawReviewEnds)
-        #expect(sawEndRequest)
-        #expect(frames > 1_000)
     }
 
     /// Every field of a view set at random: edge integers, nil and non-nil optionals, empty lists, any text.
