@@ -54,6 +54,8 @@ enum PolicySchema {
         "dispute_response_days": .duration(days: 1...30),
         "dispute_no_response": .choice(Policy.NoResponse.allCases.map(\.rawValue)),
         "review_blind_days": .duration(days: 0...60),
+        "bonus": .bool,
+        "mutual_cancellation": .bool,
     ]
 
     /// Checks one YAML value against its key's type.
@@ -139,7 +141,9 @@ enum PolicySchema {
             offerLapseSeconds: int("offer_lapse_days"),
             disputeResponseSeconds: int("dispute_response_days"),
             disputeNoResponse: Policy.NoResponse(rawValue: string("dispute_no_response"))!,
-            reviewBlindSeconds: int("review_blind_days")
+            reviewBlindSeconds: int("review_blind_days"),
+            bonusAllowed: bool("bonus"),
+            mutualCancellation: bool("mutual_cancellation")
         )
     }
 }

@@ -43,7 +43,8 @@ public enum CommandScript {
         ("/offer decline", nil), ("/offer withdraw", nil), ("/dispute contract we are stuck", nil),
         ("/resolve contract both may go on", .moderator), ("/cancel order support decided", .moderator),
         ("/evidence %m here is my side", nil), ("/evidence contract here is my side", nil), ("/take %m", .moderator),
-        ("/note checked the files", .moderator),
+        ("/note checked the files", .moderator), ("/bonus %a thanks", .buyer), ("/offer cancel let us stop", nil),
+        ("/offer accept contract", nil), ("/offer decline contract", nil), ("/offer withdraw contract", nil),
     ]
 
     public static func step(_ seed: Int) -> ScriptStep {

@@ -30,8 +30,15 @@ public enum ChatCommand: Hashable, Sendable {
     case evidence(DisputeScope, text: String)
     /// A party offers terms for a milestone: `/offer M2 release 300`, `/offer M2 refund`, `/offer M2 extend 2026-12-20`.
     case offer(MilestoneRef, Offer.Terms)
-    /// `/offer accept M2`, `/offer decline M2` (the other party), `/offer withdraw M2` (the offerer).
+    /// `/offer accept M2`, `/offer decline M2` (the other party), `/offer withdraw M2` (the offerer); with the
+    /// milestone left out, the only offer open for the speaker to answer (or withdraw), the contract's included.
     case answerOffer(MilestoneRef, OfferAnswer)
+    /// A party offers to cancel the whole contract: `/offer cancel <reason>`.
+    case offerCancellation(reason: String)
+    /// `/offer accept contract`, `/offer decline contract`, `/offer withdraw contract`.
+    case answerCancellation(OfferAnswer)
+    /// The buyer pays the freelancer a bonus: `/bonus 50 great work`.
+    case bonus(amount: Int64, note: String)
     case resolve(MilestoneRef, Resolution, note: String)
     case endContract(reason: String?)
     case answerEndRequest(accept: Bool)
@@ -64,7 +71,9 @@ public enum ChatCommand: Hashable, Sendable {
         case .evidence: "/evidence"
         case .takeCase: "/take"
         case .internalNote: "/note"
-        case .answerOffer(_, let answer): "/offer \(answer.rawValue)"
+        case .answerOffer(_, let answer), .answerCancellation(let answer): "/offer \(answer.rawValue)"
+        case .offerCancellation: "/offer cancel"
+        case .bonus: "/bonus"
         case .resolve: "/resolve"
         case .endContract, .answerEndRequest: "/endcontract"
         case .goLive: "/golive"
@@ -85,8 +94,9 @@ public enum ChatCommand: Hashable, Sendable {
     /// Whether it can move money (a client should confirm before sending it).
     public var movesMoney: Bool {
         switch self {
-        case .fund, .release, .cancel, .cancelOrder, .resolve, .answerEndRequest: true
-        case .answerOffer(_, let answer): answer == .accept  // accepting a money offer settles the milestone
+        case .fund, .release, .cancel, .cancelOrder, .resolve, .answerEndRequest, .bonus: true
+        // Accepting a money offer settles the milestone; accepting a cancellation refunds what is held.
+        case .answerOffer(_, let answer), .answerCancellation(let answer): answer == .accept
         case .approve: true  // charges the buyer where the policy charges on approval
         default: false
         }

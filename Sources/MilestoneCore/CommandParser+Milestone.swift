@@ -13,7 +13,14 @@ extension CommandParser {
         case "delete", "remove":
             let command = "/milestone delete"
             let example = "/milestone delete M2"
-            return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
+            if let first = words.peek(), first.lowercased() == "cancel" {
+            _ = words.next()
+            guard let reason = words.rest() else {
+                return .failure(ParseError(command: "/offer cancel", problem: "say why, for the other party and the record", example: "/offer cancel we agreed to stop here"))
+            }
+            return .success(.offerCancellation(reason: String(reason)))
+        }
+        return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
                 if let extra = words.rest() {
                     return .failure(ParseError(command: command, problem: "unexpected `\(extra.prefix(40))` after the milestone", example: example))
                 }
@@ -115,6 +122,13 @@ extension CommandParser {
     private func parseEdit(_ words: inout Words) -> Result<ChatCommand, ParseError> {
         let command = "/milestone edit"
         let example = "/milestone edit M2 amount \(AmountParser.example(in: currency).plainText)"
+        if let first = words.peek(), first.lowercased() == "cancel" {
+            _ = words.next()
+            guard let reason = words.rest() else {
+                return .failure(ParseError(command: "/offer cancel", problem: "say why, for the other party and the record", example: "/offer cancel we agreed to stop here"))
+            }
+            return .success(.offerCancellation(reason: String(reason)))
+        }
         return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
             guard let key = words.peek() else {
                 return .failure(ParseError(command: command, problem: "say what to change: amount, description or due", example: example))
@@ -165,6 +179,10 @@ extension CommandParser {
             _ = words.next()
             let name = "/offer \(answer.rawValue)"
             var ref = MilestoneRef.implied
+            if let word = words.peek(), ["contract", "job", "order", "cancel", "cancellation"].contains(word.lowercased()) {
+                _ = words.next()
+                return noArgumentsAfter(name + " contract", &words, .answerCancellation(answer))
+            }
             if let word = words.next() {
                 switch MilestoneName.parse(word) {
                 case .number(let number): ref = .number(number)
@@ -177,6 +195,13 @@ extension CommandParser {
                 return .failure(ParseError(command: name, problem: "unexpected `\(extra.prefix(40))` after the milestone", example: "\(name) M2"))
             }
             return .success(.answerOffer(ref, answer))
+        }
+        if let first = words.peek(), first.lowercased() == "cancel" {
+            _ = words.next()
+            guard let reason = words.rest() else {
+                return .failure(ParseError(command: "/offer cancel", problem: "say why, for the other party and the record", example: "/offer cancel we agreed to stop here"))
+            }
+            return .success(.offerCancellation(reason: String(reason)))
         }
         return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
             guard let verb = words.next() else {
@@ -212,6 +237,35 @@ extension CommandParser {
             }
             return .success(.offer(ref, terms))
         }
+    }
+
+    /// `/bonus <amount> <note>`.
+    func parseBonus(_ words: inout Words) -> Result<ChatCommand, ParseError> {
+        let command = "/bonus"
+        let example = "/bonus \(AmountParser.example(in: currency).plainText) thanks for the extra care"
+        guard let amountWord = words.next() else {
+            return .failure(ParseError(command: command, problem: "the amount and a note are missing", example: example))
+        }
+        let amount: Int64
+        switch AmountParser.parse(amountWord, currency: currency) {
+        case .success(let value): amount = value
+        case .failure(let failure): return .failure(ParseError(command: command, problem: failure.explanation(for: currency), example: example))
+        }
+        if let wrong = currencyAfterAmount(&words, command: command, example: example) { return .failure(wrong) }
+        guard let note = words.rest() else {
+            return .failure(ParseError(command: command, problem: "a note saying what the bonus is for is missing", example: example))
+        }
+        guard note.count <= 480 else {
+            return .failure(ParseError(command: command, problem: "the note is \(note.count) characters; keep it under 480", example: example))
+        }
+        return .success(.bonus(amount: amount, note: String(note)))
+    }
+
+    private func noArgumentsAfter(_ command: String, _ words: inout Words, _ value: ChatCommand) -> Result<ChatCommand, ParseError> {
+        if let extra = words.rest() {
+            return .failure(ParseError(command: command, problem: "it takes nothing after it, but got `\(extra.prefix(40))`", example: command))
+        }
+        return .success(value)
     }
 
     func parseResolve(_ words: inout Words) -> Result<ChatCommand, ParseError> {

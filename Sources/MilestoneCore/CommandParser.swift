@@ -70,6 +70,7 @@ public struct CommandParser: Sendable {
             }
         case "resolve": return parseResolve(&words)
         case "offer": return parseOffer(&words)
+        case "bonus", "tip": return parseBonus(&words)
         case "take":
             let example = "/take M1"
             if let first = words.peek(), ["contract", "job", "order"].contains(first.lowercased()) {

@@ -18,6 +18,7 @@ extension Contract {
         } catch {
             return .failure(error)
         }
+        step.dropCancellationOfferIfClosed()
         return .success(.applied(step.transition))
     }
 
@@ -26,6 +27,7 @@ extension Contract {
     public func fire(_ deadline: DeadlineKind, at now: Date) -> Transition {
         var step = Step(contract: self, actor: nil, now: now)
         step.fire(deadline)
+        step.dropCancellationOfferIfClosed()
         return step.transition
     }
 
@@ -61,6 +63,9 @@ extension Step {
         case .takeCase(let scope): try takeCase(scope)
         case .internalNote: try writeInternalNote()
         case .answerOffer(let ref, let answer): try answerOffer(ref, answer)
+        case .offerCancellation(let reason): try offerCancellation(reason: reason)
+        case .answerCancellation(let answer): try answerCancellation(answer)
+        case .bonus(let amount, let note): try payBonus(amount, note: note)
         case .resolve(let ref, let ruling, let note): try resolve(ref, ruling, note: note)
         case .endContract(let reason): try requestEnd(reason: reason)
         case .answerEndRequest(let accept): try answerEnd(accept: accept)

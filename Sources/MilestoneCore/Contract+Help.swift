@@ -94,6 +94,18 @@ extension Contract {
         offer(.internalNote("x"), "/note <text>", "an internal note only moderators see", when: role == .moderator)
         offer(.resolveContract(note: "x"), "/resolve contract <ruling>", "rule on the dispute about the contract",
             when: role == .moderator && dispute != nil)
+        let party = role == .buyer || role == .freelancer
+        if let cancellation = offers.first(where: { $0.milestone == nil }) {
+            let answering = role == cancellation.by.counterparty
+            offer(.answerCancellation(.accept), "/offer accept contract", "agree to cancel the contract; \(money(held)) held goes back to the buyer", when: answering && !isClosed)
+            offer(.answerCancellation(.decline), "/offer decline contract", "keep the contract going", when: answering && !isClosed)
+            offer(.answerCancellation(.withdraw), "/offer withdraw contract", "take back your offer to cancel the contract", when: role == cancellation.by && !isClosed)
+        } else {
+            offer(.offerCancellation(reason: "x"), "/offer cancel <reason>", "offer to cancel the whole contract; if the other side agrees, everything held goes back to the buyer",
+                when: party && !isClosed && policy.mutualCancellation)
+        }
+        offer(.bonus(amount: sample, note: "x"), "/bonus <amount> <note>", "pay the freelancer a bonus, charged now",
+            when: buyerOfOpen && phase == .live && policy.bonusAllowed)
         offer(.cancelOrder(reason: "x"), "/cancel order <reason>", "cancel the whole order; everything held goes back to the buyer",
             when: role == .moderator && !isClosed && policy.cancelBy == .moderator)
         offer(.complete, "/complete", "mark the contract complete",

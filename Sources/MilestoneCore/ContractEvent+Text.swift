@@ -54,12 +54,15 @@ extension ContractEvent {
                 what = "release \(Money(minorUnits: amount, currency: held.currency)) of \(m) to the freelancer" + (rest > 0 ? " and refund the remaining \(Money(minorUnits: rest, currency: held.currency)) to the buyer" : "")
             case .refund: what = "refund the \(held) held for \(m) to the buyer"
             case .extend(let due): what = "move \(m)'s due date to \(due)"
+            case .cancelContract(let reason): what = "cancel the contract: \(reason)"
             }
             return "\(by.title) offers to \(what). The \(other) can /offer accept \(m) or /offer decline \(m) until \(Self.timeText(lapsesAt)); the offer can be withdrawn with /offer withdraw \(m)."
         case .offerAccepted(let m, let by, let terms, let released, let refunded):
             switch terms {
             case .extend(let due):
                 return "\(by.title) accepted the offer: \(m) is now due \(due)."
+            case .cancelContract:
+                return "\(by.title) accepted the offer to cancel the contract."
             case .release, .refund:
                 var parts: [String] = []
                 if released.minorUnits > 0 { parts.append("\(released) released to the freelancer") }
@@ -72,6 +75,24 @@ extension ContractEvent {
             return "\(by.title) withdrew the offer on \(m). Nothing changed."
         case .offerLapsed(let m):
             return "The offer on \(m) was not answered in time and lapsed. Nothing changed."
+        case .cancellationOffered(let by, let reason, let held, let lapsesAt):
+            let other = by.counterparty?.rawValue ?? "other side"
+            let money = held.minorUnits > 0 ? " and refund the \(held) held to the buyer" : ""
+            return "\(by.title) offers to cancel the whole contract\(money): \(reason). The \(other) can /offer accept contract or /offer decline contract until \(Self.timeText(lapsesAt)); the offer can be withdrawn with /offer withdraw contract."
+        case .cancellationAccepted(let by, let refunded, let cancelled, let completed):
+            var parts = ["\(by.title) accepted the offer to cancel the contract."]
+            if refunded.minorUnits > 0 { parts.append("\(refunded) refunded to the buyer.") }
+            if !cancelled.isEmpty { parts.append("Cancelled: \(cancelled.map(\.description).joined(separator: ", ")).") }
+            parts.append(completed ? "A milestone was paid, so the contract is complete." : "Nothing was paid: the contract is cancelled.")
+            return parts.joined(separator: " ")
+        case .cancellationDeclined(let by):
+            return "\(by.title) declined the offer to cancel the contract. Nothing changed."
+        case .cancellationWithdrawn(let by):
+            return "\(by.title) withdrew the offer to cancel the contract. Nothing changed."
+        case .cancellationLapsed:
+            return "The offer to cancel the contract was not answered in time and lapsed. Nothing changed."
+        case .bonusPaid(let m, let amount, let note):
+            return "Buyer paid the freelancer a bonus of \(amount) (recorded as \(m)): \(note)"
         case .responseRequested(let scope, let from, let by):
             let about = scope == .contract ? "the dispute about the contract" : "the dispute on \(scope)"
             return "The \(from) is asked to respond to \(about) by \(Self.timeText(by)): /evidence \(scope) <your side>. Both sides can add statements and evidence until a moderator rules."

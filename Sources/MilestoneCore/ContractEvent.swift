@@ -32,6 +32,16 @@ public enum ContractEvent: Hashable, Sendable, Codable {
     case offerDeclined(MilestoneNumber, by: Role)
     case offerWithdrawn(MilestoneNumber, by: Role)
     case offerLapsed(MilestoneNumber)
+    /// A party offers to cancel the whole contract; `held` is what would go back to the buyer now.
+    case cancellationOffered(by: Role, reason: String, held: Money, lapsesAt: Date)
+    /// The other party agreed: everything held went back to the buyer, the unfunded milestones were
+    /// cancelled; `completed` when some milestone had been paid (the contract completes, else it is cancelled).
+    case cancellationAccepted(by: Role, refunded: Money, cancelled: [MilestoneNumber], completed: Bool)
+    case cancellationDeclined(by: Role)
+    case cancellationWithdrawn(by: Role)
+    case cancellationLapsed
+    /// The buyer paid the freelancer a bonus, recorded as the settled milestone `number`.
+    case bonusPaid(MilestoneNumber, amount: Money, note: String)
     case contractDisputeResolved(note: String)
     case contractLive
     /// The buyer accepted the seller's offer: the order is placed, `first` is charged now (a
@@ -92,6 +102,12 @@ public enum ContractEvent: Hashable, Sendable, Codable {
         case .offerDeclined: "offer_declined"
         case .offerWithdrawn: "offer_withdrawn"
         case .offerLapsed: "offer_lapsed"
+        case .cancellationOffered: "cancellation_offered"
+        case .cancellationAccepted: "cancellation_accepted"
+        case .cancellationDeclined: "cancellation_declined"
+        case .cancellationWithdrawn: "cancellation_withdrawn"
+        case .cancellationLapsed: "cancellation_lapsed"
+        case .bonusPaid: "bonus_paid"
         case .contractDisputeResolved: "contract_dispute_resolved"
         case .contractLive: "contract_live"
         case .orderPlaced: "order_placed"
@@ -126,13 +142,14 @@ public enum ContractEvent: Hashable, Sendable, Codable {
             .holdCaptured(let m, _):
             m
         case .orderStoppedByItself(let m, _), .orderPlaced(let m, _), .offerMade(let m, _, _, _, _), .offerAccepted(let m, _, _, _, _),
-            .offerDeclined(let m, _), .offerWithdrawn(let m, _), .offerLapsed(let m):
+            .offerDeclined(let m, _), .offerWithdrawn(let m, _), .offerLapsed(let m), .bonusPaid(let m, _, _):
             m
         case .responseRequested(let scope, _, _), .evidenceAdded(let scope, _, _, _), .caseTaken(let scope, _), .responseReminder(let scope, _, _),
             .noResponse(let scope, _, _, _, _):
             if case .milestone(let m) = scope { m } else { nil }
         case .contractLive, .orderStopped, .contractEndedUnpaid, .contractDisputeOpened, .contractDisputeResolved, .orderCancelled, .endRequested, .endAccepted, .endDeclined, .endRequestLapsed,
-            .contractCompleted, .reviewPosted, .reviewSealed, .reviewsRevealed:
+            .contractCompleted, .reviewPosted, .reviewSealed, .reviewsRevealed, .cancellationOffered, .cancellationAccepted,
+            .cancellationDeclined, .cancellationWithdrawn, .cancellationLapsed:
             nil
         }
     }

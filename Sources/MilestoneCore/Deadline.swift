@@ -13,6 +13,8 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
     case endRequestAnswer
     /// An open offer on a milestone lapses unanswered.
     case offerLapses(MilestoneNumber)
+    /// An open offer to cancel the whole contract lapses unanswered.
+    case cancellationLapses
     /// Double-blind reviews are shown to both sides.
     case reviewsReveal
     /// The other party's time to respond to a dispute runs out.
@@ -29,6 +31,7 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case .endRequestAnswer: "end_request_answer"
         case .offerLapses(let number): "offer_lapses:\(number)"
         case .reviewsReveal: "reviews_reveal"
+        case .cancellationLapses: "cancellation_lapses"
         case .disputeResponse(let scope): "dispute_response:\(scope)"
         case .disputeResponseReminder(let scope): "dispute_response_reminder:\(scope)"
         }
@@ -51,6 +54,7 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case "end_request_answer": guard parts.count == 1 else { return nil }; self = .endRequestAnswer
         case "offer_lapses": guard parts.count == 2, let m = milestone(1) else { return nil }; self = .offerLapses(m)
         case "reviews_reveal": guard parts.count == 1 else { return nil }; self = .reviewsReveal
+        case "cancellation_lapses": guard parts.count == 1 else { return nil }; self = .cancellationLapses
         case "dispute_response", "dispute_response_reminder":
             guard parts.count == 2 else { return nil }
             let scope: DisputeScope
@@ -65,7 +69,7 @@ public enum DeadlineKind: Hashable, Sendable, Codable, CustomStringConvertible {
         case .reviewEnds(let m), .reviewReminder(let m, _), .dueReminder(let m), .offerLapses(let m): m
         case .disputeResponse(.milestone(let m)), .disputeResponseReminder(.milestone(let m)): m
         case .disputeResponse(.contract), .disputeResponseReminder(.contract): nil
-        case .endRequestAnswer, .reviewsReveal: nil
+        case .endRequestAnswer, .reviewsReveal, .cancellationLapses: nil
         }
     }
 }

@@ -92,7 +92,8 @@ public struct Ledger: Hashable, Sendable {
                 guard next.openHolds[posting.milestone] == nil else { throw .holdAlreadyOpen(posting.milestone) }
                 next.openHolds[posting.milestone] = posting.amount
             case .post, .void:
-                guard self.openHolds[posting.milestone] != nil else { throw .noOpenHold(posting.milestone) }
+                // A hold opened earlier, or earlier in this step (a bonus is charged and paid at once).
+                guard next.openHolds[posting.milestone] != nil else { throw .noOpenHold(posting.milestone) }
                 resolving[posting.milestone, default: 0] += posting.amount
             }
             next.balances[posting.debit, default: 0] -= posting.amount
@@ -100,7 +101,7 @@ public struct Ledger: Hashable, Sendable {
             next.postings.append(posting)
         }
         for (milestone, resolved) in resolving {
-            let hold = self.openHolds[milestone] ?? 0
+            let hold = next.openHolds[milestone] ?? 0
             guard resolved == hold else { throw .resolutionDoesNotMatchHold(milestone, hold: hold, resolved: resolved) }
             next.openHolds[milestone] = nil
             next.resolvedHolds.insert(milestone)

@@ -68,6 +68,20 @@ public struct Policy: Hashable, Sendable, Codable {
         set { reviewBlind = newValue }
     }
     private var reviewBlind: Int?
+    /// Whether the buyer may pay the freelancer a bonus (`/bonus 50 great work`): a new charge paid straight
+    /// to the freelancer (default false).
+    public var bonusAllowed: Bool {
+        get { bonus ?? false }
+        set { bonus = newValue }
+    }
+    private var bonus: Bool?
+    /// Whether either party may offer to cancel the whole contract (`/offer cancel <reason>`), which the other
+    /// accepts: everything held goes back to the buyer (default false).
+    public var mutualCancellation: Bool {
+        get { mutualCancel ?? false }
+        set { mutualCancel = newValue }
+    }
+    private var mutualCancel: Bool?
 
     public enum NoResponse: String, Hashable, Sendable, Codable, CaseIterable {
         /// The case goes to a moderator, flagged "no response".
@@ -168,7 +182,8 @@ public struct Policy: Hashable, Sendable, Codable {
         reviewPeriod: ReviewPeriod?, reviewReminderDays: [Int], revisions: RevisionRule, cancelBy: CancelRule,
         deleteBeforeFunding: Bool, endContract: EndContractRule, stopAllowed: Bool, completeAutomatically: Bool,
         placeOrder: Bool = false, offerLapseSeconds: Int? = nil, disputeResponseSeconds: Int? = nil,
-        disputeNoResponse: NoResponse? = nil, reviewBlindSeconds: Int? = nil
+        disputeNoResponse: NoResponse? = nil, reviewBlindSeconds: Int? = nil, bonusAllowed: Bool = false,
+        mutualCancellation: Bool = false
     ) {
         self.name = name
         self.milestoneCreator = milestoneCreator
@@ -191,6 +206,8 @@ public struct Policy: Hashable, Sendable, Codable {
         self.disputeResponse = disputeResponseSeconds
         self.noResponse = disputeNoResponse
         self.reviewBlind = reviewBlindSeconds
+        self.bonus = bonusAllowed ? true : nil
+        self.mutualCancel = mutualCancellation ? true : nil
     }
 
     /// Who must agree a milestone `creator` adds or changes now: the policy's approver; and once a placed

@@ -34,6 +34,8 @@ extension Step {
             }
         case .offerLapses(let number):
             lapseOffer(on: number)
+        case .cancellationLapses:
+            lapseCancellation()
         case .reviewsReveal:
             // Only the one review left in time is shown; a second one arriving earlier revealed both already.
             guard contract.reviews.count == 1, contract.reviewsRevealed(at: now) else { return }

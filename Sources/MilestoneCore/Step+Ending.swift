@@ -35,6 +35,20 @@ extension Step {
             throw Rejection(.policyForbids, "on this platform a whole order is not cancelled by a moderator",
                 suggestion: "Settle each milestone: /resolve a dispute, or the parties end the contract.")
         }
+        let (refunded, cancelled, completed) = cancelEverything()
+        events.append(.orderCancelled(reason: reason, refunded: money(refunded), cancelled: cancelled, completed: completed))
+        // The cancellation is the moderator's ruling on a dispute about the contract too.
+        if contract.dispute != nil {
+            closeContractDispute()
+            events.append(.contractDisputeResolved(note: "the order was cancelled: \(reason)"))
+        }
+    }
+
+    /// Cancels the whole contract: every milestone holding money (disputed ones too) is refunded, the
+    /// unfunded ones cancelled, open requests and offers dropped. "Even if a milestone order has been
+    /// canceled but at least one milestone was completed in the order, the order will still be considered as
+    /// completed": `completed` then, otherwise the contract is cancelled.
+    mutating func cancelEverything() -> (refunded: Int64, cancelled: [MilestoneNumber], completed: Bool) {
         var refunded: Int64 = 0
         for index in contract.milestones.indices where self[index].state.holdsMoney {
             refunded += self[index].held
@@ -42,14 +56,10 @@ extension Step {
         }
         let cancelled = cancelUnfunded()
         dropEndRequest()
+        dropCancellationOffer()
         let completed = contract.paidToFreelancer > 0
         contract.phase = completed ? .completed : .cancelled
-        events.append(.orderCancelled(reason: reason, refunded: money(refunded), cancelled: cancelled, completed: completed))
-        // The cancellation is the moderator's ruling on a dispute about the contract too.
-        if contract.dispute != nil {
-            closeContractDispute()
-            events.append(.contractDisputeResolved(note: "the order was cancelled: \(reason)"))
-        }
+        return (refunded, cancelled, completed)
     }
 
     /// An open request to end the contract is moot once it completes or is cancelled: gone, its clock stopped.

@@ -158,6 +158,31 @@ extension Step {
         events.append(.disputeResolved(milestone.number, ruling: ruling, released: money(toFreelancer), refunded: money(held - toFreelancer), note: note))
         completeIfSettled()
     }
+
+    /// The buyer pays the freelancer more than agreed, where the policy allows: a new charge paid straight
+    /// to the freelancer, recorded as a milestone settled in the same step (so the ledger, the processor
+    /// and the transcript treat it as every other payment).
+    mutating func payBonus(_ amount: Int64, note: String) throws(Rejection) {
+        try requireOpen()
+        try require(.buyer, "pay a bonus")
+        guard policy.bonusAllowed else {
+            throw Rejection(.policyForbids, "this platform has no bonuses", suggestion: "Pay for more work with a new milestone.")
+        }
+        try requireLive("paid")
+        guard contract.milestones.count < Step.maximumMilestones else {
+            throw Rejection(.badValue, "a contract can have at most \(Step.maximumMilestones) milestones and bonuses")
+        }
+        try checkTerms(amount: amount, description: note)
+        let number = MilestoneNumber((contract.milestones.map(\.number.rawValue).max() ?? 0) + 1)
+        var bonus = Milestone(number: number, description: "Bonus: \(note)", amount: amount, dueDate: nil, revisionAllowance: nil,
+            createdBy: .buyer, state: .released)
+        bonus.funded = amount
+        bonus.released = amount
+        contract.milestones.append(bonus)
+        postings.append(LedgerPosting(kind: .hold, milestone: number, amount: amount))
+        postings.append(LedgerPosting(kind: .post, milestone: number, amount: amount))
+        events.append(.bonusPaid(number, amount: money(amount), note: note))
+    }
 }
 
 extension Policy.CancelRule {

@@ -32,6 +32,8 @@ extension Step {
             }
             try checkDue(due)
             guard due != milestone.dueDate else { throw Rejection(.badValue, "\(milestone.number) is already due \(due)") }
+        case .cancelContract(let reason):
+            return try offerCancellation(reason: reason)
         }
         let lapsesAt = now.addingTimeInterval(TimeInterval(policy.offerLapseSeconds))
         contract.offers.append(Offer(milestone: milestone.number, terms: terms, by: role!, at: now, lapsesAt: lapsesAt))
@@ -55,11 +57,11 @@ extension Step {
             guard candidates.count == 1, let only = candidates.first else {
                 throw Rejection(.unknownMilestone, candidates.isEmpty
                     ? (mine ? "you have no open offer to withdraw" : "there is no offer for you to answer")
-                    : "more than one offer is open: \(candidates.map(\.milestone.description).joined(separator: ", ")); name the milestone")
+                    : "more than one offer is open: \(candidates.map(\.subject.description).joined(separator: ", ")); name the milestone (or `contract`)")
             }
             offer = only
         }
-        let m = offer.milestone
+        guard let m = offer.milestone else { return try answerCancellation(answer) }
         if mine, offer.by != role {
             throw Rejection(.notAllowedForRole, "the offer on \(m) is the \(offer.by)'s; only they can withdraw it", suggestion: "/offer accept \(m) or /offer decline \(m).")
         }
@@ -75,9 +77,80 @@ extension Step {
         }
     }
 
+    // MARK: - Cancelling the whole contract by agreement
+
+    /// The open offer to cancel the contract, if any.
+    var cancellationOffer: Offer? { contract.offers.first { $0.milestone == nil } }
+
+    /// A party offers to cancel the whole contract; the other accepts (everything held goes back to the
+    /// buyer) or declines, the offerer may withdraw, and it lapses after the policy's time.
+    mutating func offerCancellation(reason: String) throws(Rejection) {
+        try requireOpen()
+        try requireParty("offer to cancel the contract")
+        guard policy.mutualCancellation else {
+            throw Rejection(.policyForbids, "on this platform the parties cannot cancel the contract by agreement", suggestion: endingSuggestion)
+        }
+        if let open = cancellationOffer {
+            throw Rejection(.wrongState, "the \(open.by) already offered to cancel the contract",
+                suggestion: open.by == role ? "/offer withdraw contract first." : "/offer accept contract or /offer decline contract.")
+        }
+        let lapsesAt = now.addingTimeInterval(TimeInterval(policy.offerLapseSeconds))
+        contract.offers.append(Offer(milestone: nil, terms: .cancelContract(reason: reason), by: role!, at: now, lapsesAt: lapsesAt))
+        deadlines.append(.arm(Deadline(kind: .cancellationLapses, at: lapsesAt)))
+        events.append(.cancellationOffered(by: role!, reason: reason, held: money(contract.milestones.reduce(0) { $0 + $1.held }), lapsesAt: lapsesAt))
+    }
+
+    mutating func answerCancellation(_ answer: OfferAnswer) throws(Rejection) {
+        try requireOpen()
+        try requireParty("answer an offer")
+        guard let offer = cancellationOffer else {
+            throw Rejection(.wrongState, "there is no open offer to cancel the contract")
+        }
+        if answer == .withdraw, offer.by != role {
+            throw Rejection(.notAllowedForRole, "the offer to cancel the contract is the \(offer.by)'s; only they can withdraw it",
+                suggestion: "/offer accept contract or /offer decline contract.")
+        }
+        if answer != .withdraw, offer.by == role {
+            throw Rejection(.notAllowedForRole, "the offer to cancel the contract is yours; the \(offer.by.counterparty!) answers it",
+                suggestion: "/offer withdraw contract to take it back.")
+        }
+        dropCancellationOffer()
+        switch answer {
+        case .decline: events.append(.cancellationDeclined(by: role!))
+        case .withdraw: events.append(.cancellationWithdrawn(by: role!))
+        case .accept:
+            // Both agree, so a disputed milestone's money goes back too, and a dispute about the contract closes.
+            let (refunded, cancelled, completed) = cancelEverything()
+            events.append(.cancellationAccepted(by: role!, refunded: money(refunded), cancelled: cancelled, completed: completed))
+            if contract.dispute != nil {
+                closeContractDispute()
+                events.append(.contractDisputeResolved(note: "the parties agreed to cancel the contract"))
+            }
+        }
+    }
+
+    /// The clock: an unanswered offer to cancel lapses.
+    mutating func lapseCancellation() {
+        guard let offer = cancellationOffer, offer.lapsesAt <= now, !contract.isClosed else { return }
+        dropCancellationOffer()
+        events.append(.cancellationLapsed)
+    }
+
+    /// After any step: a contract that closed some other way (completed, ended) takes the offer with it.
+    mutating func dropCancellationOfferIfClosed() {
+        if contract.isClosed { dropCancellationOffer() }
+    }
+
+    /// An open offer to cancel is moot once the contract closes some other way: gone, its clock stopped.
+    mutating func dropCancellationOffer() {
+        guard cancellationOffer != nil else { return }
+        contract.offers.removeAll { $0.milestone == nil }
+        deadlines.append(.cancel(.cancellationLapses))
+    }
+
     private mutating func accept(_ offer: Offer) throws(Rejection) {
         guard let index = contract.milestones.firstIndex(where: { $0.number == offer.milestone }) else {
-            throw Rejection(.unknownMilestone, "\(offer.milestone) no longer exists")
+            throw Rejection(.unknownMilestone, "\(offer.subject) no longer exists")
         }
         let milestone = self[index]
         switch offer.terms {
@@ -103,6 +176,8 @@ extension Step {
             events.append(.offerAccepted(milestone.number, by: role!, terms: offer.terms, released: money(toFreelancer), refunded: money(held - toFreelancer)))
             keepDeliveryClock(of: milestone)
             completeIfSettled()
+        case .cancelContract:
+            try answerCancellation(.accept)
         }
     }
 
@@ -124,6 +199,7 @@ extension Step {
         case .release(let amount): milestone.state.holdsMoney && amount > 0 && amount <= milestone.held
         case .refund: milestone.state.holdsMoney
         case .extend: !milestone.state.isTerminal
+        case .cancelContract: false
         }
     }
 }

@@ -3,16 +3,19 @@ import MilestoneCore
 /// One request that moves money at the processor, planned from ledger postings.
 public enum PaymentCall: Hashable, Sendable, Codable {
     /// Takes the buyer's money for a milestone: a PaymentIntent, created and confirmed; with `manualCapture`
-    /// it is an authorization, otherwise a charge.
-    case hold(milestone: MilestoneNumber, amount: Int64, currency: String, parties: PaymentParties, transferGroup: String, manualCapture: Bool)
+    /// it is an authorization, otherwise a charge. `transferGroup` is set in the charge-and-transfer mode,
+    /// whose transfers are paid from their charges (nil otherwise; before it could be nil, the processor
+    /// sent it with every charge).
+    case hold(milestone: MilestoneNumber, amount: Int64, currency: String, parties: PaymentParties, transferGroup: String?, manualCapture: Bool)
     /// Captures `amount` of an authorization; the processor returns the rest to the buyer.
     case capture(milestone: MilestoneNumber, paymentIntent: String, amount: Int64)
     /// Lets an authorization go: all of it returns to the buyer.
     case cancel(milestone: MilestoneNumber, paymentIntent: String)
     /// Returns `amount` of a charge to the buyer.
     case refund(milestone: MilestoneNumber, paymentIntent: String, amount: Int64)
-    /// Pays `amount` from the platform's balance to the freelancer's connected account.
-    case transfer(milestone: MilestoneNumber, amount: Int64, currency: String, destination: String, transferGroup: String, paymentIntent: String)
+    /// Pays `amount` from the platform's balance to the freelancer's connected account; `paymentIntent` names
+    /// the charge it pays out (nil when it is created by the same operation, as a bonus's is).
+    case transfer(milestone: MilestoneNumber, amount: Int64, currency: String, destination: String, transferGroup: String, paymentIntent: String?)
 
     public var milestone: MilestoneNumber {
         switch self {

@@ -26,6 +26,9 @@ public struct PaymentPlan: Hashable, Sendable {
         var order: [MilestoneNumber] = []
         var paid: [MilestoneNumber: Int64] = [:]
         var returned: [MilestoneNumber: Int64] = [:]
+        // Held and paid out in the same step (a bonus): charged at once, then transferred.
+        let chargedAndPaid = Set(postings.filter { $0.kind == .hold }.map(\.milestone))
+            .intersection(postings.filter { $0.kind != .hold }.map(\.milestone))
         for posting in postings {
             if !order.contains(posting.milestone) { order.append(posting.milestone) }
             switch posting.kind {
@@ -35,12 +38,23 @@ public struct PaymentPlan: Hashable, Sendable {
                 }
                 calls.append(KeyedCall(operation: operation, call: .hold(
                     milestone: posting.milestone, amount: posting.amount, currency: currency.code.lowercased(), parties: parties,
-                    transferGroup: transferGroup, manualCapture: mode == .authorizeAndCapture)))
+                    transferGroup: mode == .chargeAndTransfer ? transferGroup : nil,
+                    manualCapture: mode == .authorizeAndCapture && !chargedAndPaid.contains(posting.milestone))))
             case .post: paid[posting.milestone, default: 0] += posting.amount
             case .void: returned[posting.milestone, default: 0] += posting.amount
             }
         }
-        for milestone in order where paid[milestone] != nil || returned[milestone] != nil {
+        for milestone in order where chargedAndPaid.contains(milestone) {
+            // The charge is the hold; all of it goes on to the freelancer (the core never returns part of one).
+            guard returned[milestone] == nil, let toFreelancer = paid[milestone] else {
+                throw .declined("a payment charged and settled in one step can only be paid out whole")
+            }
+            if let destination = parties.payoutAccount {
+                calls.append(KeyedCall(operation: operation, call: .transfer(milestone: milestone, amount: toFreelancer, currency: currency.code.lowercased(),
+                    destination: destination, transferGroup: transferGroup, paymentIntent: nil)))
+            }
+        }
+        for milestone in order where !chargedAndPaid.contains(milestone) && (paid[milestone] != nil || returned[milestone] != nil) {
             guard let hold = holds[milestone] else {
                 throw .declined("the payment processor has no record of money held for \(milestone)")
             }

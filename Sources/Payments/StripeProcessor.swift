@@ -53,7 +53,7 @@ public struct StripeProcessor: PaymentProcessor {
                 if let customer = parties.customer { form.append(("customer", customer)) }
                 // Transfers find their charges by group; only the charge-and-transfer mode makes transfers from
                 // a charge's own balance.
-                if !manualCapture { form.append(("transfer_group", transferGroup)) }
+                if !manualCapture, let transferGroup { form.append(("transfer_group", transferGroup)) }
                 intent = try await client.post("/v1/payment_intents", form, idempotencyKey: key + "/create")
                 guard let id = intent.id else { throw .unavailable("Stripe created a PaymentIntent without an id") }
                 do { try await record(id) } catch { throw .unavailable("could not record PaymentIntent \(id) before confirming it: \(error)") }
@@ -102,10 +102,12 @@ public struct StripeProcessor: PaymentProcessor {
             if retrying, let done = try await tagged("/v1/transfers", [("transfer_group", transferGroup), ("limit", "100")], key: key) {
                 return PaymentResult(keyed, reference: done)
             }
-            let transfer = try await client.post("/v1/transfers", [
+            var form = [
                 ("amount", String(amount)), ("currency", currency), ("destination", destination),
-                ("transfer_group", transferGroup), ("metadata[operation]", key), ("metadata[payment_intent]", intent),
-            ], idempotencyKey: key)
+                ("transfer_group", transferGroup), ("metadata[operation]", key),
+            ]
+            if let intent { form.append(("metadata[payment_intent]", intent)) }
+            let transfer = try await client.post("/v1/transfers", form, idempotencyKey: key)
             guard let id = transfer.id else { throw .unavailable("Stripe created a Transfer without an id") }
             return PaymentResult(keyed, reference: id)
         }

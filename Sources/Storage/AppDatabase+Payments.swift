@@ -218,14 +218,15 @@ extension AppDatabase {
     /// Writes the processor's results of a step: new holds, closed holds, the note, and finishes the operation.
     func recordSettlement(_ db: Database, _ settlement: Settlement, of transition: Transition, transcript: inout TranscriptWriter, at now: Date) throws {
         let contract = transition.contract.id.rawValue
-        for posting in transition.postings where posting.kind != .hold {
-            try db.execute(sql: "UPDATE payment_hold SET open = 0 WHERE contract_id = ? AND milestone = ?", arguments: [contract, posting.milestone.rawValue])
-        }
+        // New holds first, then the ones this step settles are closed (a bonus is both in one step).
         for hold in settlement.results.compactMap(\.hold) {
             try db.execute(sql: """
                 INSERT OR REPLACE INTO payment_hold (contract_id, milestone, kind, payment_intent, amount, created_at, expires_at, warned, open)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, 1)
                 """, arguments: [contract, hold.milestone.rawValue, hold.kind.rawValue, hold.paymentIntent, hold.amount, hold.createdAt.milliseconds, hold.expiresAt?.milliseconds])
+        }
+        for posting in transition.postings where posting.kind != .hold {
+            try db.execute(sql: "UPDATE payment_hold SET open = 0 WHERE contract_id = ? AND milestone = ?", arguments: [contract, posting.milestone.rawValue])
         }
         if let note = settlement.note { try transcript.append(db, kind: .system, body: note, at: now) }
         try Self.finish(db, settlement.operation, status: "done", at: now)

@@ -94,33 +94,33 @@ import Testing
             reviewPeriod: .init(days: 14, outcome: .autoRelease), reviewReminderDays: [3, 1], revisions: .unlimited,
             cancelBy: .nobody, deleteBeforeFunding: true, endContract: .disputeOnly, stopAllowed: false,
             completeAutomatically: false, offerLapseSeconds: 259_200,
-            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0))
+            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0, bonusAllowed: true, mutualCancellation: true))
         #expect(catalog["freelancer-com"] == Policy(
             name: "freelancer-com", milestoneCreator: .buyer, freelancerMayRequest: true, approval: .none,
             contractStartsLive: true, chargeOn: .fund, sequential: false, releaseRequiresSubmission: false,
             reviewPeriod: nil, reviewReminderDays: [], revisions: .none, cancelBy: .freelancer,
             deleteBeforeFunding: true, endContract: .disputeOnly, stopAllowed: false, completeAutomatically: false, offerLapseSeconds: 259_200,
-            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0))
+            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0, bonusAllowed: true, mutualCancellation: false))
         #expect(catalog["fiverr"] == Policy(
             name: "fiverr", milestoneCreator: .freelancer, freelancerMayRequest: false, approval: .none,
             contractStartsLive: false, chargeOn: .fund, sequential: true, releaseRequiresSubmission: true,
             reviewPeriod: .init(days: 8, outcome: .autoComplete), reviewReminderDays: [3, 1],
             revisions: .counted(perMilestone: 2), cancelBy: .moderator, deleteBeforeFunding: true,
             endContract: .disputeOnly, stopAllowed: true, completeAutomatically: true, placeOrder: true, offerLapseSeconds: 259_200,
-            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0))
+            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0, bonusAllowed: false, mutualCancellation: true))
         #expect(catalog["whitelabel"] == Policy(
             name: "whitelabel", milestoneCreator: .freelancer, freelancerMayRequest: false, approval: .freelancer,
             contractStartsLive: false, chargeOn: .fund, sequential: false, releaseRequiresSubmission: true,
             reviewPeriod: nil, reviewReminderDays: [], revisions: .none, cancelBy: .nobody,
             deleteBeforeFunding: false, endContract: .disputeOnly, stopAllowed: false, completeAutomatically: false, offerLapseSeconds: 259_200,
-            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0))
+            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0, bonusAllowed: true, mutualCancellation: true))
         #expect(catalog["skillscoop"] == Policy(
             name: "skillscoop", milestoneCreator: .buyer, freelancerMayRequest: false, approval: .freelancer,
             contractStartsLive: true, chargeOn: .fund, sequential: false, releaseRequiresSubmission: false,
             reviewPeriod: nil, reviewReminderDays: [], revisions: .none, cancelBy: .nobody,
             deleteBeforeFunding: true, endContract: .request(answerDays: 7), stopAllowed: false,
             completeAutomatically: false, offerLapseSeconds: 259_200,
-            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0))
+            disputeResponseSeconds: 259_200, disputeNoResponse: .toModerator, reviewBlindSeconds: 0, bonusAllowed: true, mutualCancellation: false))
     }
 
     @Test("A .yml file loads too; other files in the folder are ignored")

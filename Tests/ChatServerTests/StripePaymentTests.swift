@@ -195,6 +195,40 @@ import Testing
         }
     }
 
+    /// "The buyer can add a bonus (`/bonus 50 great work`) where the policy allows: a new charge paid straight
+    /// to the freelancer, through the processor, announced in the thread."
+    @Test func aBonusIsOneChargeThroughStripeAnnouncedInTheThread() async throws {
+        try await LocalStripe.with { stripe in
+            try await TestServer.with(settings: Self.settings(stripe), clock: TestClock(start: Date())) { server in
+                _ = try await Self.contract(server, stripe)
+                let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+                let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+                _ = try await alice.join("c-1")
+                _ = try await bob.join("c-1")
+                #expect(try await bob.say("/bonus 50 thanks").ackOutcome == "rejected")
+                let first = try await alice.say("/bonus 50 great work over the weekend", id: "bonus-1")
+                #expect(first.ackOutcome == "applied")
+                let again = try await alice.say("/bonus 50 great work over the weekend", id: "bonus-1")
+                guard case .ack(let repeated) = again else { Issue.record("\(again)"); return }
+                #expect(repeated.duplicate)
+                let intents = try await stripe.paymentIntents()
+                #expect(intents.count == 1)
+                let intent = try #require(intents.first)
+                #expect(intent["amount"] as? Int == 5_000 && intent["status"] as? String == "succeeded", "\(intent)")
+                #expect(intent["capture_method"] as? String == "automatic")
+                let announced = try await bob.next { if case .message(let m) = $0, m.kind == "system", m.text.contains("bonus of $50.00") { return true }; return false }
+                guard case .message(let message) = announced else { return }
+                #expect(message.text == "Buyer paid the freelancer a bonus of $50.00 (recorded as M4): great work over the weekend")
+                let ledger = try server.database.ledger(of: "c-1")
+                #expect(ledger.balance(.freelancer) == 5_000 && ledger.balance(.buyer) == -5_000 && ledger.total == 0)
+                #expect(try server.database.ledgerEntries(of: "c-1").allSatisfy { $0.processorReference == intent["id"] as? String })
+                #expect(try await server.database.paymentContext("c-1").holds.isEmpty)
+                #expect(try await server.database.pendingPayments().isEmpty)
+                for client in [alice, bob] { await client.close() }
+            }
+        }
+    }
+
     @Test func aDeclinedCardRefusesTheCommandAndChangesNothing() async throws {
         try await LocalStripe.with { stripe in
             try await TestServer.with(settings: Self.settings(stripe), clock: TestClock(start: Date())) { server in

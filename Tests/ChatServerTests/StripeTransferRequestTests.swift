@@ -73,4 +73,32 @@ import Testing
             #expect(Set(recorder.posts.compactMap(\.idempotencyKey)).count == 2)
         }
     }
+
+    /// A bonus is held and paid in one step: in either mode it is charged at once (automatic capture, in the
+    /// contract's transfer group) and then transferred whole to the freelancer.
+    @Test(arguments: [HoldMode.authorizeAndCapture, .chargeAndTransfer])
+    func aBonusIsChargedAtOnceAndTransferredWhole(mode: HoldMode) async throws {
+        let recorder = StripeRequestRecorder()
+        try await recorder.run { base in
+            let bonus = MilestoneNumber(3)
+            let plan = try PaymentPlan(operation: "alice/bonus-1", postings: [
+                LedgerPosting(kind: .hold, milestone: bonus, amount: 5_000), LedgerPosting(kind: .post, milestone: bonus, amount: 5_000),
+            ], contract: "c-1", currency: .usd, parties: Self.parties, holds: [:], mode: mode)
+            #expect(plan.calls.map(\.call.verb) == ["hold", "transfer"])
+            let processor = StripeProcessor(settings: StripeSettings(secretKey: "sk_test_recorder", apiBase: base, mode: mode))
+            for call in plan.calls { _ = try await processor.perform(call, retrying: false, checkpoint: nil) { _ in } }
+            let create = try #require(recorder.posts.first { $0.path == "/v1/payment_intents" })
+            #expect(create.form["capture_method"] == "automatic" && create.form["amount"] == "5000")
+            // The group ties a charge-and-transfer mode's transfers to their charges; none otherwise.
+            #expect(create.form["transfer_group"] == (mode == .chargeAndTransfer ? "contract_c-1" : nil))
+            let transfer = try #require(recorder.posts.first { $0.path == "/v1/transfers" })
+            #expect(transfer.form["amount"] == "5000" && transfer.form["destination"] == "acct_freelancer")
+            #expect(transfer.form["metadata[payment_intent]"] == nil)
+            // Without a payout account, the charge alone (the platform pays out another way).
+            let unpaid = try PaymentPlan(operation: "alice/bonus-2", postings: [
+                LedgerPosting(kind: .hold, milestone: bonus, amount: 5_000), LedgerPosting(kind: .post, milestone: bonus, amount: 5_000),
+            ], contract: "c-1", currency: .usd, parties: PaymentParties(customer: "cus_buyer", paymentMethod: "pm_card"), holds: [:], mode: mode)
+            #expect(unpaid.calls.map(\.call.verb) == ["hold"])
+        }
+    }
 }

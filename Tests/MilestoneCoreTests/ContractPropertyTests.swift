@@ -30,6 +30,8 @@ import Testing
             "dispute_opened", "dispute_resolved", "contract_live", "end_requested", "end_accepted",
             "end_declined", "contract_completed", "review_posted", "offer_made", "offer_accepted", "offer_declined",
             "offer_withdrawn", "offer_lapsed", "order_placed", "contract_dispute_opened", "contract_dispute_resolved", "order_cancelled",
+            "bonus_paid", "cancellation_offered", "cancellation_accepted", "cancellation_declined", "cancellation_withdrawn",
+            "cancellation_lapsed",
         ]
         var seen: Set<String> = []
         var random = SplitMix64(seed: 11)

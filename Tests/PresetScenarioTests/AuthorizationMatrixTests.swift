@@ -51,6 +51,8 @@ import Testing
         case disputeContract = "/dispute contract", resolveContract = "/resolve contract"
         case evidence = "/evidence", take = "/take", note = "/note"
         case offerRefund = "/offer refund", offerAccept = "/offer accept", offerDecline = "/offer decline", offerWithdraw = "/offer withdraw"
+        case offerCancel = "/offer cancel", cancelAccept = "/offer accept contract", cancelDecline = "/offer decline contract"
+        case cancelWithdraw = "/offer withdraw contract", bonus = "/bonus"
         case help = "/help", status = "/status"
 
         var description: String { rawValue }
@@ -87,6 +89,11 @@ import Testing
             case .offerAccept: return .answerOffer(m1, .accept)
             case .offerDecline: return .answerOffer(m1, .decline)
             case .offerWithdraw: return .answerOffer(m1, .withdraw)
+            case .offerCancel: return .offerCancellation(reason: "we agreed to stop here")
+            case .cancelAccept: return .answerCancellation(.accept)
+            case .cancelDecline: return .answerCancellation(.decline)
+            case .cancelWithdraw: return .answerCancellation(.withdraw)
+            case .bonus: return .bonus(amount: 5_000, note: "thanks for the extra care")
             case .stop: return .stop
             case .complete: return .complete
             case .review: return .review(stars: 5, text: "great to work with")
@@ -118,6 +125,9 @@ import Testing
             case .takeCase: [.take]
             case .internalNote: [.note]
             case .answerOffer: [.offerAccept, .offerDecline, .offerWithdraw]
+            case .offerCancellation: [.offerCancel]
+            case .answerCancellation: [.cancelAccept, .cancelDecline, .cancelWithdraw]
+            case .bonus: [.bonus]
             case .dispute: [.dispute]
             case .resolve: [.resolveRelease, .resolveRefund, .resolveSplit]
             case .endContract: [.endRequest]
@@ -218,6 +228,10 @@ import Testing
         /// Fiverr: "Buyers will be charged for the first milestone when they place an order" (`/placeorder`);
         /// afterwards the seller's changes wait for the buyer.
         var placeOrder = false
+        /// "`bonus`: may the buyer pay a bonus" (every preset but Fiverr's, whose seed says nothing of them).
+        var bonus = true
+        /// "`mutual_cancellation`": not where the seed has its own way (Freelancer.com's returns, SkillScoop's end request).
+        var mutualCancel = true
 
         var description: String { label }
 
@@ -227,13 +241,13 @@ import Testing
 
     static var indeelancer: Rules { Rules(label: "indeelancer", preset: "indeelancer", overrides: [:], creator: .buyer, revisions: true) }
     static var freelancerCom: Rules { Rules(label: "freelancer-com", preset: "freelancer-com", overrides: [:], creator: .buyer,
-        mayRequest: true, releaseNeedsSubmission: false, cancelBy: .freelancer) }
+        mayRequest: true, releaseNeedsSubmission: false, cancelBy: .freelancer, mutualCancel: false) }
     static var fiverr: Rules { Rules(label: "fiverr", preset: "fiverr", overrides: [:], creator: .freelancer, startsLive: false,
-        sequential: true, revisions: true, cancelBy: .moderator, stop: true, placeOrder: true) }
+        sequential: true, revisions: true, cancelBy: .moderator, stop: true, placeOrder: true, bonus: false) }
     /// "After completing the work for that milestone, notify the client via chat so they can release the
     /// payment": no submit step needed.
     static var skillscoop: Rules { Rules(label: "skillscoop", preset: "skillscoop", overrides: [:], creator: .buyer,
-        freelancerApprovesBuyerMade: true, releaseNeedsSubmission: false, endRequests: true) }
+        freelancerApprovesBuyerMade: true, releaseNeedsSubmission: false, endRequests: true, mutualCancel: false) }
     static var whitelabel: Rules { Rules(label: "whitelabel", preset: "whitelabel", overrides: [:], creator: .freelancer,
         startsLive: false, deleteAgreed: false) }
     /// "Customer creates the milestones".
@@ -352,8 +366,14 @@ import Testing
         case .note:
             return role == .moderator
         // "`/offer accept|decline` | the other party", "`/offer withdraw` | the offerer" - no situation here has an open offer.
-        case .offerAccept, .offerDecline, .offerWithdraw:
+        case .offerAccept, .offerDecline, .offerWithdraw, .cancelAccept, .cancelDecline, .cancelWithdraw:
             return false
+        // "`/offer cancel <reason>` | buyer or freelancer, where the policy allows | offers to cancel the whole contract".
+        case .offerCancel:
+            return open && party && r.mutualCancel
+        // "`/bonus <amount> <note>` | buyer, where the policy allows, once the contract is live".
+        case .bonus:
+            return role == .buyer && s.phase == .live && r.bonus
         // "`/stop` | buyer, sequential orders | stops the order after an accepted milestone" - "Buyers can choose
         // to stop a milestone order after each milestone is accepted".
         case .stop:
@@ -649,7 +669,7 @@ import Testing
                 }
             }
         }
-        #expect(Command.allCases.count == 33)
+        #expect(Command.allCases.count == 38)
         #expect(Actor.allCases.count == 4)
         #expect(Self.configurations.count == 8)
         #expect(cells == expectedCells, "checked \(cells) cells of \(expectedCells)")
@@ -741,6 +761,8 @@ import Testing
         #expect(p.deleteBeforeFunding == r.deleteAgreed, "[\(r)] delete_before_funding")
         #expect((p.endContract != .disputeOnly) == r.endRequests, "[\(r)] end_contract")
         #expect(p.stopAllowed == r.stop, "[\(r)] stop_allowed")
+        #expect(p.bonusAllowed == r.bonus, "[\(r)] bonus")
+        #expect(p.mutualCancellation == r.mutualCancel, "[\(r)] mutual_cancellation")
         #expect(p.problems.isEmpty, "[\(r)] \(p.problems)")
     }
 }

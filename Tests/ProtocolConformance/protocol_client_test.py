@@ -331,7 +331,7 @@ async def run_checks(srv):
 
     # Documented-but-absent fields are reported (informational), since the doc lists them.
     state_doc_fields = ["thread", "title", "preset", "currency", "phase", "buyer", "freelancer", "role", "held",
-                        "held_text", "test_money", "end_request", "dispute", "reviews", "reviews_sealed", "milestones", "commands"]
+                        "held_text", "test_money", "end_request", "dispute", "cancellation", "reviews", "reviews_sealed", "milestones", "commands"]
     missing_state = [k for k in state_doc_fields if k not in (st_a or {})]
     ms_doc_fields = ["number", "description", "amount", "amount_text", "state", "held", "released", "refunded",
                      "due", "revisions_used", "revision_allowance", "review_ends", "review_outcome", "offer"]

@@ -21,6 +21,8 @@ public struct ContractView: Codable, Hashable, Sendable {
     public var endRequest: String?
     /// An open dispute about the contract as a whole, in words, or nil.
     public var dispute: String? = nil
+    /// An open offer to cancel the whole contract, in words (who, why, until when), or nil.
+    public var cancellation: String? = nil
     /// The reviews this viewer may see (double-blind ones only once revealed), and how many are still sealed.
     public var reviews: [ReviewView] = []
     public var reviewsSealed: Int = 0
@@ -81,7 +83,7 @@ public struct ContractView: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case thread, title, preset, currency, phase, buyer, freelancer, role, held, heldText = "held_text",
-            testMoney = "test_money", milestones, endRequest = "end_request", dispute, reviews, reviewsSealed = "reviews_sealed", commands
+            testMoney = "test_money", milestones, endRequest = "end_request", dispute, cancellation, reviews, reviewsSealed = "reviews_sealed", commands
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -100,6 +102,7 @@ public struct ContractView: Codable, Hashable, Sendable {
         try container.encode(milestones, forKey: .milestones)
         try container.encode(endRequest, forKey: .endRequest)
         try container.encode(dispute, forKey: .dispute)
+        try container.encode(cancellation, forKey: .cancellation)
         try container.encode(reviews, forKey: .reviews)
         try container.encode(reviewsSealed, forKey: .reviewsSealed)
         try container.encode(commands, forKey: .commands)
@@ -132,6 +135,11 @@ public struct ContractView: Codable, Hashable, Sendable {
         }
         endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Timestamp.text($0.answerBy))" }
         dispute = contract.dispute.map { "The \($0.raisedBy) opened a dispute about the contract at \(Timestamp.text($0.at)): \($0.reason)" }
+        cancellation = contract.offers.first { $0.milestone == nil }.map { offer in
+            var reason = ""
+            if case .cancelContract(let why) = offer.terms { reason = ": \(why)" }
+            return "The \(offer.by) offers to cancel the contract\(reason); everything held goes back to the buyer. Open until \(Timestamp.text(offer.lapsesAt))"
+        }
         let visible = contract.reviews.filter { contract.reviewIsVisible($0, to: viewer.role, at: now) }
         reviews = visible.map { Self.review($0, of: contract) }
         reviewsSealed = contract.reviews.count - visible.count
@@ -152,6 +160,7 @@ public struct ContractView: Codable, Hashable, Sendable {
             terms = "\(contract.money(amount)) to the freelancer" + (rest > 0 ? ", \(contract.money(rest)) back to the buyer" : "")
         case .refund: terms = "\(contract.money(milestone.held)) back to the buyer"
         case .extend(let due): terms = "due \(due) instead"
+        case .cancelContract(let reason): terms = "cancel the contract (\(reason))"
         }
         return "The \(offer.by) offers: \(terms); open until \(Timestamp.text(offer.lapsesAt))"
     }

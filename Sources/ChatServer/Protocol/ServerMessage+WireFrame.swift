@@ -137,6 +137,7 @@ extension ContractView: WireFrame {
         }
         sink.raw(#"],"end_request":"#); sink.string(endRequest)
         sink.raw(#","dispute":"#); sink.string(dispute)
+        sink.raw(#","cancellation":"#); sink.string(cancellation)
         sink.raw(#","reviews":["#)
         for (index, review) in reviews.enumerated() {
             sink.raw(index == 0 ? #"{"by":"# : #",{"by":"#); sink.string(review.by)
