@@ -79,6 +79,7 @@ public func buildChatServer(
         StripeWebhookAPI.addRoutes(to: router, server: context, desk: desk, secret: settings.stripe.webhookSecret)
     }
     ModerationAPI.addRoutes(to: router, server: context)
+    CaseFileAPI.addRoutes(to: router, server: context)
 
     let application = Application(
         router: router,

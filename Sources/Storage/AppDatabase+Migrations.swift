@@ -226,6 +226,27 @@ extension AppDatabase {
                 CREATE INDEX contract_disputed ON contract(id) WHERE dispute IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v7: every dispute's case kept after it is resolved") { db in
+            try db.execute(sql: """
+                -- One row per dispute, written when it opens and completed when it closes (the open case itself
+                -- lives with the milestone or the contract): the queue's resolved cases and the case file.
+                CREATE TABLE dispute_case (
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    about TEXT NOT NULL,            -- the milestone (M1) or 'contract'
+                    opened_at INTEGER NOT NULL,
+                    raised_by TEXT NOT NULL,        -- buyer | freelancer
+                    reason TEXT NOT NULL,
+                    closed_at INTEGER,              -- NULL while open
+                    closed_by TEXT,                 -- the event that closed it: dispute_resolved, offer_accepted ...
+                    resolution TEXT,                -- the thread's words for how it was closed
+                    released INTEGER NOT NULL DEFAULT 0,  -- paid to the freelancer when it closed
+                    refunded INTEGER NOT NULL DEFAULT 0,  -- returned to the buyer when it closed
+                    file TEXT,                      -- JSON: the case (statements, response, assignee) as it closed
+                    PRIMARY KEY (contract_id, about, opened_at)
+                ) WITHOUT ROWID;
+                CREATE INDEX dispute_case_closed ON dispute_case(closed_at) WHERE closed_at IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

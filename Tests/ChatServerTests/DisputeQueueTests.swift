@@ -55,6 +55,8 @@ import Testing
         var noResponse: Bool
         var statements: [Statement]
         var assignee: String?
+        var resolvedAt: String?
+        var resolution: String?
 
         struct Statement: Decodable {
             var by: String
@@ -65,7 +67,90 @@ import Testing
         enum CodingKeys: String, CodingKey {
             case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
-                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements, assignee
+                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements, assignee,
+                resolvedAt = "resolved_at", resolution
+        }
+    }
+
+    /// `GET /api/contracts/:id/cases/:about`, as documented.
+    struct CaseFileBody: Decodable {
+        var thread: String
+        var about: String
+        var milestone: String?
+        var status: String
+        var raisedBy: String
+        var reason: String
+        var respondent: String
+        var respondBy: String?
+        var respondedAt: String?
+        var noResponse: Bool
+        var waitingSeconds: Int?
+        var assignee: String?
+        var statements: [Item.Statement]
+        var held: Int64
+        var resolvedAt: String?
+        var resolution: String?
+        var timeline: [Entry]
+        var ledger: [Line]
+        var earlier: [Earlier]
+
+        struct Entry: Decodable { var seq: Int64; var at: String; var event: String?; var text: String }
+        struct Line: Decodable { var kind: String; var amount: Int64; var amount_text: String; var at: String; var seq: Int64; var processor_ref: String? }
+        struct Earlier: Decodable { var opened_at: String; var raised_by: String; var reason: String; var resolved_at: String?; var resolution: String? }
+
+        enum CodingKeys: String, CodingKey {
+            case thread, about, milestone, status, raisedBy = "raised_by", reason, respondent, respondBy = "respond_by", respondedAt = "responded_at",
+                noResponse = "no_response", waitingSeconds = "waiting_seconds", assignee, statements, held, resolvedAt = "resolved_at", resolution,
+                timeline, ledger, earlier
+        }
+    }
+
+    /// The case file of a milestone's dispute while it is open and after the parties settled it, with an
+    /// earlier dispute on the same milestone kept in `earlier`; moderators only.
+    @Test func aMilestonesCaseFileShowsTheClaimTheResponseTheTimelineAndTheLedger() async throws {
+        try await TestServer.with { server in
+            try server.contract("k-1", preset: "indeelancer", milestones: [MilestoneDraft(amount: 50_000, description: "Checkout")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice", lifetime: 86_400))
+            let bob = try await TestClient.connect(server, token: try await server.token("bob", lifetime: 86_400))
+            for client in [alice, bob] { _ = try await client.join("k-1") }
+            let token = try await server.token("mia", role: "moderator")
+            try await Self.applied(alice, "/fund M1", in: "k-1")
+            try await Self.applied(bob, "/submit M1", in: "k-1")
+            try await Self.applied(alice, "/dispute M1 the checkout crashes", in: "k-1")
+            try await Self.applied(bob, "/offer M1 release 400", in: "k-1")
+            try await Self.applied(alice, "/offer decline M1", in: "k-1")
+            let (waitingBody, _) = try await AccessTests.get("\(server.baseURL)/api/contracts/k-1/cases/M1", token: token)
+            let waiting = try Self.decode(CaseFileBody.self, waitingBody)
+            #expect(waiting.status == "awaiting_response" && waiting.respondent == "freelancer" && waiting.respondedAt == nil)
+            #expect(waiting.waitingSeconds != nil && waiting.held == 50_000 && waiting.resolution == nil)
+            #expect(waiting.ledger.map(\.kind) == ["hold"])
+            try await Self.applied(bob, "/evidence M1 it works in every browser we support: drive/checkout-v2", in: "k-1")
+            try await Self.applied(alice, "/offer M1 release 300", in: "k-1")
+            try await Self.applied(bob, "/offer accept M1", in: "k-1")
+
+            let (body, status) = try await AccessTests.get("\(server.baseURL)/api/contracts/k-1/cases/M1", token: token)
+            #expect(status == 200, "\(body)")
+            let file = try Self.decode(CaseFileBody.self, body)
+            #expect(file.status == "resolved" && file.milestone == "M1" && file.raisedBy == "buyer" && file.reason == "the checkout crashes")
+            #expect(file.statements.map(\.by) == ["buyer", "freelancer"] && file.respondedAt != nil && file.waitingSeconds == nil)
+            #expect(file.resolution?.hasPrefix("Freelancer accepted the offer on M1: $300.00 released to the freelancer and $200.00 refunded to the buyer") == true, "\(String(describing: file.resolution))")
+            let events = file.timeline.compactMap(\.event)
+            for event in ["milestone_funded", "work_submitted", "dispute_opened", "response_requested", "offer_made", "offer_declined", "evidence_added", "offer_accepted"] {
+                #expect(events.contains(event), "timeline lacks \(event): \(events)")
+            }
+            #expect(file.ledger.map(\.kind) == ["hold", "post", "void"] && file.ledger.map(\.amount) == [50_000, 30_000, 20_000])
+            #expect(file.held == 0 && file.earlier.isEmpty)
+            let resolved = try await Self.queue(server, "?status=resolved")
+            #expect(resolved.map(\.thread) == ["k-1"] && resolved.first?.milestone == "M1")
+
+            // Parties cannot read case files; an unknown subject is a clear 404.
+            let (_, partyStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/k-1/cases/M1", token: try await server.token("alice"))
+            #expect(partyStatus == 403)
+            let (unknown, unknownStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/k-1/cases/M9", token: token)
+            #expect(unknownStatus == 404 && unknown.contains("unknown_case"), "\(unknown)")
+            let (none, noneStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/k-1/cases/contract", token: token)
+            #expect(noneStatus == 404 && none.contains("no_case"), "\(none)")
+            for client in [alice, bob] { await client.close() }
         }
     }
 
@@ -207,7 +292,7 @@ import Testing
             #expect(answered.statements.map(\.text) == ["the client will not say what is wrong", "the design direction changed after the first draft"])
             #expect(try await Self.queue(server, "?status=awaiting_response").isEmpty)
             let (refusal, status) = try await AccessTests.get("\(server.baseURL)/api/disputes?status=open", token: token)
-            #expect(status == 400 && refusal.contains("awaiting_response or ready"))
+            #expect(status == 400 && refusal.contains("awaiting_response, ready or resolved"))
 
             // A moderator takes the case; an internal note reaches moderators, never the parties.
             #expect(try await Self.queue(server, "?assignee=none").count == 1)
@@ -230,6 +315,18 @@ import Testing
 
             try await Self.applied(mia, "/resolve contract the client may end it; nothing was funded, so nothing is owed", in: "s-1")
             #expect(try await Self.queue(server).isEmpty)
+            // Resolved cases stay on record: the queue's resolved filter and the case file.
+            let resolved = try #require(try await Self.queue(server, "?status=resolved").first)
+            #expect(resolved.status == "resolved" && resolved.about == "contract" && resolved.assignee == "mia")
+            #expect(resolved.resolution == "Moderator ruled on the dispute about the contract: the client may end it; nothing was funded, so nothing is owed")
+            #expect(resolved.resolvedAt != nil && resolved.statements.count == 2)
+            #expect(try await Self.queue(server, "?status=resolved&assignee=none").isEmpty)
+            let (caseBody, caseStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/s-1/cases/contract", token: token)
+            #expect(caseStatus == 200, "\(caseBody)")
+            let file = try Self.decode(CaseFileBody.self, caseBody)
+            #expect(file.status == "resolved" && file.about == "contract" && file.respondent == "buyer" && file.respondedAt != nil)
+            #expect(file.timeline.map(\.event).contains("contract_dispute_opened") && file.timeline.map(\.event).contains("contract_dispute_resolved"))
+            #expect(file.ledger.isEmpty && file.earlier.isEmpty)
             let contract = try #require(try await server.database.contract("s-1"))
             #expect(contract.dispute == nil)
             for client in [alice, bob, mia] { await client.close() }

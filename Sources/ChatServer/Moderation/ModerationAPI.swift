@@ -40,6 +40,9 @@ struct DisputeQueue: ResponseEncodable {
         var statements: [Statement]
         /// The moderator who took the case, or nil.
         var assignee: String?
+        /// For a resolved case: when, and the thread's words for how; nil while open.
+        var resolvedAt: String? = nil
+        var resolution: String? = nil
 
         struct Statement: Encodable {
             var by: String
@@ -50,7 +53,8 @@ struct DisputeQueue: ResponseEncodable {
         enum CodingKeys: String, CodingKey {
             case thread, title, preset, about, milestone, description, held, heldText = "held_text", currency, raisedBy = "raised_by",
                 raisedByUser = "raised_by_user", reason, openedAt = "opened_at", openSeconds = "open_seconds",
-                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements, assignee
+                otherSideLastSpoke = "other_side_last_spoke", status, respondBy = "respond_by", noResponse = "no_response", statements, assignee,
+                resolvedAt = "resolved_at", resolution
         }
 
         /// Every field, `null` included: the documented shape does not change with the dispute.
@@ -76,10 +80,28 @@ struct DisputeQueue: ResponseEncodable {
             try container.encode(noResponse, forKey: .noResponse)
             try container.encode(statements, forKey: .statements)
             try container.encode(assignee, forKey: .assignee)
+            try container.encode(resolvedAt, forKey: .resolvedAt)
+            try container.encode(resolution, forKey: .resolution)
         }
     }
 
     var disputes: [Item]
+}
+
+extension DisputeQueue.Item {
+    /// A resolved case: nothing is held any more; how it closed is `resolution`.
+    init(resolved record: CaseRecord, now: Date) {
+        let money = Money(minorUnits: 0, currency: record.currency)
+        self.init(thread: record.contract.rawValue, title: record.title, preset: record.preset,
+            about: record.about == .contract ? "contract" : "milestone", milestone: record.about == .contract ? nil : record.about.description,
+            description: record.about == .contract ? "the contract as a whole" : record.about.description, held: 0, heldText: money.description,
+            currency: record.currency.code, raisedBy: record.raisedBy.rawValue,
+            raisedByUser: (record.raisedBy == .buyer ? record.buyer : record.freelancer).rawValue, reason: record.reason,
+            openedAt: Timestamp.text(record.openedAt), openSeconds: Int(now.timeIntervalSince(record.openedAt)), otherSideLastSpoke: nil,
+            status: "resolved", respondBy: record.file.map { Timestamp.text($0.respondBy) }, noResponse: record.file?.noResponse ?? false,
+            statements: (record.file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) },
+            assignee: record.file?.assignee?.rawValue, resolvedAt: record.closedAt.map(Timestamp.text), resolution: record.resolution)
+    }
 }
 
 /// `POST /api/contracts/{id}/resolve`: each field is read as its type, never joined into text for a
@@ -167,24 +189,29 @@ enum ModerationAPI {
             let now = server.clock()
             let threshold = minimumHeld
             let currency = onlyCurrency
+            // `assignee=<moderator>` for one moderator's cases, `assignee=none` for the cases nobody took.
+            let assignee = request.uri.queryParameters["assignee"].map(String.init)
+            @Sendable func assigned(_ file: DisputeCase?) -> Bool {
+                guard let assignee else { return true }
+                guard let taken = file?.assignee else { return assignee == "none" }
+                return taken.isSame(as: assignee)
+            }
             var status: DisputeCase.Status?
             if let text = request.uri.queryParameters["status"] {
+                if text == "resolved" {
+                    let resolved = try await server.offloaded { try server.database.resolvedCases() }
+                    return DisputeQueue(disputes: resolved.filter { ($0.currency == currency || currency == nil) && assigned($0.file) && now.timeIntervalSince($0.openedAt) >= hours * 3600 }
+                        .map { DisputeQueue.Item(resolved: $0, now: now) })
+                }
                 guard let value = DisputeCase.Status(rawValue: String(text)) else {
-                    throw APIError(.badRequest, "bad_request", "status must be awaiting_response or ready")
+                    throw APIError(.badRequest, "bad_request", "status must be awaiting_response, ready or resolved")
                 }
                 status = value
             }
             let wanted = status
-            // `assignee=<moderator>` for one moderator's cases, `assignee=none` for the cases nobody took.
-            let assignee = request.uri.queryParameters["assignee"].map(String.init)
             let open = try await server.offloaded {
                 try server.database.openDisputes(at: now, minimumAge: hours * 3600, minimumHeld: threshold, currency: currency)
-                    .filter { wanted == nil || $0.status == wanted }
-                    .filter { dispute in
-                        guard let assignee else { return true }
-                        guard let taken = dispute.file?.assignee else { return assignee == "none" }
-                        return taken.isSame(as: assignee)
-                    }
+                    .filter { (wanted == nil || $0.status == wanted) && assigned($0.file) }
             }
             return DisputeQueue(disputes: open.map {
                 .init(thread: $0.contract.rawValue, title: $0.title, preset: $0.preset, about: $0.milestone == nil ? "contract" : "milestone",
