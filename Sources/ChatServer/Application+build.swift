@@ -14,7 +14,7 @@ public struct ChatServerApp: Sendable {
     /// Services to run in one group, the application first; shutdown runs in reverse order, so the
     /// hub closes sockets with "going away" before the application stops.
     public var services: [any Service] {
-        var services: [any Service] = [application, DeadlineService(context: context)]
+        var services: [any Service] = [application, DeadlineService(context: context), FileCollectionService(context: context)]
         if let url = context.settings.webhookURL {
             services.append(NotificationService(context: context, url: url, secret: context.settings.webhookSecret))
         }
@@ -47,8 +47,9 @@ public func buildChatServer(
         desk = PaymentDesk(database: database, processor: StripeProcessor(settings: settings.stripe.settings, now: clock),
             settings: settings.stripe, clock: clock, logger: logger)
     }
+    let blobs = try FileBlobStore(folder: settings.files.directory.isEmpty ? database.filesFolder : URL(fileURLWithPath: settings.files.directory))
     let context = ServerContext(
-        settings: settings, database: database, hub: hub,
+        settings: settings, database: database, blobs: blobs, hub: hub,
         verifier: await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime, now: clock),
         tickets: TicketBook(now: clock), metrics: metrics, desk: desk, clock: clock, logger: logger)
     // Money movements a crash interrupted are completed before anyone can send a new command.
@@ -80,6 +81,7 @@ public func buildChatServer(
     }
     ModerationAPI.addRoutes(to: router, server: context)
     CaseFileAPI.addRoutes(to: router, server: context)
+    FilesAPI.addRoutes(to: router, server: context)
 
     let application = Application(
         router: router,
@@ -101,6 +103,26 @@ struct Health: ResponseEncodable {
 
     enum CodingKeys: String, CodingKey {
         case status, connections, testMoney = "test_money"
+    }
+}
+
+/// Removes uploaded files no message references, `files.unreferenced_grace_hours` after their upload.
+struct FileCollectionService: Service {
+    let context: ServerContext
+
+    func run() async throws {
+        let grace = context.settings.files.unreferencedGrace
+        let interval = Duration.seconds(max(1, min(grace / 4, 3_600)))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let removed = try await context.database.collectUnreferencedFiles(uploadedBefore: context.clock().addingTimeInterval(-grace), blobs: context.blobs)
+                if removed > 0 { context.logger.info("removed \(removed) unreferenced file(s)") }
+            } catch {
+                context.logger.error("could not remove unreferenced files", metadata: ["error": "\(error)"])
+            }
+            // Woken by shutdown instead of sleeping through it.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
     }
 }
 

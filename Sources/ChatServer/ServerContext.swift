@@ -9,6 +9,8 @@ import Synchronization
 public final class ServerContext: Sendable {
     public let settings: ServerSettings
     public let database: AppDatabase
+    /// Where uploaded files' bytes are kept.
+    public let blobs: any BlobStore
     public let hub: ThreadHub
     public let verifier: TokenVerifier
     public let tickets: TicketBook
@@ -42,12 +44,13 @@ public final class ServerContext: Sendable {
         baseURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/ws"
     }
 
-    init(settings: ServerSettings, database: AppDatabase, hub: ThreadHub, verifier: TokenVerifier, tickets: TicketBook,
+    init(settings: ServerSettings, database: AppDatabase, blobs: any BlobStore, hub: ThreadHub, verifier: TokenVerifier, tickets: TicketBook,
         metrics: ServerMetrics, desk: PaymentDesk?, clock: @escaping @Sendable () -> Date, logger: Logger) {
         self.desk = desk
         self.settings = settings
         readBudget = ReadBudget(bytesPerSecond: settings.limits.readBytesPerSecond, burstBytes: settings.limits.readBytesBurst)
         self.database = database
+        self.blobs = blobs
         self.hub = hub
         self.verifier = verifier
         self.tickets = tickets
@@ -72,10 +75,10 @@ public final class ServerContext: Sendable {
     /// Stores and runs a line `author` sent with the client id `id`, typed in a thread or sent over the API:
     /// both use the same command id, so a resend through either is applied once. `parsed` is what the line
     /// says, read where it entered; nothing downstream reads the text again.
-    public func handle(_ text: String, parsed: ParsedLine, id: String, in thread: ContractID, by author: Participant) async throws -> LineReceipt {
+    public func handle(_ text: String, parsed: ParsedLine, files: [FileID] = [], id: String, in thread: ContractID, by author: Participant) async throws -> LineReceipt {
         let request = LineRequest(
             commandID: CommandID("\(author.user.rawValue)/\(id)"), thread: thread, author: author, text: text, parsed: parsed,
-            clientMessageID: id, receivedAt: clock())
+            clientMessageID: id, files: files, receivedAt: clock())
         if let desk { return try await desk.handle(request) }
         return try await database.handle(request)
     }

@@ -127,7 +127,9 @@ extension AppDatabase {
         case .success(.applied(let transition)): lineVisibleTo = transition.keepsLinePrivate ? author.user : nil
         case nil: lineVisibleTo = nil
         }
-        let line = try transcript.append(db, kind: kind, body: text, author: author, visibleTo: lineVisibleTo, clientMessageID: request.clientMessageID, at: now)
+        if !request.files.isEmpty { try Self.attach(db, request.files, to: request.thread) }
+        let line = try transcript.append(db, kind: kind, body: text, author: author, visibleTo: lineVisibleTo, clientMessageID: request.clientMessageID,
+            files: request.files, at: now)
 
         var outcome = LineOutcome.chat
         var transition: Transition?

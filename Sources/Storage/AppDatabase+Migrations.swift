@@ -247,6 +247,26 @@ extension AppDatabase {
                 CREATE INDEX dispute_case_closed ON dispute_case(closed_at) WHERE closed_at IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v8: files attached to threads") { db in
+            try db.execute(sql: """
+                -- A file uploaded to a contract's thread; its bytes live in the blob store under `id`.
+                CREATE TABLE file (
+                    contract_id TEXT NOT NULL REFERENCES contract(id),
+                    id TEXT NOT NULL,               -- SHA-256 of the bytes, lower-case hex
+                    name TEXT NOT NULL,             -- as the uploader named it (checked: no paths, controls or bidi)
+                    size INTEGER NOT NULL CHECK (size >= 0),
+                    content_type TEXT NOT NULL,     -- from the bytes, never the client's claim
+                    uploaded_by TEXT NOT NULL,
+                    uploaded_at INTEGER NOT NULL,
+                    referenced INTEGER NOT NULL DEFAULT 0,  -- 1 once a message references it (then it is kept)
+                    PRIMARY KEY (contract_id, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX file_unreferenced ON file(uploaded_at) WHERE referenced = 0;
+                CREATE INDEX file_id ON file(id);
+                -- The files a message carries, in order: ids joined by ',' (NULL: none). The message's hash covers them.
+                ALTER TABLE message ADD COLUMN files TEXT;
+                """)
+        }
         return migrator
     }
 }

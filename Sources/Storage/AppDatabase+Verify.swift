@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import MilestoneCore
@@ -15,6 +16,10 @@ public struct ChainVerification: Hashable, Sendable, Codable {
         case truncated
         /// A ledger entry points at a message that is not there.
         case ledgerOrphan = "ledger_orphan"
+        /// A file a message carries is gone from the file store.
+        case fileMissing = "file_missing"
+        /// A file's stored bytes no longer hash to its id: they were changed.
+        case fileAltered = "file_altered"
     }
 
     public var thread: ContractID
@@ -54,18 +59,19 @@ extension AppDatabase {
     /// Checks a thread's transcript: every message's hash, the links between them, the sequence numbers,
     /// the recorded head, and that every ledger entry's announcing message exists. Names the first
     /// altered, removed or reordered message.
-    public func verify(thread: ContractID) throws -> ChainVerification {
-        try writer.read { db in try Self.verify(db, thread) }
+    /// With `blobs`, the files messages carry are hashed again too: a missing or changed file is named.
+    public func verify(thread: ContractID, blobs: (any BlobStore)? = nil) throws -> ChainVerification {
+        try writer.read { db in try Self.verify(db, thread, blobs: blobs) }
     }
 
     /// Every thread, in id order.
-    public func verifyAll() throws -> [ChainVerification] {
+    public func verifyAll(blobs: (any BlobStore)? = nil) throws -> [ChainVerification] {
         try writer.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM contract ORDER BY id").map { try Self.verify(db, ContractID($0)) }
+            try String.fetchAll(db, sql: "SELECT id FROM contract ORDER BY id").map { try Self.verify(db, ContractID($0), blobs: blobs) }
         }
     }
 
-    static func verify(_ db: Database, _ thread: ContractID) throws -> ChainVerification {
+    static func verify(_ db: Database, _ thread: ContractID, blobs: (any BlobStore)? = nil) throws -> ChainVerification {
         guard let head = try Row.fetchOne(db, sql: "SELECT h.last_seq, h.head_hash FROM contract c LEFT JOIN thread_head h ON h.thread_id = c.id WHERE c.id = ?", arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
@@ -92,6 +98,16 @@ extension AppDatabase {
             }
             if message.prevHash != previousHash {
                 return fail(.reordered, message.seq, "it does not follow message \(message.seq - 1) in the chain")
+            }
+            if let blobs {
+                for file in message.files {
+                    guard let bytes = try? blobs.data(file) else {
+                        return fail(.fileMissing, message.seq, "file \(file) it carries is not in the file store")
+                    }
+                    if FileID(digest: SHA256.hash(data: bytes)) != file {
+                        return fail(.fileAltered, message.seq, "file \(file) it carries was changed: its bytes no longer hash to its id")
+                    }
+                }
             }
             previousHash = message.hash
             expectedSeq += 1

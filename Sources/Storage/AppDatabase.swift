@@ -92,6 +92,16 @@ public struct AppDatabase: Sendable {
     }
 
     /// A private in-memory database, for tests and tools.
+    /// The default folder for files' bytes: `<database file>.files` beside it (a fresh temporary folder for
+    /// an in-memory database).
+    public var filesFolder: URL {
+        let path = writer.path
+        guard !path.isEmpty, !path.hasPrefix(":memory:"), !path.hasPrefix("file::memory") else {
+            return FileManager.default.temporaryDirectory.appendingPathComponent("milestone-bot-files-\(UUID().uuidString)")
+        }
+        return URL(fileURLWithPath: path + ".files")
+    }
+
     public static func inMemory() throws -> AppDatabase {
         try AppDatabase(DatabaseQueue(configuration: configuration))
     }

@@ -10,24 +10,40 @@ public struct LineRequest: Hashable, Sendable, Codable {
     public var text: String
     /// The id the client chose for the line, if any (stored with it).
     public var clientMessageID: String?
+    /// Files uploaded to the thread that the line carries.
+    public var files: [FileID]
     public var receivedAt: Date
     /// What the line says, read once where it entered. Not stored with a pending payment (the text is):
     /// whoever loads one reads it again before handing it back (``PaymentDesk``'s recovery).
     public var parsed: ParsedLine?
 
     public init(commandID: CommandID, thread: ContractID, author: Participant, text: String, parsed: ParsedLine?,
-        clientMessageID: String? = nil, receivedAt: Date) {
+        clientMessageID: String? = nil, files: [FileID] = [], receivedAt: Date) {
         self.commandID = commandID
         self.thread = thread
         self.author = author
         self.text = text
         self.parsed = parsed
         self.clientMessageID = clientMessageID
+        self.files = files
         self.receivedAt = receivedAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case commandID, thread, author, text, clientMessageID, receivedAt
+        case commandID, thread, author, text, clientMessageID, files, receivedAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        commandID = try container.decode(CommandID.self, forKey: .commandID)
+        thread = try container.decode(ContractID.self, forKey: .thread)
+        author = try container.decode(Participant.self, forKey: .author)
+        text = try container.decode(String.self, forKey: .text)
+        clientMessageID = try container.decodeIfPresent(String.self, forKey: .clientMessageID)
+        // Lines stored with a pending payment before files existed carry none.
+        files = try container.decodeIfPresent([FileID].self, forKey: .files) ?? []
+        receivedAt = try container.decode(Date.self, forKey: .receivedAt)
+        parsed = nil
     }
 }
 

@@ -9,7 +9,7 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     enum CodingKeys: String, CodingKey {
         case threadId = "thread_id", seq, authorId = "author_id", authorRole = "author_role", kind,
             visibleTo = "visible_to", body, clientMessageId = "client_message_id", event, milestone,
-            createdAt = "created_at", prevHash = "prev_hash", hash
+            createdAt = "created_at", prevHash = "prev_hash", hash, files
     }
 
     var threadId: String
@@ -25,15 +25,17 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Int64
     var prevHash: String
     var hash: String
+    /// File ids joined by `,`; nil when none.
+    var files: String? = nil
 
     /// Inserts the row with a statement compiled once per connection (the hot path of every line).
     func insertFast(_ db: Database) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO message (thread_id, seq, author_id, author_role, kind, visible_to, body, client_message_id, event, milestone, created_at, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO message (thread_id, seq, author_id, author_role, kind, visible_to, body, client_message_id, event, milestone, created_at, prev_hash, hash, files)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.runFast(db, .text(threadId), .integer(seq), .text(authorId), .text(authorRole), .text(kind), .text(visibleTo), .text(body),
-            .text(clientMessageId), .text(event), .integer(milestone.map(Int64.init)), .integer(createdAt), .text(prevHash), .text(hash))
+            .text(clientMessageId), .text(event), .integer(milestone.map(Int64.init)), .integer(createdAt), .text(prevHash), .text(hash), .text(files))
     }
 
     func message() throws -> StoredMessage {
@@ -47,7 +49,16 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
             thread: ContractID(threadId), seq: seq, author: authorId.map { UserID($0) }, authorRole: role, kind: kind,
             visibleTo: visibleTo.map { UserID($0) }, body: body, clientMessageID: clientMessageId,
             event: event, milestone: milestone.map { MilestoneNumber($0) },
-            createdAt: Date(milliseconds: createdAt), prevHash: prevHash, hash: hash)
+            createdAt: Date(milliseconds: createdAt), prevHash: prevHash, hash: hash, files: try fileIDs())
+    }
+
+    /// The stored ids, checked.
+    func fileIDs() throws -> [FileID] {
+        guard let files, !files.isEmpty else { return [] }
+        return try files.split(separator: ",").map { text in
+            guard let id = FileID(text) else { throw StorageError.corrupt("message \(threadId)#\(seq): file id \(text.prefix(70))") }
+            return id
+        }
     }
 }
 
@@ -85,18 +96,19 @@ struct TranscriptWriter {
     @discardableResult
     mutating func append(
         _ db: Database, kind: MessageKind, body: String, author: Participant? = nil, visibleTo: UserID? = nil,
-        clientMessageID: String? = nil, event: ContractEvent? = nil, at now: Date
+        clientMessageID: String? = nil, event: ContractEvent? = nil, files: [FileID] = [], at now: Date
     ) throws -> StoredMessage {
         let seq = lastSeq + 1
         let createdAt = now.milliseconds
         let canonical = TranscriptChain.canonical(
             thread: thread, seq: seq, author: author?.user, authorRole: author?.role, kind: kind, visibleTo: visibleTo,
-            body: body, clientMessageID: clientMessageID, event: event?.name, milestone: event?.milestone, createdAt: createdAt)
+            body: body, clientMessageID: clientMessageID, event: event?.name, milestone: event?.milestone, createdAt: createdAt, files: files)
         let hash = TranscriptChain.hash(prev: headHash, canonical: canonical)
         let record = MessageRecord(
             threadId: thread.rawValue, seq: seq, authorId: author?.user.rawValue, authorRole: author?.role.rawValue,
             kind: kind.rawValue, visibleTo: visibleTo?.rawValue, body: body, clientMessageId: clientMessageID,
-            event: event?.name, milestone: event?.milestone?.rawValue, createdAt: createdAt, prevHash: headHash, hash: hash)
+            event: event?.name, milestone: event?.milestone?.rawValue, createdAt: createdAt, prevHash: headHash, hash: hash,
+            files: files.isEmpty ? nil : files.map(\.rawValue).joined(separator: ","))
         try record.insertFast(db)
         let message = try record.message()
         written.append(message)

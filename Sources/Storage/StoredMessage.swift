@@ -36,6 +36,8 @@ public struct StoredMessage: Hashable, Sendable, Codable {
     public var prevHash: String
     /// SHA-256 over `prevHash` and this message's canonical encoding: the transcript's hash chain.
     public var hash: String
+    /// The files it carries, in order (a delivery, evidence): their ids are part of what the hash covers.
+    public var files: [FileID] = []
 
     public var isPrivate: Bool { visibleTo != nil }
 

@@ -8,10 +8,12 @@ public enum TranscriptChain {
     /// The `prev_hash` of a thread's first message.
     public static let genesis = String(repeating: "0", count: 64)
 
-    /// A length-prefixed encoding of every stored field: unambiguous and independent of JSON formatting.
+    /// A length-prefixed encoding of every stored field: unambiguous and independent of JSON formatting. A
+    /// message with files has one more field, their ids joined by `,` (one without files is encoded exactly
+    /// as before files existed, so older chains still verify).
     static func canonical(
         thread: ContractID, seq: Int64, author: UserID?, authorRole: Role?, kind: MessageKind, visibleTo: UserID?,
-        body: String, clientMessageID: String?, event: String?, milestone: MilestoneNumber?, createdAt: Int64
+        body: String, clientMessageID: String?, event: String?, milestone: MilestoneNumber?, createdAt: Int64, files: [FileID] = []
     ) -> [UInt8] {
         // Built in one buffer of the right size: appending small arrays to `Data` showed up in profiles.
         var out: [UInt8] = []
@@ -38,6 +40,7 @@ public enum TranscriptChain {
         field(event)
         field(milestone.map { String($0.rawValue) })
         field(String(createdAt))
+        if !files.isEmpty { field(files.map(\.rawValue).joined(separator: ",")) }
         return out
     }
 
@@ -68,6 +71,6 @@ public enum TranscriptChain {
             thread: message.thread, seq: message.seq, author: message.author, authorRole: message.authorRole,
             kind: message.kind, visibleTo: message.visibleTo, body: message.body,
             clientMessageID: message.clientMessageID, event: message.event, milestone: message.milestone,
-            createdAt: message.createdAt.milliseconds))
+            createdAt: message.createdAt.milliseconds, files: message.files))
     }
 }

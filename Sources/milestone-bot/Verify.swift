@@ -10,11 +10,14 @@ struct Verify: AsyncParsableCommand {
 
     @Option(help: "The SQLite database file.") var database = "milestone-bot.sqlite"
     @Option(help: "One thread (contract id); default: every thread.") var thread: String?
+    @Option(help: "The folder of uploaded files (default: <database>.files), whose files are hashed again.") var files: String?
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
         let store = try AppDatabase.openReadOnly(path: database)
-        let results = try thread.map { [try store.verify(thread: ContractID($0))] } ?? store.verifyAll()
+        let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
+        let blobs: (any BlobStore)? = FileManager.default.fileExists(atPath: folder.path) ? try FileBlobStore(folder: folder, readOnly: true) : nil
+        let results = try thread.map { [try store.verify(thread: ContractID($0), blobs: blobs)] } ?? store.verifyAll(blobs: blobs)
         for result in results { print(result.summary) }
         let broken = results.filter { !$0.isIntact }.count
         print("\(results.count - broken) intact, \(broken) broken")

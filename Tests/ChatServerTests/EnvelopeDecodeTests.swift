@@ -19,7 +19,7 @@ import Testing
 
     static func utf8(_ message: ClientMessage) -> [[UInt8]] {
         switch message {
-        case .send(let thread, let id, let text): [Array(thread.rawValue.utf8), Array(id.utf8), Array(text.utf8)]
+        case .send(let thread, let id, let text, let files): [Array(thread.rawValue.utf8), Array(id.utf8), Array(text.utf8)] + files.map { Array($0.rawValue.utf8) }
         case .auth(let token): [Array(token.utf8)]
         default: [Array(message.thread!.rawValue.utf8)]
         }

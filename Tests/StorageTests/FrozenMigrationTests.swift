@@ -17,6 +17,7 @@ import Testing
         ("v5: disputes about a contract as a whole", "ad4817db109b98a080891606f6ed97fbdb91e7f292cd3af16cab77ab6e325d49"),
         ("v6: offers the parties make each other; a cancelled order's phase", "773984aea1cb7b7ec71a5e688853d81a327c6bc5b763a897925b5cb6a41b0c48"),
         ("v7: every dispute's case kept after it is resolved", "87ff719ffdb0471afa6698a00f1f5e2d226d94e0402dddbad6d61605a583d0a9"),
+        ("v8: files attached to threads", "b84b3228bfc28ce34432580ad97ed2bdd37d54de3ff4b2b58aa9e90f60373a21"),
     ]
 
     /// Runs the migrations one at a time on an empty database, recording the SQL each executes.

@@ -8,7 +8,8 @@ import Hummingbird
 ///   (`frame-ancestors 'none'`);
 /// - the chat page and its files: a policy that runs only the page's own script and style;
 /// - `/api/...`: `Cache-Control: no-store` (answers hold private messages and are bought with a token);
-/// - a transcript export: `sandbox` (an opaque origin with no script, whatever the document holds).
+/// - a transcript export: `sandbox` (an opaque origin with no script, whatever the document holds);
+/// - an uploaded file: `sandbox` and nothing else allowed, so an HTML or SVG file never runs in our origin.
 struct SecurityHeadersMiddleware: RouterMiddleware {
     typealias Context = ChatRequestContext
 
@@ -19,6 +20,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     static let transcriptStyleSource = "'sha256-\(Data(SHA256.hash(data: Data(TranscriptRenderer.style.utf8))).base64EncodedString())'"
     static let apiPolicy = "default-src 'none'; frame-ancestors 'none'"
+    static let filePolicy = "sandbox; default-src 'none'; frame-ancestors 'none'"
     static let transcriptPolicy = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -35,7 +37,8 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         if isAPI || path.hasPrefix("/webhooks/") || path == "/health" || path == "/metrics" {
             response.headers[.cacheControl] = "no-store"
             let isTranscript = path.hasSuffix("/transcript")
-            response.headers[.contentSecurityPolicy] = isTranscript ? Self.transcriptPolicy : Self.apiPolicy
+            let isFile = path.contains("/files/")
+            response.headers[.contentSecurityPolicy] = isFile ? Self.filePolicy : (isTranscript ? Self.transcriptPolicy : Self.apiPolicy)
         } else if response.headers[.contentSecurityPolicy] == nil {
             response.headers[.contentSecurityPolicy] = Self.pagePolicy
         }

@@ -247,12 +247,12 @@ enum ModerationAPI {
 
         api.get("contracts/:id/verify") { _, context -> ChainVerification in
             let (contract, _) = try await ContractsAPI.access(context, server: server)
-            return try await server.offloaded { try server.database.verify(thread: contract.id) }
+            return try await server.offloaded { try server.database.verify(thread: contract.id, blobs: server.blobs) }
         }
 
         api.get("verify") { _, context -> VerificationList in
             try requireModerator(context)
-            let all = try await server.offloaded { try server.database.verifyAll() }
+            let all = try await server.offloaded { try server.database.verifyAll(blobs: server.blobs) }
             return VerificationList(threads: all, intact: all.allSatisfy(\.isIntact))
         }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MilestoneCore
+import Storage
 
 /// What a client sends over the WebSocket: JSON objects with a `type` field (docs/PROTOCOL.md).
 public enum ClientMessage: Hashable, Sendable {
@@ -8,7 +9,8 @@ public enum ClientMessage: Hashable, Sendable {
     case join(thread: ContractID, after: Int64?)
     case leave(thread: ContractID)
     /// A line for the thread; `id` is chosen by the client and makes resending safe.
-    case send(thread: ContractID, id: String, text: String)
+    /// A line; `files` are ids of files uploaded to the thread that the line carries (a delivery, evidence).
+    case send(thread: ContractID, id: String, text: String, files: [FileID] = [])
     /// An older page: messages before `before` (default: the newest), at most `limit` (default 100, max 500).
     case history(thread: ContractID, before: Int64?, limit: Int?)
     /// A fresh token for this connection (token refresh): it must name the same user in the same capacity,
@@ -18,7 +20,7 @@ public enum ClientMessage: Hashable, Sendable {
     /// The thread the message is about; nil for `auth`.
     public var thread: ContractID? {
         switch self {
-        case .join(let thread, _), .leave(let thread), .send(let thread, _, _), .history(let thread, _, _): thread
+        case .join(let thread, _), .leave(let thread), .send(let thread, _, _, _), .history(let thread, _, _): thread
         case .auth: nil
         }
     }
@@ -31,8 +33,11 @@ public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible 
 
 extension ClientMessage: Decodable {
     enum CodingKeys: String, CodingKey {
-        case type, thread, after, id, text, before, limit, token
+        case type, thread, after, id, text, before, limit, token, files
     }
+
+    /// The most files one message may carry.
+    public static let maxFilesPerMessage = 20
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -46,7 +51,19 @@ extension ClientMessage: Decodable {
         case "join": self = .join(thread: thread, after: try container.decodeIfPresent(Int64.self, forKey: .after))
         case "leave": self = .leave(thread: thread)
         case "send":
-            self = .send(thread: thread, id: try container.decode(String.self, forKey: .id), text: try container.decode(String.self, forKey: .text))
+            var files: [FileID] = []
+            for text in try container.decodeIfPresent([String].self, forKey: .files) ?? [] {
+                guard let id = FileID(text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .files, in: container,
+                        debugDescription: "\"files\" lists the ids an upload returned: 64 lower-case hex digits each")
+                }
+                files.append(id)
+            }
+            guard files.count <= Self.maxFilesPerMessage, Set(files).count == files.count else {
+                throw DecodingError.dataCorruptedError(forKey: .files, in: container,
+                    debugDescription: "a message carries at most \(Self.maxFilesPerMessage) files, each once")
+            }
+            self = .send(thread: thread, id: try container.decode(String.self, forKey: .id), text: try container.decode(String.self, forKey: .text), files: files)
         case "history":
             self = .history(thread: thread, before: try container.decodeIfPresent(Int64.self, forKey: .before),
                 limit: try container.decodeIfPresent(Int.self, forKey: .limit))

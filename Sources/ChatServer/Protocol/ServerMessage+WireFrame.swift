@@ -73,6 +73,12 @@ extension WireMessage {
         sink.raw(#","milestone":"#); sink.string(milestone)
         sink.raw(#","at":"#); sink.string(at)
         sink.raw(#","hash":"#); sink.string(hash)
+        sink.raw(#","files":["#)
+        for (index, file) in files.enumerated() {
+            if index > 0 { sink.raw(",") }
+            sink.string(file)
+        }
+        sink.raw("]")
     }
 }
 

@@ -22,9 +22,29 @@ public struct WireMessage: Codable, Hashable, Sendable {
     public var milestone: String?
     public var at: String
     public var hash: String
+    /// Ids of the files the message carries (`GET /api/contracts/:id/files/:file`), in order; the hash covers them.
+    public var files: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case thread, seq, author, role, kind, text, `private`, clientID = "client_id", visibleTo = "visible_to", event, milestone, at, hash
+        case thread, seq, author, role, kind, text, `private`, clientID = "client_id", visibleTo = "visible_to", event, milestone, at, hash, files
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        thread = try container.decode(String.self, forKey: .thread)
+        seq = try container.decode(Int64.self, forKey: .seq)
+        author = try container.decodeIfPresent(String.self, forKey: .author)
+        role = try container.decodeIfPresent(String.self, forKey: .role)
+        kind = try container.decode(String.self, forKey: .kind)
+        text = try container.decode(String.self, forKey: .text)
+        self.private = try container.decode(Bool.self, forKey: .private)
+        clientID = try container.decodeIfPresent(String.self, forKey: .clientID)
+        visibleTo = try container.decodeIfPresent(String.self, forKey: .visibleTo)
+        event = try container.decodeIfPresent(String.self, forKey: .event)
+        milestone = try container.decodeIfPresent(String.self, forKey: .milestone)
+        at = try container.decode(String.self, forKey: .at)
+        hash = try container.decode(String.self, forKey: .hash)
+        files = try container.decodeIfPresent([String].self, forKey: .files) ?? []
     }
 
     /// Every field is written, `null` included, so strict decoders in any language see the documented shape.
@@ -43,6 +63,7 @@ public struct WireMessage: Codable, Hashable, Sendable {
         try container.encode(milestone, forKey: .milestone)
         try container.encode(at, forKey: .at)
         try container.encode(hash, forKey: .hash)
+        try container.encode(files, forKey: .files)
     }
 
     public init(_ message: StoredMessage) {
@@ -59,6 +80,7 @@ public struct WireMessage: Codable, Hashable, Sendable {
         milestone = message.milestone?.description
         at = Timestamp.text(message.createdAt)
         hash = message.hash
+        files = message.files.map(\.rawValue)
     }
 }
 

@@ -19,6 +19,7 @@ extension ServerSettings {
         "payments.stripe.webhook_secret", "payments.stripe.authorization_hours", "payments.stripe.hold_warning_hours",
         "payments.stripe.hold_action_hours", "payments.stripe.retry_seconds", "payments.stripe.on_hold_expiry",
         "notifications.webhook_url", "notifications.secret",
+        "files.directory", "files.max_file_bytes", "files.contract_quota_bytes", "files.unreferenced_grace_hours",
     ]
 
     /// Keys whose value is a mapping of their own, checked elsewhere (preset overrides: by the preset schema).

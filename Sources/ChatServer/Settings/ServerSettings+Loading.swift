@@ -76,6 +76,10 @@ extension ServerSettings {
         settings.audience = config.string(forKey: "auth.audience", default: settings.audience)
         settings.maxTokenLifetime = try double("auth.max_token_lifetime_seconds", settings.maxTokenLifetime)
         settings.apiKey = config.string(forKey: "auth.api_key", isSecret: true, default: "")
+        settings.files.directory = config.string(forKey: "files.directory", default: settings.files.directory)
+        settings.files.maxFileBytes = try int("files.max_file_bytes", settings.files.maxFileBytes)
+        settings.files.contractQuotaBytes = try int("files.contract_quota_bytes", settings.files.contractQuotaBytes)
+        settings.files.unreferencedGrace = try double("files.unreferenced_grace_hours", settings.files.unreferencedGrace / 3_600) * 3_600
         settings.limits.maxFrameBytes = try int("limits.max_frame_bytes", settings.limits.maxFrameBytes)
         settings.limits.messagesPerSecond = try double("limits.messages_per_second", settings.limits.messagesPerSecond)
         settings.limits.messageBurst = try double("limits.message_burst", settings.limits.messageBurst)

@@ -18,6 +18,7 @@ public struct ServerSettings: Sendable {
     /// The platform backend's key for the contracts API; empty turns that API off.
     public var apiKey = ""
     public var limits = Limits()
+    public var files = Files()
     public var presets: PolicyCatalog
     /// `simulated` (the ledger alone, test money) or `stripe`.
     public var processor = "simulated"
@@ -50,6 +51,20 @@ public struct ServerSettings: Sendable {
         public var settings: StripeSettings {
             StripeSettings(secretKey: secretKey, apiBase: apiBase, mode: mode, authorizationLifetime: authorizationLifetime)
         }
+    }
+
+    /// Files people attach to a thread (deliverables, evidence).
+    public struct Files: Sendable {
+        /// Where the bytes are kept; empty: a folder `<database>.files` beside the database.
+        public var directory = ""
+        /// The largest file one upload may be.
+        public var maxFileBytes = 25 << 20
+        /// All files of one contract together.
+        public var contractQuotaBytes = 500 << 20
+        /// A file no message references is removed this long after it was uploaded.
+        public var unreferencedGrace: TimeInterval = 24 * 3_600
+
+        public init() {}
     }
 
     public struct Limits: Sendable {
@@ -103,6 +118,10 @@ public struct ServerSettings: Sendable {
         if limits.pingInterval < 1 { found.append("limits.ping_interval_seconds must be at least 1") }
         if limits.idleTimeout < 1 { found.append("limits.idle_timeout_seconds must be at least 1") }
         if limits.handshakeTimeout < 0.1 { found.append("limits.handshake_timeout_seconds must be at least 0.1") }
+        if files.maxFileBytes < 1 || files.contractQuotaBytes < files.maxFileBytes {
+            found.append("files.max_file_bytes must be at least 1 and files.contract_quota_bytes at least max_file_bytes")
+        }
+        if files.unreferencedGrace < 60 { found.append("files.unreferenced_grace_hours must be at least 60 seconds (0.0167 hours)") }
         if limits.maxConnectionsPerUser < 1 { found.append("limits.max_connections_per_user must be at least 1") }
         switch processor {
         case "simulated": break

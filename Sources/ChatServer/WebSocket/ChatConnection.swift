@@ -103,7 +103,7 @@ struct ChatConnection {
         var clientID: String?
         if case .text(let text) = message, let envelope = ClientMessage.fastDecode(text) {
             thread = envelope.thread
-            if case .send(_, let id, _) = envelope { clientID = id }
+            if case .send(_, let id, _, _) = envelope { clientID = id }
         }
         let what = clientID == nil ? "this message was not handled" : "this one was not stored"
         reply(outbox, .error(.rateLimited, "slow down: at most \(Int(limiter.rate)) messages a second; \(what), send it again later", thread: thread, id: clientID))
@@ -128,8 +128,8 @@ struct ChatConnection {
             context.hub.leave(id, thread: thread)
         case .history(let thread, let before, let limit):
             await history(thread, before: before, limit: limit, outbox: outbox)
-        case .send(let thread, let clientID, let body):
-            await send(body, id: clientID, in: thread, connection: id, outbox: outbox)
+        case .send(let thread, let clientID, let body, let files):
+            await send(body, files: files, id: clientID, in: thread, connection: id, outbox: outbox)
         case .auth(let token):
             await refresh(token, outbox: outbox)
         }
@@ -264,7 +264,7 @@ struct ChatConnection {
         }
     }
 
-    private func send(_ body: String, id clientID: String, in thread: ContractID, connection: ConnectionID, outbox: Outbox) async {
+    private func send(_ body: String, files: [FileID], id clientID: String, in thread: ContractID, connection: ConnectionID, outbox: Outbox) async {
         guard let membership = joined[thread] else {
             reply(outbox, .error(.notJoined, "join the thread before sending to it", thread: thread, id: clientID))
             return
@@ -282,7 +282,7 @@ struct ChatConnection {
         let stored: Result<LineReceipt, any Error>
         // Read once, here; storage, the payment desk and the metrics take the parsed line.
         let parsed = ParsedLine(body, currency: membership.currency)
-        do { stored = .success(try await context.handle(body, parsed: parsed, id: clientID, in: thread, by: membership.viewer)) } catch { stored = .failure(error) }
+        do { stored = .success(try await context.handle(body, parsed: parsed, files: files, id: clientID, in: thread, by: membership.viewer)) } catch { stored = .failure(error) }
         let acknowledged = context.hub.settleAck(connection, thread: thread, clientID: clientID)
         let receipt: LineReceipt
         do {

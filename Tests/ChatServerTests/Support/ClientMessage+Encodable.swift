@@ -16,10 +16,11 @@ extension ClientMessage: Encodable {
             try container.encodeIfPresent(after, forKey: .after)
         case .leave:
             try container.encode("leave", forKey: .type)
-        case .send(_, let id, let text):
+        case .send(_, let id, let text, let files):
             try container.encode("send", forKey: .type)
             try container.encode(id, forKey: .id)
             try container.encode(text, forKey: .text)
+            if !files.isEmpty { try container.encode(files.map(\.rawValue), forKey: .files) }
         case .history(_, let before, let limit):
             try container.encode("history", forKey: .type)
             try container.encodeIfPresent(before, forKey: .before)

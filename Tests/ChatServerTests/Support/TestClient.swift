@@ -5,6 +5,7 @@ import Logging
 import MilestoneCore
 import NIOCore
 import NIOWebSocket
+import Storage
 import Synchronization
 
 struct Timeout: Error, CustomStringConvertible {
@@ -108,8 +109,8 @@ final class TestClient: Sendable {
 
     /// Sends a line and waits for its acknowledgement (or an error about it).
     @discardableResult
-    func say(_ text: String, in thread: String = "c-1", id: String = UUID().uuidString) async throws -> ServerMessage {
-        try await send(.send(thread: ContractID(thread), id: id, text: text))
+    func say(_ text: String, in thread: String = "c-1", id: String = UUID().uuidString, files: [FileID] = []) async throws -> ServerMessage {
+        try await send(.send(thread: ContractID(thread), id: id, text: text, files: files))
         return try await next(timeout: 10) { message in
             switch message {
             case .ack(let ack): ack.id == id

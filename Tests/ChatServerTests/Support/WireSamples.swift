@@ -49,18 +49,6 @@ extension WireRandom {
     }
 }
 
-/// A JSON object's top-level keys and the exact text of their values, in order: enough to compare two
-/// flat frames written with different key orders. Nil if the text is not a flat JSON object.
-func jsonMembers(_ json: String) -> [(key: String, value: String)]? {
-    guard case .object(let members)? = JSONTree.parse(json) else { return nil }
-    var flat: [(key: String, value: String)] = []
-    for member in members {
-        guard case .scalar(let text) = member.value else { return nil }
-        flat.append((member.key, text))
-    }
-    return flat
-}
-
 /// A JSON value with its scalars kept as their exact text (strings quoted and escaped as written), to
 /// compare nested frames written with different key orders value by value, byte for byte.
 indirect enum JSONTree: Equatable {
