@@ -80,6 +80,14 @@ extension AppDatabase {
             uploadedBy: UserID(row["uploaded_by"] as String), uploadedAt: Date(milliseconds: row["uploaded_at"]), referenced: row["referenced"] as Bool)
     }
 
+    /// The thread's messages that carry files, in order (deliveries, evidence), as `viewer` may see them.
+    public func messagesWithFiles(in thread: ContractID) throws -> [StoredMessage] {
+        try writer.read { db in
+            try MessageRecord.fetchAll(db, sql: "SELECT * FROM message WHERE thread_id = ? AND files IS NOT NULL ORDER BY seq", arguments: [thread.rawValue])
+                .map { try $0.message() }
+        }
+    }
+
     /// A line carries these files: each must have been uploaded to this thread. Marks them kept.
     static func attach(_ db: Database, _ files: [FileID], to thread: ContractID) throws {
         for id in files {

@@ -39,6 +39,26 @@ public struct StoredMessage: Hashable, Sendable, Codable {
     /// The files it carries, in order (a delivery, evidence): their ids are part of what the hash covers.
     public var files: [FileID] = []
 
+    public init(
+        thread: ContractID, seq: Int64, author: UserID?, authorRole: Role?, kind: MessageKind, visibleTo: UserID?, body: String,
+        clientMessageID: String?, event: String?, milestone: MilestoneNumber?, createdAt: Date, prevHash: String, hash: String, files: [FileID] = []
+    ) {
+        self.thread = thread
+        self.seq = seq
+        self.author = author
+        self.authorRole = authorRole
+        self.kind = kind
+        self.visibleTo = visibleTo
+        self.body = body
+        self.clientMessageID = clientMessageID
+        self.event = event
+        self.milestone = milestone
+        self.createdAt = createdAt
+        self.prevHash = prevHash
+        self.hash = hash
+        self.files = files
+    }
+
     public var isPrivate: Bool { visibleTo != nil }
 
     /// Whether `user` in `role` may read this message: moderators read everything, parties everything

@@ -11,8 +11,16 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "The SQLite database file.") var database = "milestone-bot.sqlite"
     @Option(help: "One thread (contract id); default: every thread.") var thread: String?
     @Option(help: "The folder of uploaded files (default: <database>.files), whose files are hashed again.") var files: String?
+    @Option(help: "Check a case bundle (from `export --bundle`) instead, offline: no database needed.") var bundle: String?
 
     func run() async throws {
+        if let bundle {
+            guard let data = FileManager.default.contents(atPath: bundle) else { throw ValidationError("no bundle at \(bundle)") }
+            let result = CaseBundle.verify(data)
+            print(result.summary)
+            if !result.isIntact { throw ExitCode(1) }
+            return
+        }
         guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
         let store = try AppDatabase.openReadOnly(path: database)
         let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
@@ -32,12 +40,22 @@ struct Export: AsyncParsableCommand {
     @Option(help: "The contract id.") var thread: String
     @Option(help: "json, text or html.") var format = "html"
     @Option(help: "Write here instead of standard output.") var output: String?
+    @Option(help: "Write one ZIP instead: transcript (JSON and HTML), hash chain, every file, a README to check it offline.") var bundle: String?
+    @Option(help: "The folder of uploaded files (default: <database>.files).") var files: String?
 
     func run() async throws {
         guard let format = TranscriptRenderer.Format(rawValue: format) else { throw ValidationError("--format must be json, text or html") }
         guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
         let store = try AppDatabase.open(path: database)
         let export = try store.export(ContractID(thread), for: Participant(user: "export", role: .moderator), at: Date())
+        if let bundle {
+            let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
+            let blobs = try FileBlobStore(folder: folder, readOnly: true)
+            let data = try CaseBundle.build(export, files: try store.files(of: ContractID(thread)), blobs: blobs, testMoney: true)
+            try data.write(to: URL(fileURLWithPath: bundle))
+            print("wrote \(bundle): \(export.entries.count) messages, head \(export.entries.last?.message.hash ?? "-")")
+            return
+        }
         let text = TranscriptRenderer.render(export, as: format, testMoney: true)
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)

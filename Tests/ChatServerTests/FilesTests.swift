@@ -7,6 +7,7 @@ import FoundationNetworking
 import MilestoneCore
 import Storage
 import Testing
+import ZIPFoundation
 
 /// Deliverables on the real server: uploads streamed to the blob store under their SHA-256, downloads by
 /// every role that may read the thread and nobody else, served inertly; files carried by messages (a
@@ -174,6 +175,61 @@ import Testing
             withoutFiles.files = []
             #expect(TranscriptChain.expectedHash(of: withoutFiles) != stored.hash, "the hash covers the files")
             #expect(try server.database.verify(thread: "c-1", blobs: server.context.blobs).isIntact)
+
+            // The moderator's case file lists the files with their hashes, and the submission that carries them.
+            let moderator = try await server.token("mia", role: "moderator")
+            let caseFile = try await Self.request("\(server.baseURL)/api/contracts/c-1/cases/M1", token: moderator)
+            #expect(caseFile.status == 404, "no dispute yet: \(caseFile.text)")
+            #expect(try await bob.say("/evidence M1 x").ackOutcome == "rejected")
+            #expect(try await alice.say("/dispute M1 the logo is blurry").ackOutcome == "applied")
+            let evidence = try JSONDecoder().decode(Info.self, from: try await Self.upload(server, Array("screenshot".utf8), name: "proof.txt", as: "bob").body)
+            #expect(try await bob.say("/evidence M1 the delivered file is sharp at 100%", files: [try #require(FileID(evidence.id))]).ackOutcome == "applied")
+            let opened = try await Self.request("\(server.baseURL)/api/contracts/c-1/cases/M1", token: moderator)
+            let caseJSON = try #require(try JSONSerialization.jsonObject(with: opened.body) as? [String: Any])
+            let listed = (caseJSON["files"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(Set(listed) == Set([first.id, second.id, evidence.id]), "\(opened.text)")
+            let carried = (caseJSON["timeline"] as? [[String: Any]] ?? []).flatMap { $0["files"] as? [String] ?? [] }
+            #expect(carried == [first.id, second.id, evidence.id])
+
+            // The case bundle: verifies offline; a changed byte anywhere fails it; parties cannot export it.
+            let bundle = try await Self.request("\(server.baseURL)/api/contracts/c-1/bundle", token: moderator)
+            #expect(bundle.status == 200 && bundle.headers["content-type"] == "application/zip")
+            let verified = CaseBundle.verify(bundle.body)
+            let total = try server.database.fullTranscript(of: "c-1").count
+            #expect(verified.isIntact && verified.files == 3 && verified.messages == total, "\(verified.summary)")
+            // A flipped byte in a delivered file, in every copy of a message's text (chain, JSON and HTML
+            // transcripts) and in the README: each is noticed.
+            var targets: [Int] = []
+            for needle in [Self.png, Array("final files attached".utf8), Array("Case bundle of one".utf8), Array("sharp at 100%".utf8)] {
+                var from = bundle.body.startIndex
+                while let found = bundle.body[from...].firstRange(of: needle) {
+                    targets.append(found.lowerBound + needle.count / 2)
+                    from = found.upperBound
+                }
+            }
+            #expect(targets.count >= 6, "\(targets)")
+            for offset in targets {
+                var flipped = bundle.body
+                flipped[offset] ^= 0x01
+                #expect(!CaseBundle.verify(flipped).isIntact, "a flipped byte at \(offset) went unnoticed")
+            }
+            // Rebuilt with a changed message and valid ZIP checksums: the hash chain names it.
+            let original = try Archive(data: bundle.body, accessMode: .read)
+            let forged = try Archive(accessMode: .create)
+            for item in original {
+                var data = Data()
+                _ = try original.extract(item) { data.append($0) }
+                if item.path == "chain.json" {
+                    data = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "the logo is blurry", with: "the logo is perfect").utf8)
+                }
+                try forged.addEntry(with: item.path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none) { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+            let forgery = CaseBundle.verify(try #require(forged.data))
+            #expect(forgery.problems.contains { $0.contains("chain.json was changed") })
+            #expect(forgery.problems.contains { $0.hasPrefix("message ") && $0.contains("was changed") }, "\(forgery.problems)")
+            #expect(try await Self.request("\(server.baseURL)/api/contracts/c-1/bundle", token: try await server.token("alice")).status == 403)
 
             // One byte of a delivered file changed on disk: verify names it; removed: named too.
             let path = Self.blobFolder(server).appendingPathComponent(String(first.id.prefix(2))).appendingPathComponent(first.id)

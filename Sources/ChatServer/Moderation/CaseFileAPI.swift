@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import MilestoneCore
+import NIOCore
 import Storage
 
 /// `GET /api/contracts/:id/cases/:about` (moderators): one dispute's case file in one answer: the claim,
@@ -16,8 +17,11 @@ struct CaseFile: ResponseEncodable {
     struct TimelineEntry: Encodable {
         var seq: Int64
         var at: String
+        var author: String?
         var event: String?
         var text: String
+        /// The files the message carries (a delivery, evidence).
+        var files: [String]
     }
 
     struct LedgerLine: Encodable {
@@ -67,11 +71,13 @@ struct CaseFile: ResponseEncodable {
     var ledger: [LedgerLine]
     /// Earlier disputes about the same milestone (or the contract), oldest first.
     var earlier: [Earlier]
+    /// Every file uploaded to the thread, with its SHA-256 id.
+    var files: [FileInfo]
 
     enum CodingKeys: String, CodingKey {
         case thread, about, milestone, status, raisedBy = "raised_by", raisedByUser = "raised_by_user", reason, openedAt = "opened_at",
             respondent, respondBy = "respond_by", respondedAt = "responded_at", noResponse = "no_response", waitingSeconds = "waiting_seconds",
-            assignee, statements, held, heldText = "held_text", resolvedAt = "resolved_at", resolution, timeline, ledger, earlier
+            assignee, statements, held, heldText = "held_text", resolvedAt = "resolved_at", resolution, timeline, ledger, earlier, files
     }
 
     /// Every field, `null` included: the documented shape does not change with the case.
@@ -99,6 +105,7 @@ struct CaseFile: ResponseEncodable {
         try c.encode(timeline, forKey: .timeline)
         try c.encode(ledger, forKey: .ledger)
         try c.encode(earlier, forKey: .earlier)
+        try c.encode(files, forKey: .files)
     }
 }
 
@@ -118,11 +125,33 @@ enum CaseFileAPI {
                 throw APIError(.notFound, "unknown_case", "name a milestone of this contract (M1) or `contract`")
             }
             let now = server.clock()
-            let (records, timeline, entries) = try await server.offloaded {
+            let (records, timeline, entries, files, carrying) = try await server.offloaded {
                 (try server.database.cases(of: contract.id, about: about), try server.database.timeline(of: contract.id, about: about),
-                    try server.database.ledgerEntries(of: contract.id))
+                    try server.database.ledgerEntries(of: contract.id), try server.database.files(of: contract.id),
+                    try server.database.messagesWithFiles(in: contract.id))
             }
-            return try caseFile(contract, about: about, records: records, timeline: timeline, entries: entries, now: now)
+            // The timeline: the system messages about it, and every message that carries files, in order.
+            let merged = (timeline + carrying.filter { message in !timeline.contains { $0.seq == message.seq } }).sorted { $0.seq < $1.seq }
+            var file = try caseFile(contract, about: about, records: records, timeline: merged, entries: entries, now: now)
+            file.files = files.map(FileInfo.init)
+            return file
+        }
+
+        // The case bundle: one ZIP with the transcript, the hash chain, every file and how to check them offline.
+        api.get("contracts/:id/bundle") { _, context -> Response in
+            try ModerationAPI.requireModerator(context)
+            let (contract, viewer) = try await ContractsAPI.access(context, server: server)
+            guard viewer.role == .moderator else {
+                throw APIError(.forbidden, "not_moderator", "only a moderator who is not a party exports a case bundle")
+            }
+            let now = server.clock()
+            let data = try await server.offloaded {
+                try CaseBundle.build(try server.database.export(contract.id, for: viewer, at: now), files: try server.database.files(of: contract.id),
+                    blobs: server.blobs, testMoney: server.testMoney)
+            }
+            return Response(status: .ok, headers: [
+                .contentType: "application/zip", .contentDisposition: "attachment; filename=\"case-\(FilesAPI.asciiFallback(contract.id.rawValue)).zip\"",
+            ], body: .init(byteBuffer: ByteBuffer(data: data)))
         }
     }
 
@@ -164,11 +193,13 @@ enum CaseFileAPI {
             statements: (file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) },
             held: held, heldText: contract.money(held).description,
             resolvedAt: open == nil ? last?.closedAt.map(Timestamp.text) : nil, resolution: open == nil ? last?.resolution : nil,
-            timeline: timeline.map { .init(seq: $0.seq, at: Timestamp.text($0.createdAt), event: $0.event, text: $0.body) },
+            timeline: timeline.map {
+                .init(seq: $0.seq, at: Timestamp.text($0.createdAt), author: $0.author?.rawValue, event: $0.event, text: $0.body, files: $0.files.map(\.rawValue))
+            },
             ledger: entries.filter { milestone != nil && $0.posting.milestone == milestone }.map {
                 .init(kind: $0.posting.kind.rawValue, amount: $0.posting.amount, amountText: $0.amount.description, at: Timestamp.text($0.createdAt),
                     seq: $0.messageSeq, processorRef: $0.processorReference)
             },
-            earlier: Array(earlier))
+            earlier: Array(earlier), files: [])
     }
 }
