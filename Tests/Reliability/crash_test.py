@@ -33,6 +33,7 @@ Environment: MILESTONE_BOT = path to the binary (default .build/debug/milestone-
 """
 
 import argparse
+import hashlib
 import asyncio
 import json
 import os
@@ -127,6 +128,8 @@ class LoadClient:
         self.refused = {}                     # id -> error frame (not rate_limited/internal)
         self.sends_total = 0
         self.sent_on = {}                     # id -> how many connections it was sent on
+        self.files_of = {}                    # id -> file ids the line carries (uploaded just before it)
+        self.uploads = 0                      # uploads answered 201
 
     # ---- what to say
 
@@ -155,6 +158,19 @@ class LoadClient:
                  f"/milestone request 30 more work {cid}"],
                 weights=[6, 2, 0.6, 0.5, 0.05])[0]
         return cid, thread, text
+
+    def upload(self, thread):
+        """Uploads a small random file to `thread` (HTTP, blocking); its id, or None when the server is down."""
+        body = f"deliverable {self.name} {self.counter} {self.rng.random()}\n".encode() * self.rng.randint(1, 200)
+        try:
+            status, _, raw = H.http(self.port, "POST", f"/api/contracts/{thread}/files?name=part-{self.counter}.txt",
+                                    token=self.token, raw_body=body, timeout=3)
+        except OSError:
+            return None
+        if status != 201:
+            return None
+        self.uploads += 1
+        return json.loads(raw)["id"]
 
     # ---- the connection loop
 
@@ -324,17 +340,28 @@ class LoadClient:
                             probe_wait[pid] = self.acks[pid][0]
                             self.probes += 1
                             thread, text = self.sent[pid]
-                            await ws.send(json.dumps({"type": "send", "thread": thread, "id": pid, "text": text}))
+                            frame = {"type": "send", "thread": thread, "id": pid, "text": text}
+                            if pid in self.files_of:
+                                frame["files"] = self.files_of[pid]
+                            await ws.send(json.dumps(frame))
                         cid = None
                     else:
                         cid, thread, text = self.next_line()
+                        # Freelancers deliver files: uploaded (and killed mid-upload) right before the line.
+                        if self.role == "freelancer" and self.rng.random() < 0.15:
+                            file_id = await asyncio.get_running_loop().run_in_executor(None, self.upload, thread)
+                            if file_id:
+                                self.files_of[cid] = [file_id]
                         self.sent[cid] = (thread, text)
                         self.pending[cid] = (thread, text)
                     if cid is not None:
                         inflight[cid] = time.monotonic()
                         self.sent_on[cid] = self.sent_on.get(cid, 0) + 1
                         self.sends_total += 1
-                        await ws.send(json.dumps({"type": "send", "thread": thread, "id": cid, "text": text}))
+                        frame = {"type": "send", "thread": thread, "id": cid, "text": text}
+                        if cid in self.files_of:
+                            frame["files"] = self.files_of[cid]
+                        await ws.send(json.dumps(frame))
                         await asyncio.sleep(self.rng.uniform(0.02, 0.12))
                         continue
                 ack_event.clear()
@@ -622,6 +649,27 @@ def db_checks(db, clients, stats):
             pass
     check("acknowledged outcomes agree with the ledger (applied money commands moved money, others did not)",
           not mismatch, sample(mismatch))
+
+    # Files: every message that carries a file has its bytes on disk, hashing to its id (a kill between the
+    # upload's answer and the line, or mid-upload, must never leave a message pointing at nothing).
+    folder = db + ".files"
+    carried = [(r["thread_id"], r["seq"], r["files"]) for r in conn.execute("SELECT thread_id, seq, files FROM message WHERE files IS NOT NULL")]
+    broken = []
+    for thread, seq, files in carried:
+        for file_id in files.split(","):
+            path = os.path.join(folder, file_id[:2], file_id)
+            if not os.path.exists(path) or hashlib.sha256(open(path, "rb").read()).hexdigest() != file_id:
+                broken.append(f"{thread}#{seq}: {file_id}")
+    uploads = sum(c.uploads for c in clients)
+    check(f"files: {len(carried)} stored messages carry files ({uploads} uploads answered), each file's bytes on disk and intact",
+          len(carried) > 0 and not broken, f"{len(carried)} messages; missing or changed: {sample(broken)}")
+    orphans = [r[0] for r in conn.execute("SELECT id FROM file")
+               if not os.path.exists(os.path.join(folder, r[0][:2], r[0]))]
+    check("files: every recorded upload has its bytes", not orphans, sample(orphans))
+    acked_with_files = [(c.sent[cid][0], c.acks[cid][0]) for c in clients for cid in c.files_of if cid in c.acks]
+    stored_with_files = {(t, s) for t, s, _ in carried}
+    check(f"files: all {len(acked_with_files)} acknowledged lines with files are stored with them",
+          all(key in stored_with_files for key in acked_with_files), sample([k for k in acked_with_files if k not in stored_with_files]))
 
     if STRIPE:
         stripe_checks(conn)

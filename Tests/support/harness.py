@@ -308,13 +308,13 @@ class Headers(dict):
         return [v for k, v in self.pairs if k == name.lower()]
 
 
-def http(port, method, path, body=None, headers=None, token=None, timeout=TIMEOUT):
-    """One request to 127.0.0.1:port (a `body` is sent as JSON; a `token` as the bearer header):
-    (status, Headers, raw body bytes)."""
+def http(port, method, path, body=None, headers=None, token=None, timeout=TIMEOUT, raw_body=None):
+    """One request to 127.0.0.1:port (a `body` is sent as JSON, `raw_body` as bytes; a `token` as the bearer
+    header): (status, Headers, raw body bytes)."""
     hdrs = dict(headers or {})
     if token:
         hdrs["Authorization"] = f"Bearer {token}"
-    data = None
+    data = raw_body
     if body is not None:
         data = json.dumps(body).encode()
         hdrs["Content-Type"] = "application/json"

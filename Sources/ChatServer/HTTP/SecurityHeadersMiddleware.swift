@@ -16,7 +16,7 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
     /// The page's policy. A transcript the page opens as a `blob:` document inherits it, so it also allows the
     /// transcript's one style block, by its hash (and nothing else inline).
     static let pagePolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self' \(transcriptStyleSource); img-src 'self' data:; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self' \(transcriptStyleSource); img-src 'self' data: blob:; connect-src 'self'; "
         + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     static let transcriptStyleSource = "'sha256-\(Data(SHA256.hash(data: Data(TranscriptRenderer.style.utf8))).base64EncodedString())'"
     static let apiPolicy = "default-src 'none'; frame-ancestors 'none'"

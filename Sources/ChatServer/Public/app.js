@@ -31,6 +31,8 @@
     state: null,            // the latest `state` frame of `thread`
     outbox: [],             // {id, thread, text, status: queued|sent|failed, node, error}
     completion: { open: false, items: [], index: -1 },
+    attachments: [],        // {key, file, status: uploading|ready|failed, id, progress, xhr, error} for the next line
+    files: new Map(),       // file id -> its description (name, size, content_type ...) in `thread`
   };
 
   // ---------- connection state ----------
@@ -278,7 +280,9 @@
     app.lowestSeq = null;
     app.seen = new Set();
     app.state = null;
+    app.files = new Map();
     $("messages").replaceChildren();
+    if ($("case-files")) $("case-files").replaceChildren();
     $("older").hidden = true;
     $("thread-title").textContent = (app.threads.find((t) => t.thread === id) || {}).title || id;
     $("thread-meta").textContent = "";
@@ -289,7 +293,9 @@
     $("chain").dataset.intact = "unknown";
     renderThreads();
     renderOutbox();
+    renderAttachments();
     updateComposer();
+    loadFiles();
     if (app.online) joinCurrent();
   }
 
@@ -366,8 +372,204 @@
     by.append(time);
     node.append(by);
     node.append(el("span", "text", m.text));
+    if (Array.isArray(m.files) && m.files.length) node.append(renderFiles(m.files));
     return node;
   }
+
+  // ---------- files ----------
+  const FILE_ID = /^[0-9a-f]{64}$/;
+
+  function size(bytes) {
+    if (bytes < 1024) return bytes + " B";
+    if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
+    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function fileURL(id) {
+    return "/api/contracts/" + encodeURIComponent(app.thread) + "/files/" + id;
+  }
+
+  async function loadFiles() {
+    if (!app.thread) return;
+    const thread = app.thread;
+    try {
+      const body = await api("/api/contracts/" + encodeURIComponent(thread) + "/files");
+      if (thread !== app.thread) return;
+      for (const file of body.files || []) app.files.set(file.id, file);
+      for (const card of document.querySelectorAll(".file-card[data-pending]")) fillCard(card);
+      renderCaseFiles();
+    } catch (_) {}
+  }
+
+  // The bytes, fetched with the token in the header (never in a URL), as a blob.
+  async function fetchFile(id) {
+    const response = await fetch(fileURL(id), { headers: { Authorization: "Bearer " + app.token }, cache: "no-store" });
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    return response.blob();
+  }
+
+  async function download(id) {
+    const info = app.files.get(id);
+    try {
+      const blob = await fetchFile(id);
+      const url = URL.createObjectURL(blob);
+      const link = el("a");
+      link.href = url;
+      link.download = (info && info.name) || id;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (error) {
+      alert("Could not download the file: " + error.message);
+    }
+  }
+
+  function renderFiles(ids) {
+    const box = el("div", "files");
+    for (const id of ids) {
+      if (!FILE_ID.test(String(id))) continue;
+      const card = el("div", "file-card");
+      card.dataset.file = id;
+      card.dataset.pending = "true";
+      box.append(card);
+      fillCard(card);
+    }
+    if (box.querySelector("[data-pending]")) loadFiles();
+    return box;
+  }
+
+  const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+  function fillCard(card) {
+    const id = card.dataset.file;
+    const info = app.files.get(id);
+    card.replaceChildren();
+    card.append(el("span", "file-name", info ? info.name : "file " + id.slice(0, 12)));
+    card.append(el("span", "file-meta", info ? size(info.size) + " · " + info.content_type + " · sha256 " + id.slice(0, 12) + "…" : "sha256 " + id.slice(0, 12) + "…"));
+    card.title = "SHA-256 " + id;
+    const button = el("button", "small secondary", "Download");
+    button.type = "button";
+    button.dataset.download = id;
+    button.addEventListener("click", () => download(id));
+    card.append(button);
+    if (!info) return;
+    delete card.dataset.pending;
+    // Raster images are previewed (from a blob: the server serves them only with the token).
+    if (INLINE.includes(info.content_type)) {
+      fetchFile(id).then((blob) => {
+        const image = el("img");
+        image.alt = info.name;
+        image.src = URL.createObjectURL(blob);
+        card.append(image);
+      }).catch(() => {});
+    }
+  }
+
+  function renderCaseFiles() {
+    const list = $("case-files");
+    if (!list) return;
+    list.replaceChildren();
+    const files = Array.from(app.files.values());
+    if (!files.length) { list.append(el("li", "sub", "No files yet.")); return; }
+    for (const file of files) {
+      const item = el("li");
+      item.dataset.file = file.id;
+      item.append(el("strong", null, file.name));
+      item.append(document.createTextNode(" · " + size(file.size) + " · " + file.content_type + " · by " + file.uploaded_by + " "));
+      item.append(el("code", null, file.id));
+      const button = el("button", "small secondary", "Download");
+      button.type = "button";
+      button.addEventListener("click", () => download(file.id));
+      item.append(document.createTextNode(" "), button);
+      list.append(item);
+    }
+  }
+
+  // Attaching: the button, drag and drop, paste. Each file uploads at once (with progress and cancel);
+  // the next line sent carries the ones that are ready.
+  function attach(fileList) {
+    if (!app.thread) return;
+    for (const file of Array.from(fileList || [])) {
+      const entry = { key: newId(), file, status: "uploading", id: null, progress: 0, xhr: null, error: null, thread: app.thread };
+      app.attachments.push(entry);
+      upload(entry);
+    }
+    renderAttachments();
+  }
+
+  function upload(entry) {
+    const xhr = new XMLHttpRequest();
+    entry.xhr = xhr;
+    xhr.open("POST", "/api/contracts/" + encodeURIComponent(entry.thread) + "/files?name=" + encodeURIComponent(entry.file.name || "file"));
+    xhr.setRequestHeader("Authorization", "Bearer " + app.token);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) { entry.progress = event.loaded / event.total; renderAttachments(); }
+    };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (_) {}
+      if (xhr.status === 201 && body && FILE_ID.test(body.id)) {
+        entry.status = "ready";
+        entry.id = body.id;
+        app.files.set(body.id, body);
+        renderCaseFiles();
+      } else {
+        entry.status = "failed";
+        entry.error = (body && body.error && body.error.message) || ("HTTP " + xhr.status);
+      }
+      renderAttachments();
+    };
+    xhr.onerror = () => { entry.status = "failed"; entry.error = "the upload did not reach the server"; renderAttachments(); };
+    xhr.send(entry.file);
+  }
+
+  function removeAttachment(entry) {
+    if (entry.status === "uploading" && entry.xhr) entry.xhr.abort();
+    app.attachments = app.attachments.filter((e) => e !== entry);
+    renderAttachments();
+  }
+
+  function renderAttachments() {
+    const list = $("attachments");
+    list.replaceChildren();
+    const mine = app.attachments.filter((e) => e.thread === app.thread);
+    list.hidden = !mine.length;
+    for (const entry of mine) {
+      const item = el("li");
+      item.dataset.status = entry.status;
+      item.dataset.name = entry.file.name;
+      item.append(el("span", "file-name", entry.file.name + " (" + size(entry.file.size) + ")"));
+      if (entry.status === "uploading") {
+        const bar = el("progress");
+        bar.max = 1;
+        bar.value = entry.progress;
+        bar.setAttribute("aria-label", "Uploading " + entry.file.name);
+        item.append(bar);
+      } else if (entry.status === "failed") {
+        item.append(el("span", null, "Not uploaded: " + entry.error));
+      } else {
+        item.append(el("span", null, "ready"));
+      }
+      const button = el("button", "small secondary", entry.status === "uploading" ? "Cancel" : "Remove");
+      button.type = "button";
+      button.addEventListener("click", () => removeAttachment(entry));
+      item.append(button);
+      list.append(item);
+    }
+  }
+
+  $("attach").addEventListener("click", () => $("attach-input").click());
+  $("attach-input").addEventListener("change", (event) => { attach(event.target.files); event.target.value = ""; });
+  const chat = document.querySelector("main.chat");
+  chat.addEventListener("dragover", (event) => { if (app.thread) { event.preventDefault(); chat.classList.add("dropping"); } });
+  chat.addEventListener("dragleave", () => chat.classList.remove("dropping"));
+  chat.addEventListener("drop", (event) => {
+    chat.classList.remove("dropping");
+    if (!app.thread || !event.dataTransfer || !event.dataTransfer.files.length) return;
+    event.preventDefault();
+    attach(event.dataTransfer.files);
+  });
 
   $("older").addEventListener("click", () => {
     if (!app.thread || !app.joined || app.lowestSeq === null) return;
@@ -389,8 +591,8 @@
     return "web-" + Date.now().toString(36) + "-" + random;
   }
 
-  function queueLine(text) {
-    const entry = { id: newId(), thread: app.thread, text, status: "queued", error: null };
+  function queueLine(text, files) {
+    const entry = { id: newId(), thread: app.thread, text, files: files || [], status: "queued", error: null };
     app.outbox.push(entry);
     trySend(entry);
     renderOutbox();
@@ -398,7 +600,9 @@
 
   function trySend(entry) {
     if (entry.thread !== app.thread || !app.joined) return;
-    if (send({ type: "send", thread: entry.thread, id: entry.id, text: entry.text })) entry.status = "sent";
+    const frame = { type: "send", thread: entry.thread, id: entry.id, text: entry.text };
+    if (entry.files && entry.files.length) frame.files = entry.files;
+    if (send(frame)) entry.status = "sent";
   }
 
   function flushOutbox() {
@@ -415,7 +619,7 @@
   // The outbox survives a reload of the page (same tab): lines are never silently dropped.
   const OUTBOX_KEY = "milestone-bot.outbox";
   function saveOutbox() {
-    try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(app.outbox.map(({ id, thread, text, status, error }) => ({ id, thread, text, status, error })))); }
+    try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(app.outbox.map(({ id, thread, text, files, status, error }) => ({ id, thread, text, files, status, error })))); }
     catch (_) {}
   }
   function restoreOutbox() {
@@ -601,6 +805,13 @@
 
   function submitLine(text) {
     text = text.trim();
+    const waiting = app.attachments.filter((e) => e.thread === app.thread);
+    if (waiting.some((e) => e.status === "uploading")) {
+      alert("A file is still uploading; send when it is ready (or remove it).");
+      return false;
+    }
+    const ready = waiting.filter((e) => e.status === "ready");
+    if (!text && ready.length) text = "Attached: " + ready.map((e) => e.file.name).join(", ");
     if (!text || !app.thread) return false;
     const command = moneyTemplateFor(text);
     if (command) {
@@ -608,7 +819,9 @@
         (command.summary ? "\n" + command.summary + "\n" : "") + "\nGo ahead?";
       if (!window.confirm(message)) return false;
     }
-    queueLine(text);
+    queueLine(text, ready.map((e) => e.id));
+    app.attachments = app.attachments.filter((e) => !waiting.includes(e));
+    renderAttachments();
     return true;
   }
 
@@ -619,6 +832,7 @@
     const ready = !!app.thread;
     input.disabled = !ready;
     $("send").disabled = !ready;
+    $("attach").disabled = !ready;
     input.placeholder = !ready ? "Pick a thread"
       : app.online ? "Write a message, or type / for commands"
       : "Offline: lines you write are sent when the connection is back";
@@ -631,6 +845,10 @@
   });
 
   input.addEventListener("input", refreshCompletion);
+  input.addEventListener("paste", (event) => {
+    const files = event.clipboardData && event.clipboardData.files;
+    if (files && files.length) { event.preventDefault(); attach(files); }
+  });
   input.addEventListener("blur", () => setTimeout(closeCompletion, 150));
   input.addEventListener("keydown", (event) => {
     const c = app.completion;
