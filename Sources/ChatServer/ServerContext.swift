@@ -79,6 +79,11 @@ public final class ServerContext: Sendable {
         let request = LineRequest(
             commandID: CommandID("\(author.user.rawValue)/\(id)"), thread: thread, author: author, text: text, parsed: parsed,
             clientMessageID: id, files: files, receivedAt: clock())
+        // Before any money moves: a line with a file the thread does not have is refused here, not after the
+        // processor was called.
+        if !files.isEmpty, let unknown = try await offloaded({ [database] in try database.unknownFile(among: files, in: thread) }) {
+            throw StorageError.invalid("file \(unknown) was not uploaded to this thread; upload it first (POST /api/contracts/\(thread)/files)")
+        }
         if let desk { return try await desk.handle(request) }
         return try await database.handle(request)
     }

@@ -13,14 +13,7 @@ extension CommandParser {
         case "delete", "remove":
             let command = "/milestone delete"
             let example = "/milestone delete M2"
-            if let first = words.peek(), first.lowercased() == "cancel" {
-            _ = words.next()
-            guard let reason = words.rest() else {
-                return .failure(ParseError(command: "/offer cancel", problem: "say why, for the other party and the record", example: "/offer cancel we agreed to stop here"))
-            }
-            return .success(.offerCancellation(reason: String(reason)))
-        }
-        return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
+            return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
                 if let extra = words.rest() {
                     return .failure(ParseError(command: command, problem: "unexpected `\(extra.prefix(40))` after the milestone", example: example))
                 }
@@ -122,13 +115,6 @@ extension CommandParser {
     private func parseEdit(_ words: inout Words) -> Result<ChatCommand, ParseError> {
         let command = "/milestone edit"
         let example = "/milestone edit M2 amount \(AmountParser.example(in: currency).plainText)"
-        if let first = words.peek(), first.lowercased() == "cancel" {
-            _ = words.next()
-            guard let reason = words.rest() else {
-                return .failure(ParseError(command: "/offer cancel", problem: "say why, for the other party and the record", example: "/offer cancel we agreed to stop here"))
-            }
-            return .success(.offerCancellation(reason: String(reason)))
-        }
         return requiredMilestoneRef(command, &words, example: example).flatMap { ref in
             guard let key = words.peek() else {
                 return .failure(ParseError(command: command, problem: "say what to change: amount, description or due", example: example))

@@ -54,7 +54,7 @@ extension ContractEvent {
                 what = "release \(Money(minorUnits: amount, currency: held.currency)) of \(m) to the freelancer" + (rest > 0 ? " and refund the remaining \(Money(minorUnits: rest, currency: held.currency)) to the buyer" : "")
             case .refund: what = "refund the \(held) held for \(m) to the buyer"
             case .extend(let due): what = "move \(m)'s due date to \(due)"
-            case .cancelContract(let reason): what = "cancel the contract: \(reason)"
+            case .cancelContract(let reason, _): what = "cancel the contract: \(reason)"
             }
             return "\(by.title) offers to \(what). The \(other) can /offer accept \(m) or /offer decline \(m) until \(Self.timeText(lapsesAt)); the offer can be withdrawn with /offer withdraw \(m)."
         case .offerAccepted(let m, let by, let terms, let released, let refunded):

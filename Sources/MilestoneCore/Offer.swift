@@ -13,8 +13,9 @@ public struct Offer: Hashable, Sendable, Codable {
         /// The milestone is due on this day instead.
         case extend(DueDate)
         /// The whole contract is cancelled: everything held goes back to the buyer, unfunded milestones are
-        /// cancelled (an offer about the contract, not a milestone).
-        case cancelContract(reason: String)
+        /// cancelled (an offer about the contract, not a milestone). `held` is what was held when it was
+        /// made: if that changes (a milestone funded or paid since), the offer no longer fits.
+        case cancelContract(reason: String, held: Int64)
 
         /// Whether accepting it moves money.
         public var movesMoney: Bool {

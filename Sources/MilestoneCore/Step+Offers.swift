@@ -32,7 +32,7 @@ extension Step {
             }
             try checkDue(due)
             guard due != milestone.dueDate else { throw Rejection(.badValue, "\(milestone.number) is already due \(due)") }
-        case .cancelContract(let reason):
+        case .cancelContract(let reason, _):
             return try offerCancellation(reason: reason)
         }
         let lapsesAt = now.addingTimeInterval(TimeInterval(policy.offerLapseSeconds))
@@ -95,7 +95,7 @@ extension Step {
                 suggestion: open.by == role ? "/offer withdraw contract first." : "/offer accept contract or /offer decline contract.")
         }
         let lapsesAt = now.addingTimeInterval(TimeInterval(policy.offerLapseSeconds))
-        contract.offers.append(Offer(milestone: nil, terms: .cancelContract(reason: reason), by: role!, at: now, lapsesAt: lapsesAt))
+        contract.offers.append(Offer(milestone: nil, terms: .cancelContract(reason: reason, held: contract.held), by: role!, at: now, lapsesAt: lapsesAt))
         deadlines.append(.arm(Deadline(kind: .cancellationLapses, at: lapsesAt)))
         events.append(.cancellationOffered(by: role!, reason: reason, held: money(contract.milestones.reduce(0) { $0 + $1.held }), lapsesAt: lapsesAt))
     }
@@ -113,6 +113,10 @@ extension Step {
         if answer != .withdraw, offer.by == role {
             throw Rejection(.notAllowedForRole, "the offer to cancel the contract is yours; the \(offer.by.counterparty!) answers it",
                 suggestion: "/offer withdraw contract to take it back.")
+        }
+        if answer == .accept, case .cancelContract(_, let held) = offer.terms, held != contract.held {
+            throw Rejection(.wrongState, "the money held changed since the offer to cancel was made (\(money(held)) then, \(money(contract.held)) now), so it no longer fits",
+                suggestion: "/offer decline contract, and either side can make a new offer.")
         }
         dropCancellationOffer()
         switch answer {

@@ -48,6 +48,20 @@ public struct KeyedCall: Hashable, Sendable, Codable {
     }
 }
 
+extension KeyedCall {
+    /// A transfer of a charge made earlier in the same operation (a bonus: charged, then paid out) names that
+    /// charge's PaymentIntent, known only once `results` has it; every other call is as planned.
+    public func naming(chargesIn results: [PaymentResult]) -> KeyedCall {
+        guard case .transfer(let milestone, let amount, let currency, let destination, let group, nil) = call,
+            let charged = results.first(where: { $0.milestone == milestone && $0.hold != nil })
+        else { return self }
+        var named = self
+        named.call = .transfer(milestone: milestone, amount: amount, currency: currency, destination: destination, transferGroup: group,
+            paymentIntent: charged.reference)
+        return named
+    }
+}
+
 /// What the processor did for one call.
 public struct PaymentResult: Hashable, Sendable, Codable {
     public var key: String

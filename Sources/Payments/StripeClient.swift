@@ -94,10 +94,28 @@ struct StripeObject: Decodable, Sendable {
     var data: [StripeObject]?
     var lastPaymentError: StripeError?
     var error: StripeError?
+    /// A PaymentIntent's charge (`ch_...`), once it has one: an id, or the charge itself when expanded.
+    var latestCharge: Reference?
+
+    /// A field Stripe sends as an id or as the object itself.
+    struct Reference: Decodable, Sendable {
+        var id: String?
+
+        init(from decoder: any Decoder) throws {
+            if let id = try? decoder.singleValueContainer().decode(String.self) {
+                self.id = id
+            } else {
+                self.id = try? decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .id)
+            }
+        }
+
+        enum CodingKeys: String, CodingKey { case id }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, object, status, created, amount, metadata, data, error
         case lastPaymentError = "last_payment_error"
+        case latestCharge = "latest_charge"
     }
 
     struct StripeError: Decodable, Sendable {

@@ -106,7 +106,12 @@ public struct StripeProcessor: PaymentProcessor {
                 ("amount", String(amount)), ("currency", currency), ("destination", destination),
                 ("transfer_group", transferGroup), ("metadata[operation]", key),
             ]
-            if let intent { form.append(("metadata[payment_intent]", intent)) }
+            if let intent {
+                form.append(("metadata[payment_intent]", intent))
+                // Paid from that charge's own funds (`source_transaction`): a transfer need not wait for the
+                // platform's balance to clear, which a bonus, charged a moment before, would.
+                if let charge = try await client.get("/v1/payment_intents/\(intent)").latestCharge?.id { form.append(("source_transaction", charge)) }
+            }
             let transfer = try await client.post("/v1/transfers", form, idempotencyKey: key)
             guard let id = transfer.id else { throw .unavailable("Stripe created a Transfer without an id") }
             return PaymentResult(keyed, reference: id)

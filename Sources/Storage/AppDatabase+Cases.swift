@@ -90,13 +90,15 @@ extension AppDatabase {
         }
     }
 
-    /// Disputes that were resolved, newest first; optionally only those resolved at `since` or later.
-    public func resolvedCases(since: Date? = nil, limit: Int = 500) throws -> [CaseRecord] {
+    /// Disputes that were resolved, newest first: only those opened before `openedBefore` and, with a
+    /// currency, in it (filtered before the limit).
+    public func resolvedCases(openedBefore: Date? = nil, currency: Currency? = nil, limit: Int = 500) throws -> [CaseRecord] {
         try writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT d.*, c.title, c.preset, c.currency, c.buyer_id, c.freelancer_id FROM dispute_case d JOIN contract c ON c.id = d.contract_id
-                WHERE d.closed_at IS NOT NULL AND d.closed_at >= ? ORDER BY d.closed_at DESC, d.contract_id, d.about LIMIT ?
-                """, arguments: [since?.milliseconds ?? 0, limit]).map(Self.caseRecord)
+                WHERE d.closed_at IS NOT NULL AND d.opened_at <= ? AND (? IS NULL OR c.currency = ?)
+                ORDER BY d.closed_at DESC, d.contract_id, d.about LIMIT ?
+                """, arguments: [openedBefore?.milliseconds ?? Int64.max, currency?.code, currency?.code, limit]).map(Self.caseRecord)
         }
     }
 

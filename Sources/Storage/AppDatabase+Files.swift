@@ -54,6 +54,13 @@ extension AppDatabase {
         }
     }
 
+    /// Forgets an upload no message references yet (its bytes were lost before it was answered).
+    public func forgetUnreferencedFile(_ id: FileID, of contract: ContractID) throws {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM file WHERE contract_id = ? AND id = ? AND referenced = 0", arguments: [contract.rawValue, id.rawValue])
+        }
+    }
+
     /// Whether any contract has a file with these bytes.
     public func isFileKnown(_ id: FileID) throws -> Bool {
         try writer.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM file WHERE id = ?)", arguments: [id.rawValue]) ?? false }
@@ -88,15 +95,39 @@ extension AppDatabase {
         }
     }
 
-    /// A line carries these files: each must have been uploaded to this thread. Marks them kept.
-    static func attach(_ db: Database, _ files: [FileID], to thread: ContractID) throws {
+    /// Whether a party may fetch the file: they uploaded it, or a message they may read carries it. (A file on
+    /// a private line, a moderator's internal note or a sealed review, stays with the people who see that line.)
+    public func file(_ id: FileID, in thread: ContractID, isVisibleTo user: UserID) throws -> Bool {
+        try writer.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM file WHERE contract_id = ? AND id = ? AND uploaded_by = ?)
+                    OR EXISTS (SELECT 1 FROM message WHERE thread_id = ? AND files LIKE '%' || ? || '%' AND (visible_to IS NULL OR visible_to = ?))
+                """, arguments: [thread.rawValue, id.rawValue, user.rawValue, thread.rawValue, id.rawValue, user.rawValue]) ?? false
+        }
+    }
+
+    /// Names the first of `files` that was not uploaded to `thread`, or nil when all were. Checked before a
+    /// money command goes to the payment processor: once money has moved, a line is never refused.
+    public func unknownFile(among files: [FileID], in thread: ContractID) throws -> FileID? {
+        try writer.read { db in
+            try files.first { try Self.file(db, thread, $0) == nil }
+        }
+    }
+
+    /// A line carries these files: each must have been uploaded to this thread. Marks them kept. Not `strict`
+    /// (the money already moved), a file that is not there is left out of the line instead of refusing it.
+    static func attach(_ db: Database, _ files: [FileID], to thread: ContractID, strict: Bool) throws -> [FileID] {
+        var kept: [FileID] = []
         for id in files {
             let statement = try db.cachedStatement(sql: "UPDATE file SET referenced = 1 WHERE contract_id = ? AND id = ?")
             try statement.execute(arguments: [thread.rawValue, id.rawValue])
-            guard db.changesCount == 1 else {
+            if db.changesCount == 1 {
+                kept.append(id)
+            } else if strict {
                 throw StorageError.invalid("file \(id) was not uploaded to this thread; upload it first (POST /api/contracts/\(thread)/files)")
             }
         }
+        return kept
     }
 
     /// Forgets files no message references that were uploaded before `cutoff`, then removes from `blobs`

@@ -127,9 +127,9 @@ extension AppDatabase {
         case .success(.applied(let transition)): lineVisibleTo = transition.keepsLinePrivate ? author.user : nil
         case nil: lineVisibleTo = nil
         }
-        if !request.files.isEmpty { try Self.attach(db, request.files, to: request.thread) }
+        let files = request.files.isEmpty ? [] : try Self.attach(db, request.files, to: request.thread, strict: payment == nil)
         let line = try transcript.append(db, kind: kind, body: text, author: author, visibleTo: lineVisibleTo, clientMessageID: request.clientMessageID,
-            files: request.files, at: now)
+            files: files, at: now)
 
         var outcome = LineOutcome.chat
         var transition: Transition?

@@ -218,6 +218,13 @@ extension AppDatabase {
     /// Writes the processor's results of a step: new holds, closed holds, the note, and finishes the operation.
     func recordSettlement(_ db: Database, _ settlement: Settlement, of transition: Transition, transcript: inout TranscriptWriter, at now: Date) throws {
         let contract = transition.contract.id.rawValue
+        // What the processor did must be for the milestones this step moves money on: a step that came out
+        // differently on a retry (the contract changed meanwhile) is not committed with another step's results.
+        // (A captured authorization changes a hold with no posting: its step has none.)
+        let moved = Set(transition.postings.map(\.milestone))
+        if !moved.isEmpty, let stray = settlement.results.first(where: { !moved.contains($0.milestone) }) {
+            throw StorageError.ledgerViolation("\(contract): the processor's result for \(stray.milestone) does not belong to this step (\(moved.map(\.description).sorted()))")
+        }
         // New holds first, then the ones this step settles are closed (a bonus is both in one step).
         for hold in settlement.results.compactMap(\.hold) {
             try db.execute(sql: """

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import MilestoneCore
@@ -101,10 +100,10 @@ extension AppDatabase {
             }
             if let blobs {
                 for file in message.files {
-                    guard let bytes = try? blobs.data(file) else {
+                    guard let digest = try? blobs.digest(file) else {
                         return fail(.fileMissing, message.seq, "file \(file) it carries is not in the file store")
                     }
-                    if FileID(digest: SHA256.hash(data: bytes)) != file {
+                    if digest != file {
                         return fail(.fileAltered, message.seq, "file \(file) it carries was changed: its bytes no longer hash to its id")
                     }
                 }

@@ -44,6 +44,10 @@ public protocol BlobStore: Sendable {
     /// Reads `id` in chunks, in order; false when it is not stored.
     func read(_ id: FileID, chunkSize: Int, _ chunk: (Data) async throws -> Void) async throws -> Bool
     func contains(_ id: FileID) -> Bool
+    /// The SHA-256 of the stored bytes, read in chunks; nil when they are not stored.
+    func digest(_ id: FileID) throws(BlobError) -> FileID?
+    /// `count` bytes of `id` from `offset` (fewer at the end).
+    func bytes(_ id: FileID, offset: Int64, count: Int) throws(BlobError) -> Data
     /// When the bytes were stored, or nil when they are not.
     func storedAt(_ id: FileID) -> Date?
     func remove(_ id: FileID) throws(BlobError)
@@ -51,8 +55,9 @@ public protocol BlobStore: Sendable {
     func ids() throws(BlobError) -> [FileID]
 }
 
-/// One upload under way. `discard` (or dropping it uncommitted) leaves nothing behind.
-public protocol BlobUpload: AnyObject {
+/// One upload under way, used by one request at a time (its steps may run on different threads, one after
+/// the other). `discard` (or dropping it uncommitted) leaves nothing behind.
+public protocol BlobUpload: AnyObject, Sendable {
     func append(_ bytes: UnsafeRawBufferPointer) throws(BlobError)
     /// Makes the bytes durable under their id; returns the id, the size and the first bytes (for sniffing).
     func commit() throws(BlobError) -> (id: FileID, size: Int, head: [UInt8])
@@ -71,6 +76,16 @@ public struct FileBlobStore: BlobStore {
         if readOnly { return }
         do {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+            // Every shard folder exists (and is durable) before any file is renamed into one: only the shard
+            // needs a sync after a rename.
+            let digits = Array("0123456789abcdef")
+            for a in digits {
+                for b in digits {
+                    try FileManager.default.createDirectory(at: folder.appendingPathComponent(String([a, b])), withIntermediateDirectories: true)
+                }
+            }
+            try Self.syncFolder(folder)
+            try Self.syncFolder(folder.deletingLastPathComponent())
             // Uploads a crash interrupted: never committed, never referenced.
             for leftover in try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("tmp").path) {
                 try? FileManager.default.removeItem(at: folder.appendingPathComponent("tmp").appendingPathComponent(leftover))
@@ -104,6 +119,29 @@ public struct FileBlobStore: BlobStore {
 
     public func contains(_ id: FileID) -> Bool {
         FileManager.default.fileExists(atPath: path(id).path)
+    }
+
+    public func digest(_ id: FileID) throws(BlobError) -> FileID? {
+        guard let handle = FileHandle(forReadingAtPath: path(id).path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        do {
+            while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(data: data) }
+        } catch {
+            throw .io("cannot read file \(id): \(error)")
+        }
+        return FileID(digest: hasher.finalize())
+    }
+
+    public func bytes(_ id: FileID, offset: Int64, count: Int) throws(BlobError) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path(id).path) else { throw .io("file \(id) is not stored") }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: UInt64(offset))
+            return try handle.read(upToCount: count) ?? Data()
+        } catch {
+            throw .io("cannot read file \(id): \(error)")
+        }
     }
 
     public func storedAt(_ id: FileID) -> Date? {
@@ -142,7 +180,8 @@ public struct FileBlobStore: BlobStore {
     }
 }
 
-final class FileUpload: BlobUpload {
+/// Unchecked: one request owns it and calls it in sequence (``BlobUpload``).
+final class FileUpload: BlobUpload, @unchecked Sendable {
     let store: FileBlobStore
     let limit: Int
     let temporary: URL
@@ -187,7 +226,6 @@ final class FileUpload: BlobUpload {
             self.handle = nil
             let final = store.path(id)
             let shard = final.deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: shard, withIntermediateDirectories: true)
             if FileManager.default.fileExists(atPath: final.path) {
                 // The same bytes are stored already: refreshed, so a collection running now keeps them.
                 try FileManager.default.removeItem(at: temporary)

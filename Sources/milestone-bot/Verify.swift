@@ -15,8 +15,8 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         if let bundle {
-            guard let data = FileManager.default.contents(atPath: bundle) else { throw ValidationError("no bundle at \(bundle)") }
-            let result = CaseBundle.verify(data)
+            guard FileManager.default.fileExists(atPath: bundle) else { throw ValidationError("no bundle at \(bundle)") }
+            let result = CaseBundle.verify(fileAt: URL(fileURLWithPath: bundle))
             print(result.summary)
             if !result.isIntact { throw ExitCode(1) }
             return
@@ -25,6 +25,7 @@ struct Verify: AsyncParsableCommand {
         let store = try AppDatabase.openReadOnly(path: database)
         let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
         let blobs: (any BlobStore)? = FileManager.default.fileExists(atPath: folder.path) ? try FileBlobStore(folder: folder, readOnly: true) : nil
+        if blobs == nil { print("note: no file folder at \(folder.path): files that messages carry are not checked (--files <folder>)") }
         let results = try thread.map { [try store.verify(thread: ContractID($0), blobs: blobs)] } ?? store.verifyAll(blobs: blobs)
         for result in results { print(result.summary) }
         let broken = results.filter { !$0.isIntact }.count
@@ -51,8 +52,7 @@ struct Export: AsyncParsableCommand {
         if let bundle {
             let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
             let blobs = try FileBlobStore(folder: folder, readOnly: true)
-            let data = try CaseBundle.build(export, files: try store.files(of: ContractID(thread)), blobs: blobs, testMoney: true)
-            try data.write(to: URL(fileURLWithPath: bundle))
+            try CaseBundle.write(export, files: try store.files(of: ContractID(thread)), blobs: blobs, testMoney: true, to: URL(fileURLWithPath: bundle))
             print("wrote \(bundle): \(export.entries.count) messages, head \(export.entries.last?.message.hash ?? "-")")
             return
         }

@@ -85,6 +85,14 @@ import ZIPFoundation
             #expect(uploaded.headers["location"] == "/api/contracts/c-1/files/\(info.id)")
             #expect(try Self.storedBlobs(server).map(\.rawValue) == [info.id])
 
+            // Until a line carries it, only its uploader (and moderators) can fetch it.
+            let early = try await Self.request("\(server.baseURL)/api/contracts/c-1/files/\(info.id)", token: try await server.token("alice"))
+            #expect(early.status == 404)
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await bob.join("c-1")
+            #expect(try await bob.say("the new logo", files: [try #require(FileID(info.id))]).ackOutcome == "chat")
+            await bob.close()
+
             for (user, role) in [("alice", "user"), ("bob", "user"), ("mia", "moderator")] {
                 let download = try await Self.request("\(server.baseURL)/api/contracts/c-1/files/\(info.id)", token: try await server.token(user, role: role))
                 #expect(download.status == 200 && Array(download.body) == Self.png, "\(user)")
@@ -109,13 +117,29 @@ import ZIPFoundation
             for (bytes, name) in [(Self.html, "page.html"), (Self.svg, "icon.svg")] {
                 let up = try JSONDecoder().decode(Info.self, from: try await Self.upload(server, bytes, name: name, as: "alice").body)
                 #expect(up.content_type == "text/plain; charset=utf-8")
-                let down = try await Self.request("\(server.baseURL)/api/contracts/c-1/files/\(up.id)", token: try await server.token("bob"))
+                let down = try await Self.request("\(server.baseURL)/api/contracts/c-1/files/\(up.id)", token: try await server.token("alice"))
                 #expect(down.headers["content-type"] == "text/plain; charset=utf-8")
                 #expect(down.headers["content-disposition"] == "attachment; filename=\"\(name)\"; filename*=UTF-8''\(name)")
                 #expect(down.headers["content-security-policy"] == "sandbox; default-src 'none'; frame-ancestors 'none'")
             }
             let listing = try JSONDecoder().decode(Listing.self, from: try await Self.request("\(server.baseURL)/api/contracts/c-1/files", token: try await server.token("alice")).body)
             #expect(listing.files.count == 3 && listing.used_bytes == Int64(Self.png.count + Self.html.count + Self.svg.count))
+            // Alice's two files are in no message yet: bob sees only his own.
+            let bobs = try JSONDecoder().decode(Listing.self, from: try await Self.request("\(server.baseURL)/api/contracts/c-1/files", token: try await server.token("bob")).body)
+            #expect(bobs.files.map(\.id) == [info.id])
+
+            // A moderator's internal note with a file: the parties never get the file.
+            let mia = try await TestClient.connect(server, token: try await server.token("mia", role: "moderator"))
+            _ = try await mia.join("c-1")
+            let screenshot = try JSONDecoder().decode(Info.self, from: try await Self.upload(server, Array("call log".utf8), name: "call.txt", as: "mia", role: "moderator").body)
+            #expect(try await mia.say("/note called both sides", files: [try #require(FileID(screenshot.id))]).ackOutcome == "applied")
+            for party in ["alice", "bob"] {
+                let refused = try await Self.request("\(server.baseURL)/api/contracts/c-1/files/\(screenshot.id)", token: try await server.token(party))
+                #expect(refused.status == 404, "\(party)")
+            }
+            let otherModerator = try await Self.request("\(server.baseURL)/api/contracts/c-1/files/\(screenshot.id)", token: try await server.token("max", role: "moderator"))
+            #expect(otherModerator.status == 200)
+            await mia.close()
 
             // Names: required, no folders, no controls or bidi characters.
             #expect(try await Self.upload(server, Self.png, name: "", as: "bob").status == 400)

@@ -31,6 +31,11 @@ import Testing
                 // Another money command on the contract waits for this one.
                 let second = try await alice.say("/fund M1", id: "fund-2")
                 if case .error(let error) = second { #expect(error.code == "payment_pending") } else { Issue.record("\(second)") }
+                // So does one that moves no money: it could change what the pending step settles or numbers.
+                let edit = try await alice.say("/milestone add 100 Extra page", id: "add-1")
+                if case .error(let error) = edit { #expect(error.code == "payment_pending") } else { Issue.record("\(edit)") }
+                // Questions are answered meanwhile.
+                #expect(try await alice.say("/status", id: "status-1").ackOutcome == "answered")
                 // A chat line resent under the pending command's id (chat skips the desk's lock) is not stored:
                 // settling the payment would have found its receipt and left the money off the ledger.
                 let chat = try await alice.say("hello", id: "fund-1")

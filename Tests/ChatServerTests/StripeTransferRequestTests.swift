@@ -86,14 +86,17 @@ import Testing
             ], contract: "c-1", currency: .usd, parties: Self.parties, holds: [:], mode: mode)
             #expect(plan.calls.map(\.call.verb) == ["hold", "transfer"])
             let processor = StripeProcessor(settings: StripeSettings(secretKey: "sk_test_recorder", apiBase: base, mode: mode))
-            for call in plan.calls { _ = try await processor.perform(call, retrying: false, checkpoint: nil) { _ in } }
+            // As the payment desk runs them: the transfer learns the charge the hold made.
+            var results: [PaymentResult] = []
+            for call in plan.calls { results.append(try await processor.perform(call.naming(chargesIn: results), retrying: false, checkpoint: nil) { _ in }) }
             let create = try #require(recorder.posts.first { $0.path == "/v1/payment_intents" })
             #expect(create.form["capture_method"] == "automatic" && create.form["amount"] == "5000")
             // The group ties a charge-and-transfer mode's transfers to their charges; none otherwise.
             #expect(create.form["transfer_group"] == (mode == .chargeAndTransfer ? "contract_c-1" : nil))
             let transfer = try #require(recorder.posts.first { $0.path == "/v1/transfers" })
             #expect(transfer.form["amount"] == "5000" && transfer.form["destination"] == "acct_freelancer")
-            #expect(transfer.form["metadata[payment_intent]"] == nil)
+            // Paid from the bonus's own charge: no waiting for the platform's balance to clear.
+            #expect(transfer.form["metadata[payment_intent]"] == "pi_rec_1" && transfer.form["source_transaction"] == "ch_rec_1")
             // Without a payout account, the charge alone (the platform pays out another way).
             let unpaid = try PaymentPlan(operation: "alice/bonus-2", postings: [
                 LedgerPosting(kind: .hold, milestone: bonus, amount: 5_000), LedgerPosting(kind: .post, milestone: bonus, amount: 5_000),

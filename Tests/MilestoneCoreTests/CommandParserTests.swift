@@ -95,9 +95,27 @@ fileprivate struct StepNotApplied: Error {}
         ("/stop", .stop),
         ("/complete", .complete),
         ("/review 5 clear communication, delivered early", .review(stars: 5, text: "clear communication, delivered early")),
+        ("/bonus 50 great work", .bonus(amount: 5_000, note: "great work")),
+        ("/offer cancel we agreed to stop", .offerCancellation(reason: "we agreed to stop")),
+        ("/offer accept contract", .answerCancellation(.accept)),
+        ("/offer decline contract", .answerCancellation(.decline)),
+        ("/offer withdraw contract", .answerCancellation(.withdraw)),
+        ("/offer accept", .answerOffer(.implied, .accept)),
     ])
     func everyCommand(line: String, expected: ChatCommand) {
         #expect(parsed(line) == expected)
+    }
+
+    /// `cancel` is a word only `/offer` gives a meaning to: the milestone commands refuse it as a milestone.
+    @Test("`cancel` after /milestone delete or edit is not an offer to cancel the contract", arguments: [
+        "/milestone delete cancel everything", "/milestone edit cancel it all", "/milestone delete cancel",
+    ])
+    func cancelIsNotAMilestone(line: String) {
+        guard case .failure(let error) = CommandParser(currency: .usd).parse(line) else {
+            Issue.record("\(line) parsed as \(String(describing: try? CommandParser(currency: .usd).parse(line).get()))")
+            return
+        }
+        #expect(error.command.hasPrefix("/milestone"))
     }
 
     @Test("Aliases, upper case and surrounding spaces", arguments: [

@@ -139,6 +139,18 @@ import Testing
         s.reject("/offer accept contract", by: s.freelancer, .wrongState, reason: "there is no open offer to cancel the contract")
     }
 
+    @Test("An offer to cancel made before more money was held no longer fits: accepting it is refused")
+    func anOfferToCancelFitsOnlyWhatWasHeld() throws {
+        var s = Scenario(policy: try PresetFiles.policy("indeelancer"), title: "Shop")
+        try s.run("/milestone add 100 Wireframes", by: s.buyer)
+        try s.run("/milestone add 1000 Build", by: s.buyer)
+        try s.run("/offer cancel nothing is funded yet, let us stop", by: s.freelancer)
+        try s.run("/fund M2", by: s.buyer)
+        s.reject("/offer accept contract", by: s.buyer, .wrongState, reasonContains: "the money held changed since the offer to cancel was made ($0.00 then, $1,000.00 now)")
+        #expect(s.contract.phase == .live && s.state(Self.M2) == .funded)
+        #expect(try s.run("/offer decline contract", by: s.buyer).events == [.cancellationDeclined(by: .buyer)])
+    }
+
     @Test("With a milestone offer open too, a bare answer asks which one")
     func twoOpenOffersNeedAName() throws {
         var s = try underWay()

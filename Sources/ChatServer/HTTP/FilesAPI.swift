@@ -62,7 +62,8 @@ enum FilesAPI {
                 for try await buffer in request.body {
                     try buffer.withUnsafeReadableBytes { bytes throws(BlobError) in try upload.append(bytes) }
                 }
-                stored = try upload.commit()
+                // The fsync of up to max_file_bytes runs off the cooperative pool.
+                stored = try await server.offloaded { try upload.commit() }
             } catch BlobError.tooLarge {
                 upload.discard()
                 try refuseOversized(Int64(limit) + 1, left: left, limits: limits)
@@ -81,20 +82,31 @@ enum FilesAPI {
                 if try await server.offloaded({ try server.database.isFileKnown(stored.id) }) == false { try? server.blobs.remove(stored.id) }
                 throw APIError(.contentTooLarge, "quota_exceeded", detail)
             }
+            // The same bytes may have been removed between the commit and the record (a collection of an old,
+            // unreferenced copy, or another upload's quota refusal): never answer with a row pointing at nothing.
+            guard server.blobs.contains(stored.id) else {
+                try await server.offloaded { try server.database.forgetUnreferencedFile(stored.id, of: contract.id) }
+                throw APIError(.serviceUnavailable, "upload_lost", "the file was removed while it was being stored; upload it again")
+            }
             return EditedResponse(status: .created, headers: [.location: "/api/contracts/\(contract.id.rawValue)/files/\(stored.id.rawValue)"],
                 response: FileInfo(recorded))
         }
 
         api.get("contracts/:id/files") { _, context -> FileList in
-            let (contract, _) = try await ContractsAPI.access(context, server: server)
-            let (files, used) = try await server.offloaded { (try server.database.files(of: contract.id), try server.database.fileBytes(of: contract.id)) }
+            let (contract, viewer) = try await ContractsAPI.access(context, server: server)
+            let (files, used) = try await server.offloaded {
+                let all = try server.database.files(of: contract.id)
+                let visible = viewer.role == .moderator ? all : try all.filter { try server.database.file($0.id, in: contract.id, isVisibleTo: viewer.user) }
+                return (visible, try server.database.fileBytes(of: contract.id))
+            }
             return FileList(thread: contract.id.rawValue, files: files.map(FileInfo.init), usedBytes: used, quotaBytes: Int64(server.settings.files.contractQuotaBytes))
         }
 
         api.get("contracts/:id/files/:file") { _, context -> Response in
-            let (contract, _) = try await ContractsAPI.access(context, server: server)
+            let (contract, viewer) = try await ContractsAPI.access(context, server: server)
             guard let id = FileID(try context.parameters.require("file")),
-                let file = try await server.offloaded({ try server.database.file(id, of: contract.id) }), server.blobs.contains(id)
+                let file = try await server.offloaded({ try server.database.file(id, of: contract.id) }), server.blobs.contains(id),
+                try await server.offloaded({ try viewer.role == .moderator || server.database.file(id, in: contract.id, isVisibleTo: viewer.user) })
             else {
                 throw APIError(.notFound, "unknown_file", "this thread has no such file")
             }

@@ -106,6 +106,8 @@ public enum CaseBundle {
                          the SHA-256 of README.txt, chain.json, transcript.json and transcript.html
         files/<id>       each file, named by its id: the SHA-256 of its bytes (lower-case hex)
 
+        The evidence is chain.json and files/: the hash chain covers them. transcript.json and transcript.html
+        are for reading; their hashes in manifest.json catch damage, not someone who edits the manifest too.
         The anchor is head_hash: compare it with the head the server reports (GET /api/contracts/<id>/verify)
         or one published when the case was opened. Entries are stored uncompressed.
 
@@ -120,27 +122,30 @@ public enum CaseBundle {
         4. The last message's hash must equal head_hash in manifest.json, and every id a message lists in
            files must be in files/.
         5. The other entries must hash to the values manifest.json lists for them.
-        A changed, missing, reordered or added message, or a changed or missing file, fails one of these.
+        A changed, missing, reordered or added message in chain.json, or a changed or missing file, fails one
+        of these.
 
         """
 
-    /// The bundle of `export` (a moderator's export: every message) with `files` read from `blobs`.
-    public static func build(_ export: TranscriptExport, files: [StoredFile], blobs: any BlobStore, testMoney: Bool) throws -> Data {
-        let archive = try Archive(accessMode: .create)
+    /// Writes the bundle of `export` (a moderator's export: every message) to `url`, with `files` read from
+    /// `blobs` a chunk at a time (a contract's files may be hundreds of megabytes: never all in memory).
+    public static func write(_ export: TranscriptExport, files: [StoredFile], blobs: any BlobStore, testMoney: Bool, to url: URL) throws {
+        try? FileManager.default.removeItem(at: url)
+        let archive = try Archive(url: url, accessMode: .create)
+        func add(_ path: String, size: Int64, _ chunk: @escaping (Int64, Int) throws -> Data) throws {
+            try archive.addEntry(with: path, type: .file, uncompressedSize: size, modificationDate: export.exportedAt,
+                compressionMethod: .none, bufferSize: 1 << 20) { position, count in try chunk(position, count) }
+        }
         func add(_ path: String, _ data: Data) throws {
-            try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: export.exportedAt,
-                compressionMethod: .none) { position, size in
-                data.subdata(in: Int(position)..<Int(position) + size)
-            }
+            try add(path, size: Int64(data.count)) { position, count in data.subdata(in: Int(position)..<Int(position) + count) }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let messages = export.entries.map(\.message)
         var listed: [Manifest.File] = []
-        for file in files {
-            guard let bytes = try blobs.data(file.id) else { continue }
+        for file in files where blobs.contains(file.id) {
             let path = "files/\(file.id.rawValue)"
-            try add(path, bytes)
+            try add(path, size: file.size) { position, count in try blobs.bytes(file.id, offset: position, count: count) }
             listed.append(Manifest.File(id: file.id.rawValue, name: file.name, size: file.size, contentType: file.contentType,
                 uploadedBy: file.uploadedBy.rawValue, uploadedAt: Timestamp.text(file.uploadedAt), path: path))
         }
@@ -155,8 +160,6 @@ public enum CaseBundle {
             entries: Dictionary(uniqueKeysWithValues: others.map { ($0.0, sha256($0.1)) }))
         try add("manifest.json", try encoder.encode(manifest))
         for (path, data) in others { try add(path, data) }
-        guard let data = archive.data else { throw CocoaError(.fileWriteUnknown) }
-        return data
     }
 
     /// What checking a bundle found: nothing wrong, or every problem.
@@ -180,8 +183,25 @@ public enum CaseBundle {
         var description: String { "\(path) is damaged: its bytes do not match the ZIP checksum" }
     }
 
-    /// Checks a bundle offline, as its README says.
+    /// Checks a bundle file offline, as its README says.
+    public static func verify(fileAt url: URL) -> Verification {
+        do {
+            return verify(try Archive(url: url, accessMode: .read))
+        } catch {
+            return Verification(thread: "?", messages: 0, files: 0, headHash: "", problems: ["the bundle cannot be read: \(error)"])
+        }
+    }
+
+    /// Checks a bundle held in memory.
     public static func verify(_ data: Data) -> Verification {
+        do {
+            return verify(try Archive(data: data, accessMode: .read))
+        } catch {
+            return Verification(thread: "?", messages: 0, files: 0, headHash: "", problems: ["the bundle cannot be read: \(error)"])
+        }
+    }
+
+    static func verify(_ archive: Archive) -> Verification {
         var result = Verification(thread: "?", messages: 0, files: 0, headHash: "", problems: [])
         func entry(_ archive: Archive, _ path: String) throws -> Data? {
             guard let entry = archive[path] else { return nil }
@@ -195,7 +215,6 @@ public enum CaseBundle {
             guard checksum == entry.checksum else { throw BundleDamage(path: entry.path) }
         }
         do {
-            let archive = try Archive(data: data, accessMode: .read)
             guard let manifestData = try entry(archive, "manifest.json"), let chainData = try entry(archive, "chain.json") else {
                 result.problems.append("manifest.json or chain.json is missing")
                 return result

@@ -145,13 +145,25 @@ enum CaseFileAPI {
                 throw APIError(.forbidden, "not_moderator", "only a moderator who is not a party exports a case bundle")
             }
             let now = server.clock()
-            let data = try await server.offloaded {
-                try CaseBundle.build(try server.database.export(contract.id, for: viewer, at: now), files: try server.database.files(of: contract.id),
-                    blobs: server.blobs, testMoney: server.testMoney)
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("case-\(UUID().uuidString).zip")
+            try await server.offloaded {
+                try CaseBundle.write(try server.database.export(contract.id, for: viewer, at: now), files: try server.database.files(of: contract.id),
+                    blobs: server.blobs, testMoney: server.testMoney, to: url)
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+            // Streamed from the temporary file, which goes once it is sent (or the client left).
+            let body = ResponseBody(contentLength: size) { writer in
+                defer { try? FileManager.default.removeItem(at: url) }
+                guard let handle = FileHandle(forReadingAtPath: url.path) else { throw APIError(.internalServerError, "internal", "the bundle was not written") }
+                defer { try? handle.close() }
+                while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+                    try await writer.write(ByteBuffer(data: chunk))
+                }
+                try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [
                 .contentType: "application/zip", .contentDisposition: "attachment; filename=\"case-\(FilesAPI.asciiFallback(contract.id.rawValue)).zip\"",
-            ], body: .init(byteBuffer: ByteBuffer(data: data)))
+            ], body: body)
         }
     }
 

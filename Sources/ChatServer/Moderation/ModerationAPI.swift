@@ -199,9 +199,10 @@ enum ModerationAPI {
             var status: DisputeCase.Status?
             if let text = request.uri.queryParameters["status"] {
                 if text == "resolved" {
-                    let resolved = try await server.offloaded { try server.database.resolvedCases() }
-                    return DisputeQueue(disputes: resolved.filter { ($0.currency == currency || currency == nil) && assigned($0.file) && now.timeIntervalSince($0.openedAt) >= hours * 3600 }
-                        .map { DisputeQueue.Item(resolved: $0, now: now) })
+                    let resolved = try await server.offloaded {
+                        try server.database.resolvedCases(openedBefore: now.addingTimeInterval(-hours * 3600), currency: currency)
+                    }
+                    return DisputeQueue(disputes: resolved.filter { assigned($0.file) }.map { DisputeQueue.Item(resolved: $0, now: now) })
                 }
                 guard let value = DisputeCase.Status(rawValue: String(text)) else {
                     throw APIError(.badRequest, "bad_request", "status must be awaiting_response, ready or resolved")

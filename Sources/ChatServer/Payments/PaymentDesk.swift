@@ -52,6 +52,11 @@ final class PaymentDesk: Sendable {
                 return receipt
             }
             guard let (context, transition) = try await database.moneyMovement(of: request) else {
+                // A command that moves no money still waits for a payment under way on the contract: it could
+                // change what that payment's step settles or numbers (a bonus's milestone) when it completes.
+                if case .command(let command)? = request.parsed, !command.isQuery, try await database.hasPendingPayment(request.thread) {
+                    throw PaymentPending(reason: "a payment on this contract is being completed first")
+                }
                 return try await database.handle(request)
             }
             if try await database.hasPendingPayment(request.thread) {
@@ -155,7 +160,8 @@ final class PaymentDesk: Sendable {
     /// Nil when the processor did not answer (the operation stays pending for the next try).
     private func complete(_ pending: PendingPayment, retrying: Bool) async throws -> Completion? {
         var results: [PaymentResult] = []
-        for call in pending.calls {
+        for planned in pending.calls {
+            let call = planned.naming(chargesIn: results)
             do {
                 let key = pending.key
                 results.append(try await processor.perform(call, retrying: retrying, checkpoint: pending.checkpoints[call.key]) { [database] value in

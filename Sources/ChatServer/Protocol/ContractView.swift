@@ -137,7 +137,7 @@ public struct ContractView: Codable, Hashable, Sendable {
         dispute = contract.dispute.map { "The \($0.raisedBy) opened a dispute about the contract at \(Timestamp.text($0.at)): \($0.reason)" }
         cancellation = contract.offers.first { $0.milestone == nil }.map { offer in
             var reason = ""
-            if case .cancelContract(let why) = offer.terms { reason = ": \(why)" }
+            if case .cancelContract(let why, _) = offer.terms { reason = ": \(why)" }
             return "The \(offer.by) offers to cancel the contract\(reason); everything held goes back to the buyer. Open until \(Timestamp.text(offer.lapsesAt))"
         }
         let visible = contract.reviews.filter { contract.reviewIsVisible($0, to: viewer.role, at: now) }
@@ -160,7 +160,7 @@ public struct ContractView: Codable, Hashable, Sendable {
             terms = "\(contract.money(amount)) to the freelancer" + (rest > 0 ? ", \(contract.money(rest)) back to the buyer" : "")
         case .refund: terms = "\(contract.money(milestone.held)) back to the buyer"
         case .extend(let due): terms = "due \(due) instead"
-        case .cancelContract(let reason): terms = "cancel the contract (\(reason))"
+        case .cancelContract(let reason, _): terms = "cancel the contract (\(reason))"
         }
         return "The \(offer.by) offers: \(terms); open until \(Timestamp.text(offer.lapsesAt))"
     }

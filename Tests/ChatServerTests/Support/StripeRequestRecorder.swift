@@ -57,6 +57,8 @@ final class StripeRequestRecorder: Sendable {
             json = #"{"id":"pi_rec_1","object":"payment_intent","status":"requires_confirmation","created":1800000000}"#
         case (.post, "/v1/payment_intents/pi_rec_1/confirm"):
             json = #"{"id":"pi_rec_1","object":"payment_intent","status":"\#(manual ? "requires_capture" : "succeeded")","created":1800000000}"#
+        case (.get, "/v1/payment_intents/pi_rec_1"):
+            json = #"{"id":"pi_rec_1","object":"payment_intent","status":"succeeded","created":1800000000,"latest_charge":"ch_rec_1"}"#
         case (.post, "/v1/transfers"):
             json = #"{"id":"tr_rec_\#(earlier.count)","object":"transfer","amount":\#(recorded.form["amount"] ?? "0")}"#
         case (.post, "/v1/refunds"):
