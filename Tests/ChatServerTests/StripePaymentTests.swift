@@ -1,4 +1,5 @@
 import ChatServer
+import Crypto
 import Foundation
 import FoundationNetworking
 import MilestoneCore
@@ -168,7 +169,18 @@ import Testing
                 #expect(try await alice.say("/fund M1").ackOutcome == "applied")
                 let intent = try Self.intent(server, 1)
                 #expect(try await alice.say("/dispute M1 the delivered files are empty").ackOutcome == "applied")
-                #expect(try await bob.say("They are in the shared folder since Monday: drive/checkout-v2").ackOutcome == "chat")
+                // The freelancer answers the case with evidence: a statement carrying the delivered file.
+                let delivered = Array("checkout-v2 build log: all 48 tests passed".utf8)
+                var upload = URLRequest(url: URL(string: "\(server.baseURL)/api/contracts/c-1/files?name=build.log")!)
+                upload.httpMethod = "POST"
+                upload.httpBody = Data(delivered)
+                upload.setValue("Bearer \(try await server.token("bob"))", forHTTPHeaderField: "Authorization")
+                let (uploaded, response) = try await URLSession.shared.data(for: upload)
+                #expect((response as? HTTPURLResponse)?.statusCode == 201, "\(String(decoding: uploaded, as: UTF8.self))")
+                let file = try #require(FileID(SHA256.hash(data: Data(delivered)).map { String(format: "%02x", $0) }.joined()))
+                #expect(try await bob.say("/evidence M1 they are in the shared folder since Monday; the build log is attached", files: [file]).ackOutcome == "applied")
+                let queued = try await server.database.openDisputes(at: Date())
+                #expect(queued.first?.status == .ready && queued.first?.file?.statements.count == 2)
                 #expect(try await bob.say("/offer M1 release 300").ackOutcome == "applied")
                 // An offer moves nothing.
                 #expect(try await stripe.paymentIntent(intent)["status"] as? String == "requires_capture")
