@@ -15,7 +15,20 @@ public enum Timestamp {
         let whole = interval.rounded(.down)
         let millisecond = Int((interval - whole) * 1_000_000_000) / 1_000_000
         // Exact: `whole` is an integral Double well inside Int's range.
-        let unixSeconds = Int(whole) + TimestampCalendar.referenceDateUnixSeconds
+        return format(unixSeconds: Int(whole) + TimestampCalendar.referenceDateUnixSeconds, millisecond: millisecond)
+    }
+
+    /// The same format for a time stored as whole milliseconds since 1970, exactly: no floating point, so
+    /// the text shows the very millisecond a stored message's hash covers (a `Date` made from it may
+    /// truncate to the one before).
+    public static func text(unixMilliseconds: Int64) -> String {
+        guard unixMilliseconds >= 0, unixMilliseconds < 253_402_300_800_000 else {
+            return text(Date(timeIntervalSince1970: TimeInterval(unixMilliseconds) / 1000))
+        }
+        return format(unixSeconds: Int(unixMilliseconds / 1000), millisecond: Int(unixMilliseconds % 1000))
+    }
+
+    private static func format(unixSeconds: Int, millisecond: Int) -> String {
         let days = unixSeconds / 86_400
         let secondOfDay = unixSeconds - days * 86_400
         let (year, month, day) = TimestampCalendar.civil(daysSince1970: days)

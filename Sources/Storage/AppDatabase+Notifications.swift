@@ -21,7 +21,7 @@ extension AppDatabase {
             let eventID = "\(contract.id.rawValue):\(message.seq)"
             let payload = NotificationPayload(
                 id: eventID, type: event.name, contract: contract.id.rawValue, milestone: event.milestone?.description,
-                seq: message.seq, at: Timestamp.text(message.createdAt), text: message.body, buyer: contract.buyer.rawValue,
+                seq: message.seq, at: Timestamp.text(unixMilliseconds: message.createdAt.milliseconds), text: message.body, buyer: contract.buyer.rawValue,
                 freelancer: contract.freelancer.rawValue)
             try db.execute(
                 sql: "INSERT INTO outbox (event_id, contract_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -206,10 +206,10 @@ enum CaseFileAPI {
             held: held, heldText: contract.money(held).description,
             resolvedAt: open == nil ? last?.closedAt.map(Timestamp.text) : nil, resolution: open == nil ? last?.resolution : nil,
             timeline: timeline.map {
-                .init(seq: $0.seq, at: Timestamp.text($0.createdAt), author: $0.author?.rawValue, event: $0.event, text: $0.body, files: $0.files.map(\.rawValue))
+                .init(seq: $0.seq, at: Timestamp.text(unixMilliseconds: $0.createdAt.milliseconds), author: $0.author?.rawValue, event: $0.event, text: $0.body, files: $0.files.map(\.rawValue))
             },
             ledger: entries.filter { milestone != nil && $0.posting.milestone == milestone }.map {
-                .init(kind: $0.posting.kind.rawValue, amount: $0.posting.amount, amountText: $0.amount.description, at: Timestamp.text($0.createdAt),
+                .init(kind: $0.posting.kind.rawValue, amount: $0.posting.amount, amountText: $0.amount.description, at: Timestamp.text(unixMilliseconds: $0.createdAt.milliseconds),
                     seq: $0.messageSeq, processorRef: $0.processorReference)
             },
             earlier: Array(earlier), files: [])

@@ -63,7 +63,7 @@ public enum TranscriptRenderer {
         for entry in export.entries {
             let message = entry.message
             let marker = message.isPrivate ? " [private to \(p(message.visibleTo!.rawValue))]" : ""
-            out.append("#\(message.seq) \(Timestamp.text(message.createdAt)) \(p(who(message))) \(message.kind.rawValue)\(marker): \(p(message.body))")
+            out.append("#\(message.seq) \(Timestamp.text(unixMilliseconds: message.createdAt.milliseconds)) \(p(who(message))) \(message.kind.rawValue)\(marker): \(p(message.body))")
             if let outcome = entry.outcome { out.append("    -> \(p(outcome))") }
         }
         out.append("")
@@ -71,13 +71,13 @@ public enum TranscriptRenderer {
         for milestone in contract.milestones {
             out.append("\(milestone.number) \(p(milestone.description)): \(contract.money(milestone.amount)), \(milestone.state.name); held \(contract.money(milestone.held)), released \(contract.money(milestone.released)), refunded \(contract.money(milestone.refunded))")
             for item in export.timelines[milestone.number] ?? [] {
-                out.append("    #\(item.seq) \(Timestamp.text(item.at)) \(item.event): \(p(item.text))")
+                out.append("    #\(item.seq) \(Timestamp.text(unixMilliseconds: item.at.milliseconds)) \(item.event): \(p(item.text))")
             }
         }
         out.append("")
         out.append("== Ledger (\(export.ledger.count) entries)")
         for entry in export.ledger {
-            out.append("\(entry.id) \(Timestamp.text(entry.createdAt)) \(entry.posting.milestone) \(entry.posting.kind.rawValue) \(entry.amount) \(p(entry.posting.debit.description)) -> \(p(entry.posting.credit.description)) (announced in #\(entry.messageSeq))")
+            out.append("\(entry.id) \(Timestamp.text(unixMilliseconds: entry.createdAt.milliseconds)) \(entry.posting.milestone) \(entry.posting.kind.rawValue) \(entry.amount) \(p(entry.posting.debit.description)) -> \(p(entry.posting.credit.description)) (announced in #\(entry.messageSeq))")
         }
         out.append("Balances: " + export.balances.keys.sorted().map { "\(p($0)) \(export.balances[$0]!)" }.joined(separator: ", "))
         out.append("Head hash: \(export.verification.headHash)")
@@ -90,19 +90,19 @@ public enum TranscriptRenderer {
         for entry in export.entries {
             let message = entry.message
             let classes = ["msg", message.kind.rawValue] + (message.isPrivate ? ["private"] : [])
-            rows += "<tr class=\"\(classes.joined(separator: " "))\" id=\"m\(message.seq)\"><td>\(message.seq)</td><td>\(ExportText.html(Timestamp.text(message.createdAt)))</td><td>\(ExportText.html(who(message)))</td><td>\(message.kind.rawValue)\(message.isPrivate ? "<br><span class=\"tag\">private to \(ExportText.html(message.visibleTo!.rawValue))</span>" : "")</td><td class=\"body\">\(ExportText.html(message.body))\(entry.outcome.map { "<div class=\"outcome\">→ \(ExportText.html($0))</div>" } ?? "")</td></tr>\n"
+            rows += "<tr class=\"\(classes.joined(separator: " "))\" id=\"m\(message.seq)\"><td>\(message.seq)</td><td>\(ExportText.html(Timestamp.text(unixMilliseconds: message.createdAt.milliseconds)))</td><td>\(ExportText.html(who(message)))</td><td>\(message.kind.rawValue)\(message.isPrivate ? "<br><span class=\"tag\">private to \(ExportText.html(message.visibleTo!.rawValue))</span>" : "")</td><td class=\"body\">\(ExportText.html(message.body))\(entry.outcome.map { "<div class=\"outcome\">→ \(ExportText.html($0))</div>" } ?? "")</td></tr>\n"
         }
         var milestones = ""
         for milestone in contract.milestones {
             milestones += "<section class=\"milestone\"><h3>\(milestone.number) \(ExportText.html(milestone.description)): \(ExportText.html(contract.money(milestone.amount).description)), \(milestone.state.name)</h3><p>Held \(ExportText.html(contract.money(milestone.held).description)), released \(ExportText.html(contract.money(milestone.released).description)), refunded \(ExportText.html(contract.money(milestone.refunded).description)).</p><ol>"
             for item in export.timelines[milestone.number] ?? [] {
-                milestones += "<li><a href=\"#m\(item.seq)\">#\(item.seq)</a> \(ExportText.html(Timestamp.text(item.at))): \(ExportText.html(item.text))</li>"
+                milestones += "<li><a href=\"#m\(item.seq)\">#\(item.seq)</a> \(ExportText.html(Timestamp.text(unixMilliseconds: item.at.milliseconds))): \(ExportText.html(item.text))</li>"
             }
             milestones += "</ol></section>\n"
         }
         var ledger = ""
         for entry in export.ledger {
-            ledger += "<tr><td>\(entry.id)</td><td>\(ExportText.html(Timestamp.text(entry.createdAt)))</td><td>\(entry.posting.milestone)</td><td>\(entry.posting.kind.rawValue)</td><td>\(ExportText.html(entry.posting.debit.description)) → \(ExportText.html(entry.posting.credit.description))</td><td class=\"num\">\(ExportText.html(entry.amount.description))</td><td><a href=\"#m\(entry.messageSeq)\">#\(entry.messageSeq)</a></td></tr>\n"
+            ledger += "<tr><td>\(entry.id)</td><td>\(ExportText.html(Timestamp.text(unixMilliseconds: entry.createdAt.milliseconds)))</td><td>\(entry.posting.milestone)</td><td>\(entry.posting.kind.rawValue)</td><td>\(ExportText.html(entry.posting.debit.description)) → \(ExportText.html(entry.posting.credit.description))</td><td class=\"num\">\(ExportText.html(entry.amount.description))</td><td><a href=\"#m\(entry.messageSeq)\">#\(entry.messageSeq)</a></td></tr>\n"
         }
         let balances = export.balances.keys.sorted().map { "<li>\(ExportText.html($0)): \(ExportText.html(export.balances[$0]!.description))</li>" }.joined()
         let chain = export.verification.isIntact
@@ -208,11 +208,11 @@ struct TranscriptDocument: Encodable {
         messages = export.entries.map { Entry(message: WireMessage($0.message), visibleTo: $0.message.visibleTo?.rawValue, outcome: $0.outcome) }
         var timelines: [String: [TimelineItem]] = [:]
         for (milestone, items) in export.timelines {
-            timelines[milestone.description] = items.map { TimelineItem(seq: $0.seq, at: Timestamp.text($0.at), event: $0.event, text: $0.text) }
+            timelines[milestone.description] = items.map { TimelineItem(seq: $0.seq, at: Timestamp.text(unixMilliseconds: $0.at.milliseconds), event: $0.event, text: $0.text) }
         }
         self.timelines = timelines
         ledger = export.ledger.map {
-            LedgerRow(id: $0.id, at: Timestamp.text($0.createdAt), milestone: $0.posting.milestone.description, kind: $0.posting.kind.rawValue,
+            LedgerRow(id: $0.id, at: Timestamp.text(unixMilliseconds: $0.createdAt.milliseconds), milestone: $0.posting.milestone.description, kind: $0.posting.kind.rawValue,
                 debit: $0.posting.debit.description, credit: $0.posting.credit.description, amount: $0.posting.amount,
                 amountText: $0.amount.description, currency: $0.currency.code, messageSeq: $0.messageSeq, commandID: $0.commandID?.rawValue)
         }

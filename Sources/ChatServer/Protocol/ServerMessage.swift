@@ -78,7 +78,8 @@ public struct WireMessage: Codable, Hashable, Sendable {
         visibleTo = message.visibleTo?.rawValue
         event = message.event
         milestone = message.milestone?.description
-        at = Timestamp.text(message.createdAt)
+        // The exact millisecond the hash covers (docs/PROTOCOL.md, *The hash chain*).
+        at = Timestamp.text(unixMilliseconds: message.createdAt.milliseconds)
         hash = message.hash
         files = message.files.map(\.rawValue)
     }
