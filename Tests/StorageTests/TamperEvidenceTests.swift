@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import MilestoneCore
@@ -75,6 +76,25 @@ import Testing
         let system = TranscriptChain.canonical(thread: "c-1", seq: 8, author: nil, authorRole: nil, kind: .system, visibleTo: "freelancer-1",
             body: "M1 funded", clientMessageID: nil, event: "milestone_funded", milestone: MilestoneNumber(1), createdAt: 1_800_000_000_124)
         #expect(TranscriptChain.hash(prev: genesis, canonical: system) == "532e4a7e2a7523781c9693e21c190b936dca1be41b1bf0bc08d0134b4bca5b07")
+    }
+
+    /// PROTOCOL.md's worked example (*The hash chain*), byte for byte: computed there from the documented rules
+    /// alone (Python's hashlib), so the document and the code cannot drift apart.
+    @Test func theDocumentsWorkedExampleIsWhatTheServerHashes() throws {
+        let genesis = String(repeating: "0", count: 64)
+        let funded = TranscriptChain.canonical(thread: "demo", seq: 1, author: nil, authorRole: nil, kind: .system, visibleTo: nil,
+            body: "Buyer funded M1: $500.00 is now held.", clientMessageID: nil, event: "milestone_funded", milestone: MilestoneNumber(1),
+            createdAt: 1_800_000_000_042)
+        #expect(String(decoding: funded, as: UTF8.self) == "4:demo;1:1;-;-;6:system;-;37:Buyer funded M1: $500.00 is now held.;-;16:milestone_funded;1:1;13:1800000000042;")
+        let first = TranscriptChain.hash(prev: genesis, canonical: funded)
+        #expect(first == "646d94b96c5bc0daf2720320fa690086ab6e19b812f1e350be6559c92c2f5691")
+        let file = try #require(FileID("09e7ec4a4da43c371f7e20befbd7d2dc3f500c05a72939fa9a3a5b862a022dc4"))
+        #expect(SHA256.hash(data: Data("logo v2\n".utf8)).map { String(format: "%02x", $0) }.joined() == file.rawValue)
+        let submitted = TranscriptChain.canonical(thread: "demo", seq: 2, author: "bob", authorRole: .freelancer, kind: .command, visibleTo: nil,
+            body: "/submit M1 final files ✓", clientMessageID: "b-7", event: nil, milestone: nil, createdAt: 1_800_000_000_123, files: [file])
+        #expect(String(decoding: submitted, as: UTF8.self)
+            == "4:demo;1:2;3:bob;10:freelancer;7:command;-;26:/submit M1 final files ✓;3:b-7;-;-;13:1800000000123;64:\(file.rawValue);")
+        #expect(TranscriptChain.hash(prev: first, canonical: submitted) == "42401f864347e8dd4d0446b0a3e0c832c911946e67c24dc6d098a4e77217ab72")
     }
 
     @Test func anUntouchedDatabaseVerifies() throws {
