@@ -68,6 +68,13 @@ public func buildChatServer(
         let connections = context.hub.connectionCount
         return Health(status: "ok", connections: connections, testMoney: context.testMoney)
     }
+    // The public half of the key that signs transcript heads, for anyone checking an export.
+    router.get("/api/signing-key") { _, _ -> SigningKey in
+        guard let signer = context.headSigner else {
+            throw APIError(.notFound, "not_signing", "this server does not sign transcript heads (transcripts.signing_key is empty)")
+        }
+        return SigningKey(publicKey: signer.publicKey)
+    }
     router.get("/ws") { _, _ -> Response in
         throw APIError(.upgradeRequired, "upgrade_required", "this is the WebSocket endpoint: open it with a WebSocket client (docs/PROTOCOL.md)")
     }
@@ -94,6 +101,17 @@ public func buildChatServer(
         },
         logger: logger)
     return ChatServerApp(context: context, application: application)
+}
+
+/// `GET /api/signing-key`.
+struct SigningKey: ResponseEncodable {
+    var algorithm = "Ed25519"
+    /// The raw 32-byte public key, base64.
+    var publicKey: String
+    /// What a signature covers, with the placeholders a verifier fills in.
+    var statement = "milestone-bot transcript head v1\n<thread>\n<messages>\n<head_hash>"
+
+    enum CodingKeys: String, CodingKey { case algorithm, publicKey = "public_key", statement }
 }
 
 struct Health: ResponseEncodable {

@@ -11,6 +11,8 @@ public final class ServerContext: Sendable {
     public let database: AppDatabase
     /// Where uploaded files' bytes are kept.
     public let blobs: any BlobStore
+    /// Signs transcript heads (`transcripts.signing_key`); nil when none is set.
+    public let headSigner: HeadSigner?
     public let hub: ThreadHub
     public let verifier: TokenVerifier
     public let tickets: TicketBook
@@ -51,6 +53,7 @@ public final class ServerContext: Sendable {
         readBudget = ReadBudget(bytesPerSecond: settings.limits.readBytesPerSecond, burstBytes: settings.limits.readBytesBurst)
         self.database = database
         self.blobs = blobs
+        headSigner = HeadSigner(base64: settings.transcriptSigningKey)
         self.hub = hub
         self.verifier = verifier
         self.tickets = tickets

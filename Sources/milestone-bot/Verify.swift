@@ -12,12 +12,13 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "One thread (contract id); default: every thread.") var thread: String?
     @Option(help: "The folder of uploaded files (default: <database>.files), whose files are hashed again.") var files: String?
     @Option(help: "Check a case bundle (from `export --bundle`) instead, offline: no database needed.") var bundle: String?
+    @Option(help: "With --bundle: the server's published public key (GET /api/signing-key); the head's signature must verify with it.") var publicKey: String?
 
     func run() async throws {
         if let bundle {
             guard FileManager.default.fileExists(atPath: bundle) else { throw ValidationError("no bundle at \(bundle)") }
-            let result = CaseBundle.verify(fileAt: URL(fileURLWithPath: bundle))
-            print(result.summary)
+            let result = CaseBundle.verify(fileAt: URL(fileURLWithPath: bundle), publicKey: publicKey)
+            print(result.summary + (result.isIntact && publicKey != nil ? " (signature verified)" : ""))
             if !result.isIntact { throw ExitCode(1) }
             return
         }
@@ -52,7 +53,10 @@ struct Export: AsyncParsableCommand {
         if let bundle {
             let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
             let blobs = try FileBlobStore(folder: folder, readOnly: true)
-            try CaseBundle.write(export, files: try store.files(of: ContractID(thread)), blobs: blobs, testMoney: true, to: URL(fileURLWithPath: bundle))
+            // Signed with TRANSCRIPTS_SIGNING_KEY when it is set, as the server signs.
+            let signer = ProcessInfo.processInfo.environment["TRANSCRIPTS_SIGNING_KEY"].flatMap(HeadSigner.init(base64:))
+            try CaseBundle.write(export, files: try store.files(of: ContractID(thread)), blobs: blobs, testMoney: true, signer: signer,
+                to: URL(fileURLWithPath: bundle))
             print("wrote \(bundle): \(export.entries.count) messages, head \(export.entries.last?.message.hash ?? "-")")
             return
         }
@@ -62,5 +66,18 @@ struct Export: AsyncParsableCommand {
         } else {
             print(text, terminator: "")
         }
+    }
+}
+
+struct SigningKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signing-key",
+        abstract: "Make an Ed25519 key for transcripts.signing_key: prints the private key (keep it secret) and the public key to publish.")
+
+    func run() async throws {
+        let key = HeadSigner.newKey()
+        guard let signer = HeadSigner(base64: key) else { throw ExitCode(1) }
+        print("private (set TRANSCRIPTS_SIGNING_KEY; never commit it): \(key)")
+        print("public (publish it; GET /api/signing-key serves it too): \(signer.publicKey)")
     }
 }

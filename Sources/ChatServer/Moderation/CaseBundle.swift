@@ -88,8 +88,13 @@ public enum CaseBundle {
         var files: [File]
         /// SHA-256 of the bundle's other entries (README.txt, chain.json, transcript.json, transcript.html).
         var entries: [String: String]
+        /// The server's Ed25519 signature of the head (``HeadSigner``) and its public key, when it signs heads.
+        var signature: String?
+        var publicKey: String?
 
-        enum CodingKeys: String, CodingKey { case thread, title, exportedAt = "exported_at", messages, headHash = "head_hash", files, entries }
+        enum CodingKeys: String, CodingKey {
+            case thread, title, exportedAt = "exported_at", messages, headHash = "head_hash", files, entries, signature, publicKey = "public_key"
+        }
     }
 
     static func sha256(_ data: Data) -> String {
@@ -122,6 +127,10 @@ public enum CaseBundle {
         4. The last message's hash must equal head_hash in manifest.json, and every id a message lists in
            files must be in files/.
         5. The other entries must hash to the values manifest.json lists for them.
+        6. When the server signs heads, manifest.json has signature (Ed25519, base64) over the UTF-8 text
+           "milestone-bot transcript head v1\n<thread>\n<messages>\n<head_hash>": check it with the public key
+           the operator publishes (GET /api/signing-key), not with the public_key beside it, which anyone
+           could replace.
         A changed, missing, reordered or added message in chain.json, or a changed or missing file, fails one
         of these.
 
@@ -129,7 +138,7 @@ public enum CaseBundle {
 
     /// Writes the bundle of `export` (a moderator's export: every message) to `url`, with `files` read from
     /// `blobs` a chunk at a time (a contract's files may be hundreds of megabytes: never all in memory).
-    public static func write(_ export: TranscriptExport, files: [StoredFile], blobs: any BlobStore, testMoney: Bool, to url: URL) throws {
+    public static func write(_ export: TranscriptExport, files: [StoredFile], blobs: any BlobStore, testMoney: Bool, signer: HeadSigner? = nil, to url: URL) throws {
         try? FileManager.default.removeItem(at: url)
         let archive = try Archive(url: url, accessMode: .create)
         func add(_ path: String, size: Int64, _ chunk: @escaping (Int64, Int) throws -> Data) throws {
@@ -155,9 +164,11 @@ public enum CaseBundle {
             ("transcript.json", Data(TranscriptRenderer.render(export, as: .json, testMoney: testMoney).utf8)),
             ("transcript.html", Data(TranscriptRenderer.render(export, as: .html, testMoney: testMoney).utf8)),
         ]
+        let head = messages.last?.hash ?? TranscriptChain.genesis
         let manifest = Manifest(thread: export.contract.id.rawValue, title: export.contract.title, exportedAt: Timestamp.text(export.exportedAt),
-            messages: messages.count, headHash: messages.last?.hash ?? TranscriptChain.genesis, files: listed,
-            entries: Dictionary(uniqueKeysWithValues: others.map { ($0.0, sha256($0.1)) }))
+            messages: messages.count, headHash: head, files: listed,
+            entries: Dictionary(uniqueKeysWithValues: others.map { ($0.0, sha256($0.1)) }),
+            signature: signer?.sign(thread: export.contract.id.rawValue, messages: messages.count, headHash: head), publicKey: signer?.publicKey)
         try add("manifest.json", try encoder.encode(manifest))
         for (path, data) in others { try add(path, data) }
     }
@@ -169,6 +180,8 @@ public enum CaseBundle {
         public var files: Int
         public var headHash: String
         public var problems: [String]
+        /// The manifest carries a signature (checked only against a public key given to ``verify``).
+        public var signed = false
         public var isIntact: Bool { problems.isEmpty }
 
         public var summary: String {
@@ -183,25 +196,25 @@ public enum CaseBundle {
         var description: String { "\(path) is damaged: its bytes do not match the ZIP checksum" }
     }
 
-    /// Checks a bundle file offline, as its README says.
-    public static func verify(fileAt url: URL) -> Verification {
+    /// Checks a bundle file offline, as its README says; with `publicKey`, also the server's signature.
+    public static func verify(fileAt url: URL, publicKey: String? = nil) -> Verification {
         do {
-            return verify(try Archive(url: url, accessMode: .read))
+            return verify(try Archive(url: url, accessMode: .read), publicKey: publicKey)
         } catch {
             return Verification(thread: "?", messages: 0, files: 0, headHash: "", problems: ["the bundle cannot be read: \(error)"])
         }
     }
 
     /// Checks a bundle held in memory.
-    public static func verify(_ data: Data) -> Verification {
+    public static func verify(_ data: Data, publicKey: String? = nil) -> Verification {
         do {
-            return verify(try Archive(data: data, accessMode: .read))
+            return verify(try Archive(data: data, accessMode: .read), publicKey: publicKey)
         } catch {
             return Verification(thread: "?", messages: 0, files: 0, headHash: "", problems: ["the bundle cannot be read: \(error)"])
         }
     }
 
-    static func verify(_ archive: Archive) -> Verification {
+    static func verify(_ archive: Archive, publicKey: String?) -> Verification {
         var result = Verification(thread: "?", messages: 0, files: 0, headHash: "", problems: [])
         func entry(_ archive: Archive, _ path: String) throws -> Data? {
             guard let entry = archive[path] else { return nil }
@@ -270,6 +283,16 @@ public enum CaseBundle {
             if previous != manifest.headHash {
                 result.problems.append("the chain ends at \(previous), not at the manifest's head \(manifest.headHash)")
             }
+            if let publicKey {
+                if let signature = manifest.signature {
+                    if !HeadSigner.verify(signature: signature, publicKey: publicKey, thread: manifest.thread, messages: result.messages, headHash: previous) {
+                        result.problems.append("the head's signature does not verify with the given public key")
+                    }
+                } else {
+                    result.problems.append("the bundle is not signed")
+                }
+            }
+            result.signed = manifest.signature != nil
         } catch {
             result.problems.append("the bundle cannot be read: \(error)")
         }

@@ -148,7 +148,7 @@ enum CaseFileAPI {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("case-\(UUID().uuidString).zip")
             try await server.offloaded {
                 try CaseBundle.write(try server.database.export(contract.id, for: viewer, at: now), files: try server.database.files(of: contract.id),
-                    blobs: server.blobs, testMoney: server.testMoney, to: url)
+                    blobs: server.blobs, testMoney: server.testMoney, signer: server.headSigner, to: url)
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
             // Streamed from the temporary file, which goes once it is sent (or the client left).

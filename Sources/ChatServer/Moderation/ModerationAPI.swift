@@ -157,6 +157,25 @@ struct CommandResult: ResponseEncodable {
 
 extension ChainVerification: ResponseEncodable {}
 
+/// A chain's verification and, when the server signs heads and the chain is intact, its head's signature.
+struct SignedVerification: ResponseEncodable {
+    var chain: ChainVerification
+    var signature: String?
+
+    enum CodingKeys: String, CodingKey { case signature }
+
+    func encode(to encoder: any Encoder) throws {
+        try chain.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(signature, forKey: .signature)
+    }
+
+    init(_ chain: ChainVerification, signer: HeadSigner?) {
+        self.chain = chain
+        signature = chain.isIntact ? signer?.sign(thread: chain.thread.rawValue, messages: chain.messages, headHash: chain.headHash) : nil
+    }
+}
+
 struct VerificationList: ResponseEncodable {
     var threads: [ChainVerification]
     var intact: Bool
@@ -246,9 +265,10 @@ enum ModerationAPI {
                 reviewsSealed: contract.reviews.count - visible.count)
         }
 
-        api.get("contracts/:id/verify") { _, context -> ChainVerification in
+        api.get("contracts/:id/verify") { _, context -> SignedVerification in
             let (contract, _) = try await ContractsAPI.access(context, server: server)
-            return try await server.offloaded { try server.database.verify(thread: contract.id, blobs: server.blobs) }
+            return SignedVerification(try await server.offloaded { try server.database.verify(thread: contract.id, blobs: server.blobs) },
+                signer: server.headSigner)
         }
 
         api.get("verify") { _, context -> VerificationList in

@@ -137,6 +137,7 @@ extension ServerSettings {
             settings.webhookURL = url
         }
         settings.webhookSecret = config.string(forKey: "notifications.secret", isSecret: true, default: "")
+        settings.transcriptSigningKey = config.string(forKey: "transcripts.signing_key", isSecret: true, default: "")
         return settings
     }
 

@@ -29,6 +29,8 @@ public struct ServerSettings: Sendable {
     public var webhookURL: URL?
     /// The HMAC-SHA256 secret that signs notifications (`Milestone-Signature`).
     public var webhookSecret = ""
+    /// The Ed25519 private key (32 bytes, base64) that signs transcript heads; empty: heads are not signed.
+    public var transcriptSigningKey = ""
 
     /// `payments.stripe.*`: used when `processor` is `stripe`.
     public struct StripePayments: Sendable {
@@ -137,6 +139,9 @@ public struct ServerSettings: Sendable {
             found.append("payments.processor must be simulated or stripe, not \(processor)")
         }
         if !apiKey.isEmpty && apiKey.utf8.count < 16 { found.append("auth.api_key must be at least 16 characters") }
+        if !transcriptSigningKey.isEmpty && HeadSigner(base64: transcriptSigningKey) == nil {
+            found.append("transcripts.signing_key must be a 32-byte Ed25519 private key in base64 (`milestone-bot signing-key` makes one)")
+        }
         if webhookURL != nil && webhookSecret.utf8.count < 16 {
             found.append("notifications.secret must be at least 16 bytes when notifications.webhook_url is set (set NOTIFICATIONS_SECRET)")
         }
