@@ -60,6 +60,7 @@ public func buildChatServer(
 
     let router = Router(context: ChatRequestContext.self)
     router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: RouteTableMiddleware())
     // The browser chat page (Sources/ChatServer/Public) at `/`, for paths no route answers.
     if let resources = Bundle.module.resourceURL {
         router.add(middleware: FileMiddleware(resources.appendingPathComponent("Public").path, searchForIndexHtml: true, logger: logger))

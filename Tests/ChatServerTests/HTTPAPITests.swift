@@ -48,7 +48,7 @@ import Testing
             let cases: [(String, [String: String], Int, String)] = [
                 (Self.createBody, [:], 401, "bad_api_key"),
                 (Self.createBody, ["X-Api-Key": "wrong-key-wrong-key"], 401, "bad_api_key"),
-                ("not json", key, 400, "bad_request"),
+                ("not json", key, 400, "bad_json"),
                 (Self.createBody.replacingOccurrences(of: "USD", with: "XYZ"), key, 400, "bad_currency"),
                 (Self.createBody.replacingOccurrences(of: "skillscoop", with: "ebay"), key, 400, "bad_preset"),
                 (Self.createBody.replacingOccurrences(of: "$1,250.50", with: "12.345"), key, 400, "bad_milestone"),

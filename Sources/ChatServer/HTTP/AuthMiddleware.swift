@@ -58,24 +58,39 @@ struct APIError: HTTPResponseError, Sendable {
     let status: HTTPResponse.Status
     let code: String
     let message: String
+    /// The request field the error is about (`milestones[0].amount`), if one is.
+    let field: String?
+    var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.field = field
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let text = Wire.text(APIErrorBody(error: .init(code: code, message: message)))
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        let text = Wire.text(APIErrorBody(error: .init(code: code, message: message, field: field)))
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
 
-/// The JSON body of every API error.
+/// The JSON body of every API error: `{"error": {"code", "message", "field"}}` (`field` is `null` when the
+/// error is not about one field of the request).
 struct APIErrorBody: Codable {
     struct Detail: Codable {
         let code: String
         let message: String
+        let field: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(code, forKey: .code)
+            try container.encode(message, forKey: .message)
+            try container.encode(field, forKey: .field)
+        }
     }
     let error: Detail
 }

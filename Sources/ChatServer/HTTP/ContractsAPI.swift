@@ -16,9 +16,16 @@ struct CreateContractRequest: Decodable {
     /// The buyer's and freelancer's ids at Stripe (needed when the processor is stripe).
     var payment: PaymentPartiesBody?
 
+    static let shape: BodyShape = .object([
+        "id": .value, "title": .value, "buyer": .value, "freelancer": .value, "currency": .value, "preset": .value,
+        "milestones": .array(.object(["amount": .value, "description": .value, "due": .value, "revisions": .value])),
+        "payment": PaymentPartiesBody.shape,
+    ])
+
     struct Draft: Decodable {
-        /// As a person types it: `500`, `1,250.50`, `$500`.
-        var amount: String
+        /// Integer minor units (`50000` is $500.00), as every amount the API sends; or a string as a person
+        /// types it (`500`, `1,250.50`, `$500`).
+        var amount: AmountInput
         var description: String
         /// `YYYY-MM-DD`
         var due: String?
@@ -27,8 +34,28 @@ struct CreateContractRequest: Decodable {
     }
 }
 
+/// An amount in a request: integer minor units, or text as a person types it.
+enum AmountInput: Decodable, Sendable {
+    case minorUnits(Int64)
+    case typed(String)
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Int64.self) {
+            self = .minorUnits(value)
+        } else if let text = try? container.decode(String.self) {
+            self = .typed(text)
+        } else {
+            throw DecodingError.typeMismatch(Int64.self, .init(codingPath: decoder.codingPath,
+                debugDescription: "an amount is a whole number of minor units (50000 for 500.00) or text like \"500.00\""))
+        }
+    }
+}
+
 /// `{"customer": "cus_...", "payment_method": "pm_...", "payout_account": "acct_..."}`, each optional.
 struct PaymentPartiesBody: Decodable {
+    static let shape: BodyShape = .object(["customer": .value, "payment_method": .value, "payout_account": .value])
+
     var customer: String?
     var paymentMethod: String?
     var payoutAccount: String?
@@ -93,10 +120,8 @@ enum ContractsAPI {
     static func addRoutes(to router: Router<ChatRequestContext>, server: ServerContext) {
         router.post("/api/contracts") { request, context -> EditedResponse<ContractCreated> in
             try checkPlatformKey(request, server: server)
-            let body: CreateContractRequest
-            do { body = try await request.decode(as: CreateContractRequest.self, context: context) } catch {
-                throw APIError(.badRequest, "bad_request", "the body must be JSON with title, buyer, freelancer, currency and preset: \(error)")
-            }
+            let body = try await StrictBody.decode(CreateContractRequest.self, from: request, shape: CreateContractRequest.shape,
+                what: "a JSON object with title, buyer, freelancer, currency and preset (and optionally id, milestones, payment)")
             let created = try await create(body, server: server)
             return EditedResponse(status: .created, response: created)
         }
@@ -105,10 +130,8 @@ enum ContractsAPI {
         router.put("/api/contracts/:id/payment") { request, context -> Response in
             try checkPlatformKey(request, server: server)
             let id = ContractID(try context.parameters.require("id"))
-            let body: PaymentPartiesBody
-            do { body = try await request.decode(as: PaymentPartiesBody.self, context: context) } catch {
-                throw APIError(.badRequest, "bad_request", "the body must be JSON with customer, payment_method and/or payout_account: \(error)")
-            }
+            let body = try await StrictBody.decode(PaymentPartiesBody.self, from: request, shape: PaymentPartiesBody.shape,
+                what: "a JSON object with customer, payment_method and/or payout_account")
             do {
                 try await server.offloaded { try server.database.setPaymentParties(body.parties, of: id) }
             } catch let error as StorageError {
@@ -187,10 +210,19 @@ enum ContractsAPI {
         var drafts: [MilestoneDraft] = []
         for (index, draft) in (body.milestones ?? []).enumerated() {
             let amount: Int64
-            switch AmountParser.parse(Substring(draft.amount), currency: currency) {
-            case .success(let value): amount = value
-            case .failure(let failure):
-                throw APIError(.badRequest, "bad_milestone", "milestones[\(index)].amount: \(failure.explanation(for: currency))")
+            switch draft.amount {
+            case .minorUnits(let value):
+                guard (1...Money.maximumMinorUnits).contains(value) else {
+                    throw APIError(.badRequest, "bad_milestone", "milestones[\(index)].amount is in minor units (cents) and must be from 1 to \(Money.maximumMinorUnits)",
+                        field: "milestones[\(index)].amount")
+                }
+                amount = value
+            case .typed(let text):
+                switch AmountParser.parse(Substring(text), currency: currency) {
+                case .success(let value): amount = value
+                case .failure(let failure):
+                    throw APIError(.badRequest, "bad_milestone", "milestones[\(index)].amount: \(failure.explanation(for: currency))", field: "milestones[\(index)].amount")
+                }
             }
             var due: DueDate?
             if let text = draft.due {

@@ -284,10 +284,9 @@ enum ModerationAPI {
                 throw APIError(.forbidden, "party_cannot_moderate",
                     "you are the \(viewer.role.rawValue) of contract \(contract.id.rawValue.prefix(100)); a moderator who is a party cannot rule on it")
             }
-            let body: ResolveRequest
-            do { body = try await request.decode(as: ResolveRequest.self, context: context) } catch {
-                throw APIError(.badRequest, "bad_request", "the body must be JSON with id, milestone, ruling (release, refund or split), amount (for a split) and note")
-            }
+            let body = try await StrictBody.decode(ResolveRequest.self, from: request,
+                shape: .object(["id": .value, "milestone": .value, "ruling": .value, "amount": .value, "note": .value]),
+                what: "a JSON object with id, milestone, ruling (release, refund or split), amount (for a split) and note")
             let (command, line) = try body.command(currency: contract.currency)
             return try await runCommand(line, expecting: command, currency: contract.currency, id: body.id, in: contract.id, by: viewer, server: server)
         }
