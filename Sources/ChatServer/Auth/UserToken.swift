@@ -36,11 +36,20 @@ public struct Identity: Sendable, Hashable {
     /// The token's `exp`: a ticket bought with it and a WebSocket opened with it end then, unless the
     /// client presents a fresh token (an `auth` envelope).
     public var expiresAt: Date
+    /// The platform's backend, by its API key: it reads every contract as a moderator does, and writes nothing.
+    public var isPlatform = false
 
     public init(user: UserID, isModerator: Bool, expiresAt: Date) {
         self.user = user
         self.isModerator = isModerator
         self.expiresAt = expiresAt
+    }
+
+    /// The platform's backend (`X-Api-Key`).
+    static var platform: Identity {
+        var identity = Identity(user: "platform", isModerator: true, expiresAt: .distantFuture)
+        identity.isPlatform = true
+        return identity
     }
 
     /// The same person in the same capacity (a refreshed token must be).

@@ -14,6 +14,18 @@ struct AuthMiddleware: RouterMiddleware {
         if request.headers[.authorization] == nil, request.uri.queryParameters["ticket"] != nil {
             throw APIError(.unauthorized, "unauthenticated", "tickets open WebSockets (/ws?ticket=) only; send Authorization: Bearer <token>")
         }
+        if request.headers[.authorization] == nil, let key = request.headers[.init("X-Api-Key")!] {
+            // The platform's backend reads (state, messages, transcripts, disputes) with its key; it writes
+            // through its own routes (POST /api/contracts ...), never as a person.
+            guard !server.settings.apiKey.isEmpty, constantTimeEquals(key, server.settings.apiKey) else {
+                throw APIError(.unauthorized, "bad_api_key", "the X-Api-Key is not the platform's key")
+            }
+            guard request.method == .get || request.method == .head else {
+                throw APIError(.forbidden, "read_only_key", "the platform's API key reads (GET); rulings, uploads and tickets take a person's bearer token")
+            }
+            context.identity = .platform
+            return try await next(request, context)
+        }
         context.identity = try await Authenticator(server: server).identity(authorization: request.headers[.authorization], ticket: nil)
         return try await next(request, context)
     }
