@@ -49,3 +49,21 @@ public enum WebhookSignature {
         guard matches else { throw .badSignature }
     }
 }
+
+/// Signatures to the Standard Webhooks specification (standardwebhooks.com): `webhook-signature` is
+/// `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`. The key is the secret's UTF-8
+/// bytes, or, for a secret written `whsec_<base64>`, those decoded bytes (as the specification's libraries
+/// read it).
+public enum StandardWebhook {
+    public static func signature(id: String, timestamp: Int, body: Data, secret: String) -> String {
+        var signed = Data("\(id).\(timestamp).".utf8)
+        signed.append(body)
+        let code = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key(secret)))
+        return "v1," + Data(code).base64EncodedString()
+    }
+
+    static func key(_ secret: String) -> Data {
+        if secret.hasPrefix("whsec_"), let decoded = Data(base64Encoded: String(secret.dropFirst(6))) { return decoded }
+        return Data(secret.utf8)
+    }
+}

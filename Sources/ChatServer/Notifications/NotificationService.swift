@@ -39,8 +39,14 @@ struct NotificationService: Service {
             request.httpMethod = "POST"
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            // Standard Webhooks (webhook-id, -timestamp, -signature), and the earlier Milestone-* headers.
+            let now = Date()
+            let timestamp = Int(now.timeIntervalSince1970)
+            request.setValue(item.eventID, forHTTPHeaderField: "webhook-id")
+            request.setValue(String(timestamp), forHTTPHeaderField: "webhook-timestamp")
+            request.setValue(StandardWebhook.signature(id: item.eventID, timestamp: timestamp, body: body, secret: secret), forHTTPHeaderField: "webhook-signature")
             request.setValue(item.eventID, forHTTPHeaderField: "Milestone-Event-Id")
-            request.setValue(WebhookSignature.sign(body: body, secret: secret, at: Date()), forHTTPHeaderField: "Milestone-Signature")
+            request.setValue(WebhookSignature.sign(body: body, secret: secret, at: now), forHTTPHeaderField: "Milestone-Signature")
             do {
                 let (_, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
