@@ -77,7 +77,7 @@ let package = Package(
             ],
             /// The browser chat page (index.html, app.css, app.js), served at `/`, and the default settings and
             /// presets (`bot-config/`; the repository's `bot-config` links here), used when no settings file is named or found.
-            resources: [.copy("Public"), .copy("bot-config")]
+            resources: [.copy("Public"), .copy("bot-config"), .copy("OpenAPI")]
         ),
         /// The command-line entry point: `serve`, `token`, `verify`.
         .executableTarget(

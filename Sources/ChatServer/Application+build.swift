@@ -69,6 +69,13 @@ public func buildChatServer(
         let connections = context.hub.connectionCount
         return Health(status: "ok", connections: connections, testMoney: context.testMoney)
     }
+    // The API's contract (docs/openapi.yaml), as built into the server.
+    router.get("/api/openapi.yaml") { _, _ -> Response in
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml", subdirectory: "OpenAPI"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { throw APIError(.notFound, "not_found", "the OpenAPI document is not built into this server") }
+        return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
     // The public half of the key that signs transcript heads, for anyone checking an export.
     router.get("/api/signing-key") { _, _ -> SigningKey in
         guard let signer = context.headSigner else {
@@ -86,6 +93,13 @@ public func buildChatServer(
     ContractsAPI.addRoutes(to: router, server: context)
     if let desk, !settings.stripe.webhookSecret.isEmpty {
         StripeWebhookAPI.addRoutes(to: router, server: context, desk: desk, secret: settings.stripe.webhookSecret)
+    } else {
+        router.post("/webhooks/stripe") { request, _ -> Response in
+            guard request.headers[.init("Stripe-Signature")!] != nil else {
+                throw APIError(.badRequest, "bad_signature", "a Stripe webhook carries a Stripe-Signature header")
+            }
+            throw APIError(.notFound, "api_disabled", "Stripe webhooks are off here: payments.processor is not stripe, or payments.stripe.webhook_secret is empty")
+        }
     }
     ModerationAPI.addRoutes(to: router, server: context)
     CaseFileAPI.addRoutes(to: router, server: context)

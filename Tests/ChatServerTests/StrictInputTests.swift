@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 import HTTPTypes
 import MilestoneCore
+import Storage
 import Testing
 
 /// The integrator's mistakes, each answered with a 4xx that names the problem in one error shape
@@ -90,6 +91,39 @@ import Testing
             // The chat page still answers its own paths.
             let (page, pageStatus) = try await AccessTests.get("\(server.baseURL)/")
             #expect(pageStatus == 200 && page.contains("<!doctype html>"))
+        }
+    }
+
+    /// Found by schemathesis: an absurd age filter on resolved cases reached a time no 64-bit millisecond count
+    /// holds and stopped the server. Query values are checked now, and times saturate instead of trapping.
+    @Test func absurdQueryValuesAreRefusedNotFatal() async throws {
+        try await TestServer.with { server in
+            let token = try await server.token("mia", role: "moderator")
+            for query in ["min_age_hours=9007199254740992.0&status=resolved", "min_age_hours=-1", "min_age_hours=abc", "assignee=", "limit=x"] {
+                let path = query.hasPrefix("limit") ? "/api/contracts/c-1/messages" : "/api/disputes"
+                let (body, status) = try await AccessTests.get("\(server.baseURL)\(path)?\(query)", token: token)
+                #expect(status == 400 || status == 404, "\(query): \(status) \(body)")
+            }
+            let (health, status) = try await AccessTests.get("\(server.baseURL)/health")
+            #expect(status == 200 && health.contains("ok"))
+            #expect(Date(timeIntervalSince1970: -9e18).milliseconds == .min && Date(timeIntervalSince1970: 9e18).milliseconds == .max)
+        }
+    }
+
+    /// The OpenAPI document is served as built in, and documents every route of the table (but the WebSocket).
+    @Test func theOpenAPIDocumentIsServedAndCoversEveryRoute() async throws {
+        try await TestServer.with { server in
+            let (document, status) = try await AccessTests.get("\(server.baseURL)/api/openapi.yaml")
+            #expect(status == 200 && document.hasPrefix("openapi: 3.1"), "\(document.prefix(80))")
+            for (pattern, methods) in RouteTable.routes where pattern != "/ws" {
+                let documented = pattern.replacingOccurrences(of: ":id", with: "{id}").replacingOccurrences(of: ":about", with: "{about}")
+                    .replacingOccurrences(of: ":file", with: "{file}")
+                #expect(document.contains("\n  \(documented):\n"), "\(documented) is not in docs/openapi.yaml")
+                for method in methods {
+                    let section = document.components(separatedBy: "\n  \(documented):\n").dropFirst().first?.components(separatedBy: "\n  /").first ?? ""
+                    #expect(("\n" + section).contains("\n    \(method.rawValue.lowercased()):"), "\(method) \(documented) is not documented")
+                }
+            }
         }
     }
 

@@ -160,8 +160,11 @@ enum ContractsAPI {
         authenticated.get("contracts/:id/messages") { request, context -> MessagePage in
             let (contract, viewer) = try await access(context, server: server)
             let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
-            if request.uri.queryParameters["after"] != nil, request.uri.queryParameters.get("after", as: Int64.self) == nil {
-                throw APIError(.badRequest, "bad_request", "after must be a whole number (a sequence number)")
+            if request.uri.queryParameters["after"] != nil, request.uri.queryParameters.get("after", as: Int64.self).map({ $0 >= 0 }) != true {
+                throw APIError(.badRequest, "bad_request", "after must be a whole number from 0 (a sequence number)", field: "after")
+            }
+            if request.uri.queryParameters["limit"] != nil, request.uri.queryParameters.get("limit", as: Int.self) == nil {
+                throw APIError(.badRequest, "bad_request", "limit must be a whole number (1-1000)", field: "limit")
             }
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 500, 1), 1000)
             // The same per-user history budget as the WebSocket's join and history.

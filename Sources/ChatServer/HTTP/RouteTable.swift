@@ -24,7 +24,7 @@ enum RouteTable {
         ("/api/disputes", [.get]),
         ("/api/verify", [.get]),
         ("/api/ws-ticket", [.post]),
-        ("/api/signing-key", [.get]),
+        ("/api/signing-key", [.get]), ("/api/openapi.yaml", [.get]),
     ]
 
     /// The methods `path` is routed for; nil for a path no route has.

@@ -112,35 +112,40 @@ struct ResolveRequest: Decodable {
     var milestone: String
     /// release, refund or split
     var ruling: String
-    /// For a split: the freelancer's part, typed like in the chat.
-    var amount: String?
+    /// For a split: the freelancer's part, in minor units (or typed like in the chat).
+    var amount: AmountInput?
     var note: String
 
     /// The ruling these fields make, and the line that records it in the thread; or why they make none.
     func command(currency: Currency) throws(APIError) -> (ChatCommand, String) {
         guard let number = MilestoneNumber(name: milestone) else {
-            throw APIError(.badRequest, "bad_request", "milestone must name one milestone, like M1")
+            throw APIError(.badRequest, "bad_request", "milestone must name one milestone, like M1", field: "milestone")
         }
         let resolution: Resolution
         switch ruling {
         case "release", "refund":
-            guard amount == nil else { throw APIError(.badRequest, "bad_request", "amount is only for a split") }
+            guard amount == nil else { throw APIError(.badRequest, "bad_request", "amount is only for a split", field: "amount") }
             resolution = ruling == "release" ? .release : .refund
         case "split":
-            guard let amount, !amount.isEmpty else {
-                throw APIError(.badRequest, "bad_request", "a split needs amount: the freelancer's part, e.g. \"200\" or \"$1,250.50\"")
-            }
-            switch AmountParser.parse(Substring(amount), currency: currency) {
-            case .success(let minorUnits): resolution = .split(toFreelancer: minorUnits)
-            case .failure(let failure): throw APIError(.badRequest, "bad_amount", "amount: \(failure.explanation(for: currency))")
+            switch amount {
+            case nil, .typed(""):
+                throw APIError(.badRequest, "bad_request", "a split needs amount: the freelancer's part in minor units, e.g. 20000", field: "amount")
+            case .minorUnits(let minorUnits):
+                guard minorUnits > 0 else { throw APIError(.badRequest, "bad_amount", "amount must be more than zero", field: "amount") }
+                resolution = .split(toFreelancer: minorUnits)
+            case .typed(let text):
+                switch AmountParser.parse(Substring(text), currency: currency) {
+                case .success(let minorUnits): resolution = .split(toFreelancer: minorUnits)
+                case .failure(let failure): throw APIError(.badRequest, "bad_amount", "amount: \(failure.explanation(for: currency))", field: "amount")
+                }
             }
         default:
-            throw APIError(.badRequest, "bad_request", "ruling must be release, refund or split")
+            throw APIError(.badRequest, "bad_request", "ruling must be release, refund or split", field: "ruling")
         }
         let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !note.isEmpty else { throw APIError(.badRequest, "bad_request", "note must explain the ruling") }
+        guard !note.isEmpty else { throw APIError(.badRequest, "bad_request", "note must explain the ruling", field: "note") }
         if let problem = IdentifierRules.textProblem(note, what: "note", allowing: ["\n", "\r", "\t"]) {
-            throw APIError(.badRequest, "bad_request", problem)
+            throw APIError(.badRequest, "bad_request", problem, field: "note")
         }
         let command = ChatCommand.resolve(.number(number), resolution, note: note)
         return (command, ChatCommand.resolveLine(number, resolution, note: note, currency: currency))
@@ -188,6 +193,9 @@ enum ModerationAPI {
         api.get("disputes") { request, context -> DisputeQueue in
             try requireModerator(context)
             let hours = request.uri.queryParameters.get("min_age_hours", as: Double.self) ?? 0
+            if request.uri.queryParameters["min_age_hours"] != nil, !(hours.isFinite && hours >= 0 && hours <= 1_000_000 && request.uri.queryParameters.get("min_age_hours", as: Double.self) != nil) {
+                throw APIError(.badRequest, "bad_request", "min_age_hours must be a number of hours from 0 to 1000000", field: "min_age_hours")
+            }
             var minimumHeld: Int64 = 0
             var onlyCurrency: Currency?
             if let code = request.uri.queryParameters["currency"] {
@@ -202,7 +210,7 @@ enum ModerationAPI {
                 onlyCurrency = currency
                 switch AmountParser.parse(amount, currency: currency) {
                 case .success(let value): minimumHeld = value
-                case .failure(let failure): throw APIError(.badRequest, "bad_request", "min_amount: \(failure.explanation(for: currency))")
+                case .failure(let failure): throw APIError(.badRequest, "bad_request", "min_amount: \(failure.explanation(for: currency))", field: "min_amount")
                 }
             }
             let now = server.clock()
@@ -210,6 +218,9 @@ enum ModerationAPI {
             let currency = onlyCurrency
             // `assignee=<moderator>` for one moderator's cases, `assignee=none` for the cases nobody took.
             let assignee = request.uri.queryParameters["assignee"].map(String.init)
+            if let assignee, assignee.isEmpty || IdentifierRules.problem(assignee, what: "assignee", maxBytes: 200) != nil {
+                throw APIError(.badRequest, "bad_request", "assignee names a moderator, or `none` for the cases nobody took", field: "assignee")
+            }
             @Sendable func assigned(_ file: DisputeCase?) -> Bool {
                 guard let assignee else { return true }
                 guard let taken = file?.assignee else { return assignee == "none" }
