@@ -148,7 +148,8 @@ enum ContractsAPI {
             let contracts = try await server.offloaded { try server.database.contracts(for: identity.user, role: role) }
             return ThreadList(threads: contracts.map { summary in
                 // As ServerContext.viewer decides: a moderator who is a party is that party there.
-                let role = summary.buyer == identity.user ? "buyer" : (summary.freelancer == identity.user ? "freelancer" : "moderator")
+                let role = identity.isPlatform ? "moderator"
+                    : summary.buyer == identity.user ? "buyer" : (summary.freelancer == identity.user ? "freelancer" : "moderator")
                 return .init(thread: summary.id.rawValue, title: summary.title, preset: summary.preset, phase: summary.phase, role: role,
                     buyer: summary.buyer.rawValue, freelancer: summary.freelancer.rawValue, lastSeq: summary.lastSeq)
             })

@@ -29,9 +29,10 @@ enum RouteTable {
 
     /// The methods `path` is routed for; nil for a path no route has.
     static func methods(for path: String) -> [HTTPRequest.Method]? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        // Empty segments are dropped, as the router drops them (`/api/threads/` is `/api/threads`).
+        let parts = path.split(separator: "/")
         return routes.first { route in
-            let pattern = route.pattern.split(separator: "/", omittingEmptySubsequences: false)
+            let pattern = route.pattern.split(separator: "/")
             return pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0.hasPrefix(":") ? !$1.isEmpty : $0 == $1 }
         }?.methods
     }
@@ -46,12 +47,12 @@ struct RouteTableMiddleware: RouterMiddleware {
         if let methods = RouteTable.methods(for: path) {
             let method = request.method == .head ? .get : request.method
             guard methods.contains(method) || request.method == .options else {
-                let allow = methods.map(\.rawValue).joined(separator: ", ")
+                let allow = (methods.contains(.get) ? methods + [.head] : methods).map(\.rawValue).joined(separator: ", ")
                 var error = APIError(.methodNotAllowed, "method_not_allowed", "\(path) answers \(allow), not \(request.method.rawValue)")
                 error.headers[.allow] = allow
                 throw error
             }
-        } else if path == "/api" || path.hasPrefix("/api/") {
+        } else if path.split(separator: "/").first == "api" {
             throw APIError(.notFound, "not_found", "there is no \(path) (docs/PROTOCOL.md lists the HTTP API)")
         }
         return try await next(request, context)

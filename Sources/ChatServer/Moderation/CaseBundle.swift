@@ -130,7 +130,8 @@ public enum CaseBundle {
         6. When the server signs heads, manifest.json has signature (Ed25519, base64) over the UTF-8 text
            "milestone-bot transcript head v1\n<thread>\n<messages>\n<head_hash>": check it with the public key
            the operator publishes (GET /api/signing-key), not with the public_key beside it, which anyone
-           could replace.
+           could replace. A signature proves the thread had these messages; that nothing came after them is
+           checked against the server's current head (GET /api/contracts/<id>/verify).
         A changed, missing, reordered or added message in chain.json, or a changed or missing file, fails one
         of these.
 
@@ -168,7 +169,9 @@ public enum CaseBundle {
         let manifest = Manifest(thread: export.contract.id.rawValue, title: export.contract.title, exportedAt: Timestamp.text(export.exportedAt),
             messages: messages.count, headHash: head, files: listed,
             entries: Dictionary(uniqueKeysWithValues: others.map { ($0.0, sha256($0.1)) }),
-            signature: signer?.sign(thread: export.contract.id.rawValue, messages: messages.count, headHash: head), publicKey: signer?.publicKey)
+            // Only an intact chain is vouched for.
+            signature: export.verification.isIntact ? signer?.sign(thread: export.contract.id.rawValue, messages: messages.count, headHash: head) : nil,
+            publicKey: signer?.publicKey)
         try add("manifest.json", try encoder.encode(manifest))
         for (path, data) in others { try add(path, data) }
     }
