@@ -95,7 +95,7 @@ extension Contract {
         offer(.resolveContract(note: "x"), "/resolve contract <ruling>", "rule on the dispute about the contract",
             when: role == .moderator && dispute != nil)
         let party = role == .buyer || role == .freelancer
-        if let cancellation = offers.first(where: { $0.milestone == nil }) {
+        if let cancellation = cancellationOffer {
             let answering = role == cancellation.by.counterparty
             offer(.answerCancellation(.accept), "/offer accept contract", "agree to cancel the contract; \(money(held)) held goes back to the buyer", when: answering && !isClosed)
             offer(.answerCancellation(.decline), "/offer decline contract", "keep the contract going", when: answering && !isClosed)

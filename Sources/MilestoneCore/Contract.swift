@@ -105,6 +105,8 @@ public struct Contract: Hashable, Sendable, Codable {
     public var paidToFreelancer: Int64 { milestones.reduce(0) { $0 + $1.released } }
 
     /// Total held by the processor for this contract now.
+    /// The open offer to cancel the whole contract, if any (the one offer about no milestone).
+    public var cancellationOffer: Offer? { offers.first { $0.milestone == nil } }
     public var held: Int64 { milestones.reduce(0) { $0 + $1.held } }
 
     public var isClosed: Bool { phase == .completed || phase == .ended || phase == .cancelled }

@@ -173,7 +173,7 @@ extension Step {
             throw Rejection(.badValue, "a contract can have at most \(Step.maximumMilestones) milestones and bonuses")
         }
         try checkTerms(amount: amount, description: note)
-        let number = MilestoneNumber((contract.milestones.map(\.number.rawValue).max() ?? 0) + 1)
+        let number = nextMilestoneNumber
         var bonus = Milestone(number: number, description: "Bonus: \(note)", amount: amount, dueDate: nil, revisionAllowance: nil,
             createdBy: .buyer, state: .released)
         bonus.funded = amount

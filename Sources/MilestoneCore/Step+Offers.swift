@@ -79,8 +79,7 @@ extension Step {
 
     // MARK: - Cancelling the whole contract by agreement
 
-    /// The open offer to cancel the contract, if any.
-    var cancellationOffer: Offer? { contract.offers.first { $0.milestone == nil } }
+    var cancellationOffer: Offer? { contract.cancellationOffer }
 
     /// A party offers to cancel the whole contract; the other accepts (everything held goes back to the
     /// buyer) or declines, the offerer may withdraw, and it lapses after the policy's time.

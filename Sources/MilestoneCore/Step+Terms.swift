@@ -72,8 +72,13 @@ extension Step {
         }
     }
 
+    /// The number a milestone (or a bonus) added now gets: one past the highest so far.
+    var nextMilestoneNumber: MilestoneNumber {
+        MilestoneNumber((contract.milestones.map(\.number.rawValue).max() ?? 0) + 1)
+    }
+
     private func newMilestone(_ draft: MilestoneDraft, createdBy: Role, state: MilestoneState) -> Milestone {
-        let number = MilestoneNumber((contract.milestones.map(\.number.rawValue).max() ?? 0) + 1)
+        let number = nextMilestoneNumber
         var allowance: Int?
         if case .counted(let perMilestone) = policy.revisions { allowance = draft.revisions ?? perMilestone }
         return Milestone(number: number, description: draft.description, amount: draft.amount, dueDate: draft.dueDate,

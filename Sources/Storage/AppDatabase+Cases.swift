@@ -95,7 +95,7 @@ extension AppDatabase {
     public func resolvedCases(openedBefore: Date? = nil, currency: Currency? = nil, limit: Int = 500) throws -> [CaseRecord] {
         try writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT d.*, c.title, c.preset, c.currency, c.buyer_id, c.freelancer_id FROM dispute_case d JOIN contract c ON c.id = d.contract_id
+                \(Self.caseColumns)
                 WHERE d.closed_at IS NOT NULL AND d.opened_at <= ? AND (? IS NULL OR c.currency = ?)
                 ORDER BY d.closed_at DESC, d.contract_id, d.about LIMIT ?
                 """, arguments: [openedBefore?.milliseconds ?? Int64.max, currency?.code, currency?.code, limit]).map(Self.caseRecord)
@@ -106,11 +106,16 @@ extension AppDatabase {
     public func cases(of contract: ContractID, about: DisputeScope) throws -> [CaseRecord] {
         try writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT d.*, c.title, c.preset, c.currency, c.buyer_id, c.freelancer_id FROM dispute_case d JOIN contract c ON c.id = d.contract_id
+                \(Self.caseColumns)
                 WHERE d.contract_id = ? AND d.about = ? ORDER BY d.opened_at
                 """, arguments: [contract.rawValue, about.description]).map(Self.caseRecord)
         }
     }
+
+    /// A case with the contract it belongs to, as ``caseRecord(_:)`` reads it.
+    private static let caseColumns = """
+        SELECT d.*, c.title, c.preset, c.currency, c.buyer_id, c.freelancer_id FROM dispute_case d JOIN contract c ON c.id = d.contract_id
+        """
 
     private static func caseRecord(_ row: Row) throws -> CaseRecord {
         let contract = ContractID(row["contract_id"] as String)

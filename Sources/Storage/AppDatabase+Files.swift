@@ -63,7 +63,11 @@ extension AppDatabase {
 
     /// Whether any contract has a file with these bytes.
     public func isFileKnown(_ id: FileID) throws -> Bool {
-        try writer.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM file WHERE id = ?)", arguments: [id.rawValue]) ?? false }
+        try writer.read { db in try Self.isFileKnown(db, id) }
+    }
+
+    static func isFileKnown(_ db: Database, _ id: FileID) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM file WHERE id = ?)", arguments: [id.rawValue]) ?? false
     }
 
     public func file(_ id: FileID, of contract: ContractID) throws -> StoredFile? {
@@ -143,9 +147,7 @@ extension AppDatabase {
             // Bytes stored since the cutoff may belong to an upload whose row is not written yet: kept until a
             // later collection.
             guard let stored = blobs.storedAt(id), stored < cutoff else { continue }
-            guard try await writer.read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM file WHERE id = ?)", arguments: [id.rawValue]) }) == false
-            else { continue }
-            _ = kept
+            guard try await writer.read({ db in try Self.isFileKnown(db, id) }) == false else { continue }
             try blobs.remove(id)
             removed += 1
         }

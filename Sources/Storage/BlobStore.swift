@@ -39,8 +39,6 @@ public enum BlobError: Error, Hashable, Sendable, CustomStringConvertible {
 public protocol BlobStore: Sendable {
     /// A new upload: bytes are appended in order, hashed as they arrive, and kept under their id on commit.
     func upload(limit: Int) throws(BlobError) -> any BlobUpload
-    /// The stored bytes of `id`, or nil when it is not stored.
-    func data(_ id: FileID) throws(BlobError) -> Data?
     /// Reads `id` in chunks, in order; false when it is not stored.
     func read(_ id: FileID, chunkSize: Int, _ chunk: (Data) async throws -> Void) async throws -> Bool
     func contains(_ id: FileID) -> Bool
@@ -101,11 +99,6 @@ public struct FileBlobStore: BlobStore {
 
     public func upload(limit: Int) throws(BlobError) -> any BlobUpload {
         try FileUpload(store: self, limit: limit)
-    }
-
-    public func data(_ id: FileID) throws(BlobError) -> Data? {
-        guard contains(id) else { return nil }
-        do { return try Data(contentsOf: path(id)) } catch { throw .io("cannot read file \(id): \(error)") }
     }
 
     public func read(_ id: FileID, chunkSize: Int, _ chunk: (Data) async throws -> Void) async throws -> Bool {

@@ -24,7 +24,7 @@ struct Verify: AsyncParsableCommand {
         }
         guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
         let store = try AppDatabase.openReadOnly(path: database)
-        let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
+        let folder = files.map { URL(fileURLWithPath: $0) } ?? store.filesFolder
         let blobs: (any BlobStore)? = FileManager.default.fileExists(atPath: folder.path) ? try FileBlobStore(folder: folder, readOnly: true) : nil
         if blobs == nil { print("note: no file folder at \(folder.path): files that messages carry are not checked (--files <folder>)") }
         let results = try thread.map { [try store.verify(thread: ContractID($0), blobs: blobs)] } ?? store.verifyAll(blobs: blobs)
@@ -51,7 +51,7 @@ struct Export: AsyncParsableCommand {
         let store = try AppDatabase.open(path: database)
         let export = try store.export(ContractID(thread), for: Participant(user: "export", role: .moderator), at: Date())
         if let bundle {
-            let folder = files.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: database + ".files")
+            let folder = files.map { URL(fileURLWithPath: $0) } ?? store.filesFolder
             let blobs = try FileBlobStore(folder: folder, readOnly: true)
             // Signed with TRANSCRIPTS_SIGNING_KEY when it is set, as the server signs.
             let signer = ProcessInfo.processInfo.environment["TRANSCRIPTS_SIGNING_KEY"].flatMap(HeadSigner.init(base64:))

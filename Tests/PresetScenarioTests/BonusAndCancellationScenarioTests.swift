@@ -39,9 +39,9 @@ import Testing
         s.reject("/bonus 50 thanks", by: s.moderator, .notAllowedForRole)
         s.reject("/bonus 0 thanks", by: s.buyer, .syntax)
         s.reject("/bonus 50", by: s.buyer, .syntax, reasonContains: "a note saying what the bonus is for is missing")
-        var fiverr = Scenario(policy: try PresetFiles.policy("fiverr"), title: "Logo")
+        let fiverr = Scenario(policy: try PresetFiles.policy("fiverr"), title: "Logo")
         fiverr.reject("/bonus 50 thanks", by: fiverr.buyer, .policyForbids, reason: "this platform has no bonuses")
-        var proposal = Scenario(policy: try PresetFiles.policy("whitelabel"), title: "App")
+        let proposal = Scenario(policy: try PresetFiles.policy("whitelabel"), title: "App")
         proposal.reject("/bonus 50 thanks", by: proposal.buyer, .wrongState, reasonContains: "still a proposal")
         // Closed contracts take no more money.
         try s.run("/milestone add 100 Tiny fix", by: s.buyer)
@@ -163,7 +163,7 @@ import Testing
 
     @Test("Where the seed has its own way to end by agreement, there is no cancellation offer")
     func policyForbidsCancellation() throws {
-        var s = Scenario(policy: try PresetFiles.policy("skillscoop"), title: "Site")
+        let s = Scenario(policy: try PresetFiles.policy("skillscoop"), title: "Site")
         s.reject("/offer cancel let us stop", by: s.buyer, .policyForbids, reason: "on this platform the parties cannot cancel the contract by agreement")
         #expect(!s.contract.availableCommands(for: s.buyer, at: s.now).contains { $0.template.hasPrefix("/offer cancel") })
     }
@@ -175,10 +175,9 @@ import Testing
         try s.run("/fund M1", by: s.buyer)
         try s.run("/offer cancel let us stop", by: s.freelancer)
         try s.run("/submit M1", by: s.freelancer)
-        let released = try s.run("/release M1", by: s.buyer)
+        try s.run("/release M1", by: s.buyer)
         if s.contract.phase != .completed { try s.run("/complete", by: s.buyer) }
         #expect(s.contract.phase == .completed)
         #expect(s.contract.offers.isEmpty)
-        _ = released
     }
 }

@@ -8,12 +8,6 @@ import Storage
 /// the response and every statement, who has not answered and since when, the assignee, the milestone's
 /// (or the contract's) timeline from the thread and its ledger, and how earlier disputes about it ended.
 struct CaseFile: ResponseEncodable {
-    struct Statement: Encodable {
-        var by: String
-        var text: String
-        var at: String
-    }
-
     struct TimelineEntry: Encodable {
         var seq: Int64
         var at: String
@@ -62,7 +56,7 @@ struct CaseFile: ResponseEncodable {
     /// Since when the case waits for the respondent's first word (nil once they answered or it closed).
     var waitingSeconds: Int?
     var assignee: String?
-    var statements: [Statement]
+    var statements: [DisputeQueue.Item.Statement]
     var held: Int64
     var heldText: String
     var resolvedAt: String?
@@ -202,7 +196,7 @@ enum CaseFileAPI {
             respondBy: file.map { Timestamp.text($0.respondBy) }, respondedAt: file?.respondedAt.map(Timestamp.text),
             noResponse: file?.noResponse ?? false, waitingSeconds: waiting ? Int(now.timeIntervalSince(openedAt)) : nil,
             assignee: file?.assignee?.rawValue,
-            statements: (file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) },
+            statements: DisputeQueue.Item.Statement.all(of: file),
             held: held, heldText: contract.money(held).description,
             resolvedAt: open == nil ? last?.closedAt.map(Timestamp.text) : nil, resolution: open == nil ? last?.resolution : nil,
             timeline: timeline.map {

@@ -48,6 +48,11 @@ struct DisputeQueue: ResponseEncodable {
             var by: String
             var text: String
             var at: String
+
+            /// Every statement of a case, oldest first (the claim is the first).
+            static func all(of file: DisputeCase?) -> [Statement] {
+                (file?.statements ?? []).map { Statement(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) }
+            }
         }
 
         enum CodingKeys: String, CodingKey {
@@ -99,7 +104,7 @@ extension DisputeQueue.Item {
             raisedByUser: (record.raisedBy == .buyer ? record.buyer : record.freelancer).rawValue, reason: record.reason,
             openedAt: Timestamp.text(record.openedAt), openSeconds: Int(now.timeIntervalSince(record.openedAt)), otherSideLastSpoke: nil,
             status: "resolved", respondBy: record.file.map { Timestamp.text($0.respondBy) }, noResponse: record.file?.noResponse ?? false,
-            statements: (record.file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) },
+            statements: DisputeQueue.Item.Statement.all(of: record.file),
             assignee: record.file?.assignee?.rawValue, resolvedAt: record.closedAt.map(Timestamp.text), resolution: record.resolution)
     }
 }
@@ -251,7 +256,7 @@ enum ModerationAPI {
                     raisedBy: $0.raisedBy.rawValue, raisedByUser: $0.raisedByUser.rawValue, reason: $0.reason, openedAt: Timestamp.text($0.openedAt),
                     openSeconds: Int($0.age(at: now)), otherSideLastSpoke: $0.otherSideLastSpoke.map(Timestamp.text),
                     status: $0.status.rawValue, respondBy: $0.file.map { Timestamp.text($0.respondBy) }, noResponse: $0.file?.noResponse ?? false,
-                    statements: ($0.file?.statements ?? []).map { .init(by: $0.by.rawValue, text: $0.text, at: Timestamp.text($0.at)) },
+                    statements: DisputeQueue.Item.Statement.all(of: $0.file),
                     assignee: $0.file?.assignee?.rawValue)
             })
         }

@@ -135,7 +135,7 @@ public struct ContractView: Codable, Hashable, Sendable {
         }
         endRequest = contract.endRequest.map { "The buyer asked to end the contract; answer by \(Timestamp.text($0.answerBy))" }
         dispute = contract.dispute.map { "The \($0.raisedBy) opened a dispute about the contract at \(Timestamp.text($0.at)): \($0.reason)" }
-        cancellation = contract.offers.first { $0.milestone == nil }.map { offer in
+        cancellation = contract.cancellationOffer.map { offer in
             var reason = ""
             if case .cancelContract(let why, _) = offer.terms { reason = ": \(why)" }
             return "The \(offer.by) offers to cancel the contract\(reason); everything held goes back to the buyer. Open until \(Timestamp.text(offer.lapsesAt))"
