@@ -17,6 +17,7 @@ public struct ChatServerApp: Sendable {
         var services: [any Service] = [application, DeadlineService(context: context), FileCollectionService(context: context)]
         if let url = context.settings.webhookURL {
             services.append(NotificationService(context: context, url: url, secret: context.settings.webhookSecret))
+            services.append(UnreadDigestService(context: context))
         }
         if let desk = context.desk { services.append(PaymentService(context: context, desk: desk)) }
         services.append(GoingAwayService(hub: context.hub))

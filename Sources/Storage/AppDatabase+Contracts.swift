@@ -81,7 +81,7 @@ extension AppDatabase {
                 case .failure(let rejection): throw StorageError.invalid("milestone \"\(draft.description)\": \(rejection)")
                 case .success(.answered): break
                 case .success(.applied(let transition)):
-                    try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, at: now)
+                    try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, actor: creator, at: now)
                     contract = transition.contract
                 }
             }
@@ -120,7 +120,7 @@ extension AppDatabase {
     /// `previous` is the contract as stored, read in this same transaction: only rows that differ from it are written.
     func persist(
         _ db: Database, _ transition: Transition, previous: Contract, transcript: inout TranscriptWriter,
-        commandID: CommandID?, settlement: Settlement? = nil, at now: Date
+        commandID: CommandID?, actor: Participant?, settlement: Settlement? = nil, at now: Date
     ) throws {
         let contract = transition.contract
         if paymentsRequired, !transition.postings.isEmpty, settlement == nil {
@@ -157,7 +157,7 @@ extension AppDatabase {
             firstSeq = firstSeq ?? message.seq
             if let milestone = event.milestone { announced[milestone] = message.seq }
         }
-        try enqueueNotifications(db, contract: contract, messages: eventMessages, events: transition.events)
+        try enqueueNotifications(db, contract: contract, messages: eventMessages, events: transition.events, actor: actor)
         if !transition.postings.isEmpty {
             // The ledger's rules are per milestone: a step about one milestone needs only that one's entries.
             let milestones = Set(transition.postings.map(\.milestone))

@@ -61,7 +61,7 @@ extension AppDatabase {
         guard let contract = try Self.loadContract(db, due.contract) else { return nil }
         let transition = contract.fire(due.kind, at: now)
         var transcript = try TranscriptWriter(db, thread: due.contract)
-        try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, settlement: settlement, at: now)
+        try persist(db, transition, previous: contract, transcript: &transcript, commandID: nil, actor: nil, settlement: settlement, at: now)
         try transcript.saveHead(db)
         announce(db, transcript.written)
         return (transition, transcript.written)

@@ -145,7 +145,7 @@ extension AppDatabase {
                 outcome = .applied(events: applied.events.map(\.name))
                 transition = applied
                 guard let contract else { throw StorageError.corrupt("a command ran without its contract") }
-                try persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, settlement: settlement, at: now)
+                try persist(db, applied, previous: contract, transcript: &transcript, commandID: request.commandID, actor: author, settlement: settlement, at: now)
             }
         }
         try transcript.saveHead(db)

@@ -267,6 +267,32 @@ extension AppDatabase {
                 ALTER TABLE message ADD COLUMN files TEXT;
                 """)
         }
+        migrator.registerMigration("v9: read markers; how far each party was told of unread lines") { db in
+            try db.execute(sql: """
+                -- Each time a party's reading moved forward: `seq` is the newest message they had seen, at `at`.
+                -- The newest row is their read marker; the first row reaching a message says when they first saw it.
+                CREATE TABLE read_marker (
+                    thread_id TEXT NOT NULL REFERENCES contract(id),
+                    user_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq > 0),
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (thread_id, user_id, seq)
+                ) WITHOUT ROWID;
+                -- The newest line the platform was told of (a `message.created` event) or that reached the party
+                -- live, per party: lines after it are what the next event is about.
+                CREATE TABLE unread_digest (
+                    thread_id TEXT NOT NULL REFERENCES contract(id),
+                    user_id TEXT NOT NULL,
+                    told_seq INTEGER NOT NULL,
+                    PRIMARY KEY (thread_id, user_id)
+                ) WITHOUT ROWID;
+                -- Lines written before this version are not news.
+                INSERT INTO unread_digest (thread_id, user_id, told_seq)
+                    SELECT c.id, c.buyer_id, h.last_seq FROM contract c JOIN thread_head h ON h.thread_id = c.id;
+                INSERT INTO unread_digest (thread_id, user_id, told_seq)
+                    SELECT c.id, c.freelancer_id, h.last_seq FROM contract c JOIN thread_head h ON h.thread_id = c.id;
+                """)
+        }
         return migrator
     }
 }

@@ -14,19 +14,23 @@ public struct PendingNotification: Hashable, Sendable {
 }
 
 extension AppDatabase {
-    /// Writes one outbox row per event message, inside the caller's transaction.
-    func enqueueNotifications(_ db: Database, contract: Contract, messages: [StoredMessage], events: [ContractEvent]) throws {
+    /// Writes one outbox row per event message, inside the caller's transaction. `actor` is who typed the
+    /// command (nil: the clock or the payment processor).
+    func enqueueNotifications(_ db: Database, contract: Contract, messages: [StoredMessage], events: [ContractEvent], actor: Participant?) throws {
         guard notificationsEnabled else { return }
         for (message, event) in zip(messages, events) {
             let eventID = "\(contract.id.rawValue):\(message.seq)"
-            let payload = NotificationPayload(
-                id: eventID, type: event.name, contract: contract.id.rawValue, milestone: event.milestone?.description,
-                seq: message.seq, at: Timestamp.text(unixMilliseconds: message.createdAt.milliseconds), text: message.body, buyer: contract.buyer.rawValue,
-                freelancer: contract.freelancer.rawValue)
-            try db.execute(
-                sql: "INSERT INTO outbox (event_id, contract_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [eventID, contract.id.rawValue, try JSON.string(payload), message.createdAt.milliseconds, message.createdAt.milliseconds])
+            let payload = NotificationPayload(id: eventID, event: event, contract: contract, seq: message.seq,
+                at: Timestamp.text(unixMilliseconds: message.createdAt.milliseconds), text: message.body, actor: actor)
+            try enqueue(db, eventID: eventID, contract: contract.id, payload: try JSON.string(payload), at: message.createdAt)
         }
+    }
+
+    /// One outbox row; a contract's rows are delivered in the order they were written.
+    func enqueue(_ db: Database, eventID: String, contract: ContractID, payload: String, at now: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO outbox (event_id, contract_id, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [eventID, contract.rawValue, payload, now.milliseconds, now.milliseconds])
     }
 
     /// The next notification to send for each contract (only the oldest undelivered one of a contract, so a

@@ -261,7 +261,7 @@ extension AppDatabase {
                 return nil
             }
             var transcript = try TranscriptWriter(db, thread: id)
-            try persist(db, transition, previous: context.contract, transcript: &transcript, commandID: nil, settlement: settlement, at: now)
+            try persist(db, transition, previous: context.contract, transcript: &transcript, commandID: nil, actor: nil, settlement: settlement, at: now)
             try transcript.saveHead(db)
             announce(db, transcript.written)
             return (transition, transcript.written)

@@ -18,7 +18,9 @@ struct Verify: AsyncParsableCommand {
         if let bundle {
             guard FileManager.default.fileExists(atPath: bundle) else { throw ValidationError("no bundle at \(bundle)") }
             let result = CaseBundle.verify(fileAt: URL(fileURLWithPath: bundle), publicKey: publicKey)
-            print(result.summary + (result.isIntact && publicKey != nil ? " (signature verified)" : ""))
+            let signature = publicKey != nil ? " (signature verified with the published key)"
+                : " (signature not checked: pass --public-key with the key the operator publishes; the manifest's own key proves nothing)"
+            print(result.summary + (result.isIntact ? signature : ""))
             if !result.isIntact { throw ExitCode(1) }
             return
         }

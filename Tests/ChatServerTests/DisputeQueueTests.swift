@@ -94,7 +94,8 @@ import Testing
         var ledger: [Line]
         var earlier: [Earlier]
 
-        struct Entry: Decodable { var seq: Int64; var at: String; var event: String?; var text: String }
+        struct Entry: Decodable { var seq: Int64; var at: String; var event: String?; var text: String; var seen_by: [Seen] }
+        struct Seen: Decodable { var user: String; var role: String; var at: String }
         struct Line: Decodable { var kind: String; var amount: Int64; var amount_text: String; var at: String; var seq: Int64; var processor_ref: String? }
         struct Earlier: Decodable { var opened_at: String; var raised_by: String; var reason: String; var resolved_at: String?; var resolution: String? }
 
@@ -115,7 +116,10 @@ import Testing
             for client in [alice, bob] { _ = try await client.join("k-1") }
             let token = try await server.token("mia", role: "moderator")
             try await Self.applied(alice, "/fund M1", in: "k-1")
-            try await Self.applied(bob, "/submit M1", in: "k-1")
+            let delivery = try await Self.applied(bob, "/submit M1", in: "k-1")
+            // The buyer's page shows the delivery: "the buyer read the delivery on ..." is in the case file.
+            try await alice.send(.read(thread: ContractID("k-1"), seq: delivery + 1))
+            _ = try await bob.next { if case .read = $0 { true } else { false } }
             try await Self.applied(alice, "/dispute M1 the checkout crashes", in: "k-1")
             try await Self.applied(bob, "/offer M1 release 400", in: "k-1")
             try await Self.applied(alice, "/offer decline M1", in: "k-1")
@@ -138,6 +142,9 @@ import Testing
             for event in ["milestone_funded", "work_submitted", "dispute_opened", "response_requested", "offer_made", "offer_declined", "evidence_added", "offer_accepted"] {
                 #expect(events.contains(event), "timeline lacks \(event): \(events)")
             }
+            let submitted = try #require(file.timeline.first { $0.event == "work_submitted" })
+            #expect(submitted.seen_by.map(\.user) == ["alice"] && submitted.seen_by.first?.role == "buyer", "\(submitted.seen_by)")
+            #expect(file.timeline.first { $0.event == "offer_accepted" }?.seen_by.isEmpty == true, "nobody marked the last lines read")
             #expect(file.ledger.map(\.kind) == ["hold", "post", "void"] && file.ledger.map(\.amount) == [50_000, 30_000, 20_000])
             #expect(file.held == 0 && file.earlier.isEmpty)
             let resolved = try await Self.queue(server, "?status=resolved")

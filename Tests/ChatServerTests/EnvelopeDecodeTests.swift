@@ -148,7 +148,10 @@ import Testing
         #expect(error(#"{"type":"join"}"#) == #"the field "thread" is missing"#)
         #expect(error(#"{"type":"join","thread":42}"#) == #"the field "thread" has the wrong type"#)
         #expect(error(#"{"type":"send","thread":"c-1","id":null,"text":"hi"}"#) == #"the field "id" is null"#)
-        #expect(error(#"{"type":"shout","thread":"c-1"}"#) == #"unknown type "shout"; expected join, leave, send, history or auth"#)
+        #expect(error(#"{"type":"shout","thread":"c-1"}"#) == #"unknown type "shout"; expected join, leave, send, history, typing, read or auth"#)
+        #expect(error(#"{"type":"read","thread":"c-1"}"#) == #"the field "seq" is missing"#)
+        #expect(error(#"{"type":"read","thread":"c-1","seq":0}"#) == #""seq" is a message's sequence number: 1 or more"#)
+        #expect(error(#"{"type":"read","thread":"c-1","seq":"7"}"#) == #"the field "seq" has the wrong type"#)
     }
 
     @Test func theCommonShapesTakeTheFastPath() {

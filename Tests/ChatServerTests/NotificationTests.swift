@@ -16,6 +16,11 @@ final class WebhookReceiver: Sendable {
         var contract: String
         var seq: Int64
         var type: String
+        /// The body as it arrived.
+        var body: Data
+
+        /// The body's JSON object.
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     }
 
     static let secret = "notification-secret-0123456789"
@@ -45,7 +50,7 @@ final class WebhookReceiver: Sendable {
             }
             let json = try JSONSerialization.jsonObject(with: body) as! [String: Any]
             self.received.withLock {
-                $0.append(Received(id: json["id"] as! String, contract: json["contract"] as! String, seq: (json["seq"] as! NSNumber).int64Value, type: json["type"] as! String))
+                $0.append(Received(id: json["id"] as! String, contract: json["contract"] as! String, seq: (json["seq"] as! NSNumber).int64Value, type: json["type"] as! String, body: body))
             }
             return .ok
         }
@@ -142,6 +147,61 @@ final class WebhookReceiver: Sendable {
                 #expect(pending > 0)
                 #expect(receiver.gets.withLock { $0 } == 0, "the redirect was not followed")
                 #expect(receiver.received.withLock { $0.isEmpty })
+            }
+        }
+    }
+
+    /// The integrator's complaint: webhooks carried only text. Each event names who acted, the money in minor
+    /// units with its currency, and whom to tell.
+    @Test func eventsNameTheActorTheAmountsAndWhomToTell() async throws {
+        let receiver = WebhookReceiver()
+        receiver.up.withLock { $0 = true }
+        try await receiver.run { url in
+            try await TestServer.with(settings: Self.settings(url)) { server in
+                try await Self.flow(server, contract: "s-1")
+                try await Self.waitUntil { receiver.received.withLock { $0.count } >= 4 }
+                let events = Dictionary(receiver.received.withLock { $0 }.map { ($0.type, $0.json) }, uniquingKeysWith: { first, _ in first })
+                let funded = try #require(events["milestone_funded"])
+                #expect(funded["actor"] as? [String: String] == ["user": "alice", "role": "buyer"])
+                #expect(funded["notify"] as? [String] == ["bob"], "the buyer acted: the freelancer is told")
+                let amount = try #require((funded["amounts"] as? [String: Any])?["amount"] as? [String: Any])
+                #expect((amount["minor"] as? NSNumber)?.int64Value == 10_000)
+                #expect(amount["currency"] as? String == "USD")
+                #expect(amount["text"] as? String == "$100.00")
+                #expect(funded["notify_moderators"] as? Bool == false)
+                let submitted = try #require(events["work_submitted"])
+                #expect(submitted["actor"] as? [String: String] == ["user": "bob", "role": "freelancer"])
+                #expect(submitted["notify"] as? [String] == ["alice"])
+                #expect((submitted["amounts"] as? [String: Any])?.isEmpty == true)
+                let released = try #require(events["milestone_released"])
+                #expect((((released["amounts"] as? [String: Any])?["amount"] as? [String: Any])?["minor"] as? NSNumber)?.int64Value == 10_000)
+            }
+        }
+    }
+
+    /// A dispute concerns moderators; a deadline has no actor, so both parties are told.
+    @Test func disputesConcernModeratorsAndTheClockActsAsNobody() async throws {
+        let receiver = WebhookReceiver()
+        receiver.up.withLock { $0 = true }
+        try await receiver.run { url in
+            let clock = TestClock()
+            try await TestServer.with(settings: Self.settings(url), clock: clock) { server in
+                try server.contract("d-1", milestones: [MilestoneDraft(amount: 25_050, description: "Work")])
+                for (text, who, role) in [("/fund M1", "alice", Role.buyer), ("/submit M1", "bob", .freelancer), ("/dispute M1 not what we agreed", "alice", .buyer)] {
+                    _ = try await server.database.handle(LineRequest(commandID: CommandID(UUID().uuidString), thread: ContractID("d-1"),
+                        author: Participant(user: UserID(who), role: role), text: text, receivedAt: clock.now))
+                }
+                try await Self.waitUntil { receiver.received.withLock { $0.contains { $0.type == "dispute_opened" } } }
+                let opened = try #require(receiver.received.withLock { $0.first { $0.type == "dispute_opened" } }?.json)
+                #expect(opened["notify_moderators"] as? Bool == true)
+                #expect(opened["notify"] as? [String] == ["bob"])
+                #expect((((opened["amounts"] as? [String: Any])?["held"] as? [String: Any])?["minor"] as? NSNumber)?.int64Value == 25_050)
+                // The respondent lets the time pass: the clock acts.
+                clock.advance(by: 30 * 86_400)
+                try await Self.waitUntil { receiver.received.withLock { $0.contains { $0.type == "no_response" } } }
+                let silent = try #require(receiver.received.withLock { $0.first { $0.type == "no_response" } }?.json)
+                #expect(silent["actor"] is NSNull)
+                #expect(silent["notify"] as? [String] == ["alice", "bob"])
             }
         }
     }

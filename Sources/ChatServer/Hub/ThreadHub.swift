@@ -42,6 +42,8 @@ public final class ThreadHub: Sendable {
         var threads: [ContractID: [ConnectionID: Subscription]] = [:]
         var connections: [ConnectionID: Connection] = [:]
         var nextID: UInt64 = 0
+        /// Threads that had chat lines since the unread digest last looked (only while it runs).
+        var chatActivity: Set<ContractID>?
 
         mutating func unsubscribe(_ id: ConnectionID, from thread: ContractID) {
             threads[thread]?[id] = nil
@@ -114,6 +116,7 @@ public final class ThreadHub: Sendable {
         var drains = Outbox.Drains()
         state.withLock { state in
             for message in report.messages {
+                if message.kind == .chat || message.kind == .note { state.chatActivity?.insert(message.thread) }
                 guard var subscribers = state.threads[message.thread] else { continue }
                 /// Everyone who gets the public frame, which is encoded once for all of them.
                 var publicAudience: [Outbox] = []
@@ -197,6 +200,39 @@ public final class ThreadHub: Sendable {
         for (viewer, outboxes) in audiences.values {
             let view = ServerMessage.state(ContractView(contract, viewer: viewer, testMoney: testMoney, now: now))
             drains.push(.encodedText(ByteBuffer(string: Wire.text(view))), to: outboxes)
+        }
+    }
+
+    /// Sends `frame` to every connection in `thread` that is past its catch-up, except `user`'s own ones.
+    /// For what is not stored (typing) or not part of the message order (read markers).
+    func broadcast(_ frame: ServerMessage, in thread: ContractID, exceptUser user: UserID? = nil) {
+        var drains = Outbox.Drains()
+        let audience = state.withLock { state in
+            (state.threads[thread] ?? [:]).values.filter { subscription in
+                guard case .live = subscription.phase else { return false }
+                return subscription.viewer.user != user
+            }.map(\.outbox)
+        }
+        guard !audience.isEmpty else { return }
+        drains.push(.encodedText(ByteBuffer(string: Wire.text(frame))), to: audience)
+        drains.run()
+    }
+
+    /// The users with a connection in `thread` now.
+    public func connectedUsers(in thread: ContractID) -> Set<UserID> {
+        state.withLock { state in Set((state.threads[thread] ?? [:]).values.map(\.viewer.user)) }
+    }
+
+    /// Starts noting which threads get chat lines, for ``takeChatActivity()``.
+    public func trackChatActivity() {
+        state.withLock { state in if state.chatActivity == nil { state.chatActivity = [] } }
+    }
+
+    /// The threads that had chat lines since the last call.
+    public func takeChatActivity() -> Set<ContractID> {
+        state.withLock { state in
+            defer { if state.chatActivity != nil { state.chatActivity = [] } }
+            return state.chatActivity ?? []
         }
     }
 

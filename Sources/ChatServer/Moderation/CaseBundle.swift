@@ -107,8 +107,9 @@ public enum CaseBundle {
         transcript.html  the whole thread for people (open it in a browser; it runs no script)
         transcript.json  the same, with every command's outcome, the ledger and the balances
         chain.json       every message with exactly the fields its hash covers
-        manifest.json    the thread, its head hash, every file (id, name, size, type, who uploaded it), and
-                         the SHA-256 of README.txt, chain.json, transcript.json and transcript.html
+        manifest.json    thread, title, exported_at, messages (how many chain.json has), head_hash, files
+                         (id, name, size, type, who uploaded it for each), and entries: the SHA-256 of
+                         README.txt, chain.json, transcript.json and transcript.html
         files/<id>       each file, named by its id: the SHA-256 of its bytes (lower-case hex)
 
         The evidence is chain.json and files/: the hash chain covers them. transcript.json and transcript.html
@@ -127,8 +128,13 @@ public enum CaseBundle {
         4. The last message's hash must equal head_hash in manifest.json, and every id a message lists in
            files must be in files/.
         5. The other entries must hash to the values manifest.json lists for them.
-        6. When the server signs heads, manifest.json has signature (Ed25519, base64) over the UTF-8 text
-           "milestone-bot transcript head v1\n<thread>\n<messages>\n<head_hash>": check it with the public key
+        6. When the server signs heads, manifest.json has signature (Ed25519, base64) over four lines of
+           UTF-8 joined by a line feed (0x0A), no spaces around them and no line feed at the end:
+             milestone-bot transcript head v1
+             <thread>
+             <messages>
+             <head_hash>
+           Check it with the public key
            the operator publishes (GET /api/signing-key), not with the public_key beside it, which anyone
            could replace. A signature proves the thread had these messages; that nothing came after them is
            checked against the server's current head (GET /api/contracts/<id>/verify).

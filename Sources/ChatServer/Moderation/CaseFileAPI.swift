@@ -16,6 +16,16 @@ struct CaseFile: ResponseEncodable {
         var text: String
         /// The files the message carries (a delivery, evidence).
         var files: [String]
+        /// When each party first had this message shown to them (their read marker reached it), if they have.
+        var seenBy: [Seen]
+
+        struct Seen: Encodable {
+            var user: String
+            var role: String
+            var at: String
+        }
+
+        enum CodingKeys: String, CodingKey { case seq, at, author, event, text, files, seenBy = "seen_by" }
     }
 
     struct LedgerLine: Encodable {
@@ -124,9 +134,10 @@ enum CaseFileAPI {
                     try server.database.ledgerEntries(of: contract.id), try server.database.files(of: contract.id),
                     try server.database.messagesWithFiles(in: contract.id))
             }
+            let reads = try await server.database.readHistory(in: contract.id)
             // The timeline: the system messages about it, and every message that carries files, in order.
             let merged = (timeline + carrying.filter { message in !timeline.contains { $0.seq == message.seq } }).sorted { $0.seq < $1.seq }
-            var file = try caseFile(contract, about: about, records: records, timeline: merged, entries: entries, now: now)
+            var file = try caseFile(contract, about: about, records: records, timeline: merged, entries: entries, reads: reads, now: now)
             file.files = files.map(FileInfo.init)
             return file
         }
@@ -162,8 +173,18 @@ enum CaseFileAPI {
     }
 
     static func caseFile(
-        _ contract: Contract, about: DisputeScope, records: [CaseRecord], timeline: [StoredMessage], entries: [LedgerEntry], now: Date
+        _ contract: Contract, about: DisputeScope, records: [CaseRecord], timeline: [StoredMessage], entries: [LedgerEntry], reads: [ReadMarker] = [],
+        now: Date
     ) throws -> CaseFile {
+        /// The first time each party's marker reached `seq` (markers move forward in time, so the earliest
+        /// row at or past it).
+        func seen(_ seq: Int64) -> [CaseFile.TimelineEntry.Seen] {
+            [(contract.buyer, Role.buyer), (contract.freelancer, .freelancer)].compactMap { user, role in
+                reads.filter { $0.user == user && $0.seq >= seq }.map(\.at).min().map {
+                    CaseFile.TimelineEntry.Seen(user: user.rawValue, role: role.rawValue, at: Timestamp.text(unixMilliseconds: $0.milliseconds))
+                }
+            }
+        }
         // The open dispute, if there is one; else the last one that closed.
         var open: (raisedBy: Role, reason: String, at: Date, file: DisputeCase?)?
         var held: Int64 = 0
@@ -200,7 +221,8 @@ enum CaseFileAPI {
             held: held, heldText: contract.money(held).description,
             resolvedAt: open == nil ? last?.closedAt.map(Timestamp.text) : nil, resolution: open == nil ? last?.resolution : nil,
             timeline: timeline.map {
-                .init(seq: $0.seq, at: Timestamp.text(unixMilliseconds: $0.createdAt.milliseconds), author: $0.author?.rawValue, event: $0.event, text: $0.body, files: $0.files.map(\.rawValue))
+                .init(seq: $0.seq, at: Timestamp.text(unixMilliseconds: $0.createdAt.milliseconds), author: $0.author?.rawValue, event: $0.event, text: $0.body, files: $0.files.map(\.rawValue),
+                    seenBy: seen($0.seq))
             },
             ledger: entries.filter { milestone != nil && $0.posting.milestone == milestone }.map {
                 .init(kind: $0.posting.kind.rawValue, amount: $0.posting.amount, amountText: $0.amount.description, at: Timestamp.text(unixMilliseconds: $0.createdAt.milliseconds),

@@ -16,11 +16,15 @@ public enum ClientMessage: Hashable, Sendable {
     /// A fresh token for this connection (token refresh): it must name the same user in the same capacity,
     /// and the connection then lives until the new token's `exp`.
     case auth(token: String)
+    /// The user is typing in the thread: shown to the others for a few seconds, never stored.
+    case typing(thread: ContractID)
+    /// The user has seen every message up to `seq` (a read marker): stored, and shown to the thread.
+    case read(thread: ContractID, seq: Int64)
 
     /// The thread the message is about; nil for `auth`.
     public var thread: ContractID? {
         switch self {
-        case .join(let thread, _), .leave(let thread), .send(let thread, _, _, _), .history(let thread, _, _): thread
+        case .join(let thread, _), .leave(let thread), .send(let thread, _, _, _), .history(let thread, _, _), .typing(let thread), .read(let thread, _): thread
         case .auth: nil
         }
     }
@@ -33,7 +37,7 @@ public struct EnvelopeError: Error, Hashable, Sendable, CustomStringConvertible 
 
 extension ClientMessage: Decodable {
     enum CodingKeys: String, CodingKey {
-        case type, thread, after, id, text, before, limit, token, files
+        case type, thread, after, id, text, before, limit, token, files, seq
     }
 
     /// The most files one message may carry.
@@ -67,9 +71,16 @@ extension ClientMessage: Decodable {
         case "history":
             self = .history(thread: thread, before: try container.decodeIfPresent(Int64.self, forKey: .before),
                 limit: try container.decodeIfPresent(Int.self, forKey: .limit))
+        case "typing": self = .typing(thread: thread)
+        case "read":
+            let seq = try container.decode(Int64.self, forKey: .seq)
+            guard seq >= 1 else {
+                throw DecodingError.dataCorruptedError(forKey: .seq, in: container, debugDescription: "\"seq\" is a message's sequence number: 1 or more")
+            }
+            self = .read(thread: thread, seq: seq)
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: container,
-                debugDescription: "unknown type \"\(type.prefix(40))\"; expected join, leave, send, history or auth")
+                debugDescription: "unknown type \"\(type.prefix(40))\"; expected join, leave, send, history, typing, read or auth")
         }
     }
 

@@ -13,7 +13,7 @@ extension Wire {
         case .joined(let joined): joined.jsonText
         case .history(let history): history.jsonText
         case .hello(let hello) where hello.messagesPerSecond.isFinite && hello.messageBurst.isFinite: hello.jsonText
-        case .hello, .authenticated: text(encoding: message)
+        case .hello, .authenticated, .typing, .read: text(encoding: message)
         }
     }
 

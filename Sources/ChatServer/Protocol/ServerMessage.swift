@@ -104,6 +104,25 @@ public enum ServerMessage: Hashable, Sendable {
     case state(ContractView)
     /// A fresh token (an `auth` envelope) was accepted: the connection lives until `expires_at`.
     case authenticated(Authenticated)
+    /// Someone else in the thread is typing (ephemeral: never stored, not sent again on reconnect).
+    case typing(Typing)
+    /// A party's read marker moved (and, after `joined`, where each party's is).
+    case read(Read)
+
+    public struct Typing: Codable, Hashable, Sendable {
+        public var thread: String
+        public var user: String
+        public var role: String
+    }
+
+    public struct Read: Codable, Hashable, Sendable {
+        public var thread: String
+        public var user: String
+        public var role: String
+        /// They have seen every message up to this one.
+        public var seq: Int64
+        public var at: String
+    }
 
     public struct Hello: Codable, Hashable, Sendable {
         public var user: String
@@ -199,6 +218,8 @@ public enum ServerMessage: Hashable, Sendable {
         case .joined: "joined"
         case .state: "state"
         case .authenticated: "authenticated"
+        case .typing: "typing"
+        case .read: "read"
         }
     }
 
@@ -252,6 +273,8 @@ extension ServerMessage: Encodable {
         case .joined(let value): try value.encode(to: encoder)
         case .state(let value): try value.encode(to: encoder)
         case .authenticated(let value): try value.encode(to: encoder)
+        case .typing(let value): try value.encode(to: encoder)
+        case .read(let value): try value.encode(to: encoder)
         }
     }
 }

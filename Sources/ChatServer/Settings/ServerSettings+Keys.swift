@@ -18,7 +18,7 @@ extension ServerSettings {
         "payments.processor", "payments.stripe.secret_key", "payments.stripe.api_base", "payments.stripe.mode",
         "payments.stripe.webhook_secret", "payments.stripe.authorization_hours", "payments.stripe.hold_warning_hours",
         "payments.stripe.hold_action_hours", "payments.stripe.retry_seconds", "payments.stripe.on_hold_expiry",
-        "notifications.webhook_url", "notifications.secret", "transcripts.signing_key",
+        "notifications.webhook_url", "notifications.secret", "notifications.unread_after_seconds", "transcripts.signing_key",
         "files.directory", "files.max_file_bytes", "files.contract_quota_bytes", "files.unreferenced_grace_hours",
     ]
 

@@ -137,6 +137,10 @@ extension ServerSettings {
             settings.webhookURL = url
         }
         settings.webhookSecret = config.string(forKey: "notifications.secret", isSecret: true, default: "")
+        settings.unreadAfter = try double("notifications.unread_after_seconds", settings.unreadAfter)
+        guard settings.unreadAfter >= 0, settings.unreadAfter <= 86_400 else {
+            throw ConfigError(file: file, key: "notifications.unread_after_seconds", "expected 0 to 86400 seconds, got \(settings.unreadAfter)")
+        }
         settings.transcriptSigningKey = config.string(forKey: "transcripts.signing_key", isSecret: true, default: "")
         return settings
     }

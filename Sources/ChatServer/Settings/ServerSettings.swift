@@ -29,6 +29,9 @@ public struct ServerSettings: Sendable {
     public var webhookURL: URL?
     /// The HMAC-SHA256 secret that signs notifications (`Milestone-Signature`).
     public var webhookSecret = ""
+    /// A chat line a party has not had (not connected, not read) is told to the platform (`message.created`)
+    /// once it is this old; lines arriving meanwhile join the same event.
+    public var unreadAfter: TimeInterval = 60
     /// The Ed25519 private key (32 bytes, base64) that signs transcript heads; empty: heads are not signed.
     public var transcriptSigningKey = ""
 

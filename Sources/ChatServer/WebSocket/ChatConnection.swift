@@ -32,6 +32,9 @@ struct ChatConnection {
     /// refilled a token every 50 ms go on for ever, and made the close depend on how fast lines commit).
     private var strikes = 0
     private var lastRefusal: ContinuousClock.Instant?
+    /// When this connection last passed on a `typing` per thread: at most one each ``typingInterval``.
+    private var lastTyping: [ContractID: ContinuousClock.Instant] = [:]
+    static let typingInterval: Duration = .seconds(2)
 
     init(context: ServerContext, identity: Identity, expiry: TokenExpiry, outbox: Outbox, logger: Logger) {
         self.context = context
@@ -132,8 +135,44 @@ struct ChatConnection {
             await send(body, files: files, id: clientID, in: thread, connection: id, outbox: outbox)
         case .auth(let token):
             await refresh(token, outbox: outbox)
+        case .typing(let thread):
+            typing(in: thread, outbox: outbox)
+        case .read(let thread, let seq):
+            await markRead(thread, through: seq, outbox: outbox)
         }
         return true
+    }
+
+    /// Passes "typing" on to the others in the thread, at most once every ``typingInterval`` (more are dropped
+    /// quietly: a client sends one per keystroke burst, and nothing is lost by skipping them).
+    private mutating func typing(in thread: ContractID, outbox: Outbox) {
+        guard let viewer = joined[thread]?.viewer else {
+            reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
+            return
+        }
+        let now = ContinuousClock.now
+        if let last = lastTyping[thread], now - last < Self.typingInterval { return }
+        lastTyping[thread] = now
+        context.hub.broadcast(.typing(.init(thread: thread.rawValue, user: viewer.user.rawValue, role: viewer.role.rawValue)), in: thread, exceptUser: viewer.user)
+    }
+
+    /// Moves a party's read marker and shows it to the thread. A moderator's reading is not recorded: read
+    /// markers say what the parties saw.
+    private func markRead(_ thread: ContractID, through seq: Int64, outbox: Outbox) async {
+        guard let viewer = joined[thread]?.viewer else {
+            reply(outbox, .error(.notJoined, "join the thread first", thread: thread))
+            return
+        }
+        guard viewer.role != .moderator else { return }
+        do {
+            guard let marker = try await context.database.markRead(thread, user: viewer.user, through: seq, at: context.clock()) else { return }
+            context.hub.broadcast(.read(.init(thread: thread.rawValue, user: viewer.user.rawValue, role: viewer.role.rawValue, seq: marker.seq,
+                at: Timestamp.text(unixMilliseconds: marker.at.milliseconds))), in: thread)
+        } catch StorageError.invalid(let detail) {
+            reply(outbox, .error(.badRequest, detail, thread: thread))
+        } catch {
+            reply(outbox, .error(.internalError, "could not record the read marker; send it again", thread: thread))
+        }
     }
 
     /// Whether the user may read more history now (``ReadBudget``); answers `rate_limited` when not.
@@ -256,7 +295,13 @@ struct ChatConnection {
             let fresh = try await context.database.contract(thread) ?? contract
             let state = ServerMessage.state(ContractView(fresh, viewer: viewer, testMoney: context.testMoney, now: context.clock()))
             backlog.append(.joined(.init(thread: thread.rawValue, lastSeq: lastSeq, role: viewer.role.rawValue)))
-            context.hub.finishJoin(id, thread: thread, backlog: backlog, lastSeq: lastSeq, then: [state])
+            // Where each party has read to, so the client can show "Seen" and count what is unread.
+            let reads = try await context.database.readMarkers(in: thread).compactMap { marker -> ServerMessage? in
+                guard let role = fresh.partyRole(of: marker.user) else { return nil }
+                return .read(.init(thread: thread.rawValue, user: marker.user.rawValue, role: role.rawValue, seq: marker.seq,
+                    at: Timestamp.text(unixMilliseconds: marker.at.milliseconds)))
+            }
+            context.hub.finishJoin(id, thread: thread, backlog: backlog, lastSeq: lastSeq, then: [state] + reads)
             joined[thread] = Membership(viewer: viewer, currency: contract.currency)
         } catch {
             context.hub.leave(id, thread: thread)

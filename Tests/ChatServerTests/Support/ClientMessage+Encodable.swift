@@ -25,6 +25,11 @@ extension ClientMessage: Encodable {
             try container.encode("history", forKey: .type)
             try container.encodeIfPresent(before, forKey: .before)
             try container.encodeIfPresent(limit, forKey: .limit)
+        case .typing:
+            try container.encode("typing", forKey: .type)
+        case .read(_, let seq):
+            try container.encode("read", forKey: .type)
+            try container.encode(seq, forKey: .seq)
         case .auth:
             break
         }

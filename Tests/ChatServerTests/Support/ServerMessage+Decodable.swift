@@ -16,6 +16,8 @@ extension ServerMessage: Decodable {
         case "joined": self = .joined(try Joined(from: decoder))
         case "state": self = .state(try ContractView(from: decoder))
         case "authenticated": self = .authenticated(try Authenticated(from: decoder))
+        case "typing": self = .typing(try Typing(from: decoder))
+        case "read": self = .read(try Read(from: decoder))
         default:
             throw DecodingError.dataCorrupted(.init(codingPath: [TypeKey.type], debugDescription: "unknown type \(type)"))
         }

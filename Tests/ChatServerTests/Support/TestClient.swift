@@ -15,7 +15,7 @@ struct Timeout: Error, CustomStringConvertible {
 /// A real WebSocket client for tests: connects, decodes every frame the server sends into a queue, and
 /// records how the server closed the connection.
 final class TestClient: Sendable {
-    private let received = Mutex<[ServerMessage]>([])
+    let received = Mutex<[ServerMessage]>([])
     private let writer = Mutex<WebSocketOutboundWriter?>(nil)
     private let closed = Mutex<(done: Bool, code: WebSocketErrorCode?, error: (any Error)?)>((false, nil, nil))
     private let task = Mutex<Task<Void, Never>?>(nil)
