@@ -92,6 +92,7 @@ public func buildChatServer(
             body: .init(byteBuffer: ByteBuffer(string: context.metrics.render())))
     }
     ContractsAPI.addRoutes(to: router, server: context)
+    PreviewAPI.addRoutes(to: router, server: context)
     if let desk, !settings.stripe.webhookSecret.isEmpty {
         StripeWebhookAPI.addRoutes(to: router, server: context, desk: desk, secret: settings.stripe.webhookSecret)
     } else {

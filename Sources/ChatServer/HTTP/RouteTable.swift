@@ -16,6 +16,7 @@ enum RouteTable {
         ("/api/contracts/:id/reviews", [.get]),
         ("/api/contracts/:id/verify", [.get]),
         ("/api/contracts/:id/resolve", [.post]),
+        ("/api/contracts/:id/preview", [.post]),
         ("/api/contracts/:id/cases/:about", [.get]),
         ("/api/contracts/:id/bundle", [.get]),
         ("/api/contracts/:id/files", [.get, .post]),
