@@ -32,8 +32,10 @@ struct Serve: AsyncParsableCommand {
         if let database { flags["database.path"] = database }
         var settings = try await ServerSettings.load(file: try ServerSettings.settingsFile(named: config), flags: flags)
         if demo {
-            if settings.signingSecret.isEmpty { settings.signingSecret = Self.randomSecret() }
-            if settings.apiKey.isEmpty { settings.apiKey = Self.randomSecret() }
+            // Kept beside the database, so a restart of the demo signs nobody out.
+            let kept = try DemoSecrets.load(besideDatabase: settings.databasePath)
+            if settings.signingSecret.isEmpty { settings.signingSecret = kept.signingSecret }
+            if settings.apiKey.isEmpty { settings.apiKey = kept.apiKey }
         }
         let problems = settings.problems(requireSecret: true)
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
@@ -51,6 +53,10 @@ struct Serve: AsyncParsableCommand {
             var live = announced
             live.port = port
             Self.say("milestone-bot serving on \(live.baseURL) (database \(announced.databasePath), payments: \(announced.processor), test money)")
+            if !["127.0.0.1", "localhost", "::1"].contains(announced.host) {
+                Self.say("Listening beyond this machine (\(announced.host)): pages this server serves connect from any of its addresses; "
+                    + "a page served elsewhere needs its origin in limits.allowed_origins (--set limits.allowed_origins=https://app.example)")
+            }
             if demo {
                 let tokens = await Self.demoTokens(settings: live)
                 Self.say(Demo.instructions(baseURL: live.baseURL, tokens: tokens, apiKey: live.apiKey))
@@ -72,10 +78,6 @@ struct Serve: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
-    static func randomSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in String(generator.next(), radix: 16) }.joined()
-    }
 
     static func demoTokens(settings: ServerSettings) async -> [(UserID, String, String)] {
         let verifier = await TokenVerifier(secret: settings.signingSecret, audience: settings.audience, maxLifetime: settings.maxTokenLifetime)

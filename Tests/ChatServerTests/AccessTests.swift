@@ -1,4 +1,4 @@
-import ChatServer
+@testable import ChatServer
 import Foundation
 import FoundationNetworking
 import HummingbirdWSClient
@@ -112,5 +112,29 @@ import Testing
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return (String(decoding: data, as: UTF8.self), (response as! HTTPURLResponse).statusCode)
+    }
+}
+
+/// The demo link says 127.0.0.1 and the user typed localhost (or the reverse), or a phone on the network
+/// opened `--host 0.0.0.0` by the machine's address: the server's own page must connect; a page elsewhere not.
+@Suite struct SameOriginTests {
+    @Test func aPageServedFromTheAddressTheSocketOpensToIsTheServersOwn() {
+        #expect(Authenticator.isSameOrigin("http://localhost:8080", host: "localhost:8080"))
+        #expect(Authenticator.isSameOrigin("http://127.0.0.1:8080", host: "127.0.0.1:8080"))
+        #expect(Authenticator.isSameOrigin("http://192.168.1.20:8080", host: "192.168.1.20:8080"))
+        #expect(Authenticator.isSameOrigin("HTTP://Chat.Example.com", host: "chat.example.com"))
+        #expect(Authenticator.isSameOrigin("https://chat.example.com", host: "chat.example.com:443"))
+        #expect(Authenticator.isSameOrigin("http://[::1]:8080", host: "[::1]:8080"))
+        #expect(Authenticator.isSameOrigin("http://[::1]", host: "[::1]"))
+    }
+
+    @Test func aPageAnywhereElseIsNot() {
+        #expect(!Authenticator.isSameOrigin("https://evil.example", host: "127.0.0.1:8080"))
+        #expect(!Authenticator.isSameOrigin("http://localhost:8081", host: "localhost:8080"), "another port is another origin")
+        #expect(!Authenticator.isSameOrigin("https://chat.example.com", host: "chat.example.com:80"), "another scheme's port")
+        #expect(!Authenticator.isSameOrigin("http://localhost:8080", host: nil))
+        #expect(!Authenticator.isSameOrigin("null", host: "localhost:8080"), "a sandboxed or file: page")
+        #expect(!Authenticator.isSameOrigin("ws://127.0.0.1", host: "127.0.0.1:80"), "only web pages have origins")
+        #expect(!Authenticator.isSameOrigin("http://evil.example@127.0.0.1:8080", host: "evil.example"))
     }
 }

@@ -57,11 +57,28 @@ struct Authenticator {
             ? "send Authorization: Bearer <token>, or ?ticket= from POST /api/ws-ticket" : "send Authorization: Bearer <token>")
     }
 
-    /// A WebSocket from a browser page: the page's origin must be allowed. The server's own page (its bound
-    /// base URL's origin) may always connect, whatever the port.
-    func checkOrigin(_ origin: String?) throws(APIError) {
-        guard let origin, !server.settings.limits.allows(origin: origin), origin != server.ownOrigin else { return }
+    /// A WebSocket from a browser page: the page's origin must be allowed. The server's own page may always
+    /// connect: its bound base URL's origin, and a page served from the very address the socket is opened to
+    /// (`localhost` as well as `127.0.0.1`, or a phone on the network reaching `--host 0.0.0.0`).
+    func checkOrigin(_ origin: String?, host: String?) throws(APIError) {
+        guard let origin, !server.settings.limits.allows(origin: origin), origin != server.ownOrigin,
+              !Self.isSameOrigin(origin, host: host) else { return }
         throw APIError(.forbidden, "origin_not_allowed", "this origin may not open WebSockets here; the operator can add it to limits.allowed_origins")
+    }
+
+    /// Whether a page at `origin` is on the host (and port) the request was sent to: the page was served by
+    /// this server at that address. Tokens travel in the request, not in cookies, so this is the same-origin
+    /// rule a browser applies, not a trust in the Host header.
+    static func isSameOrigin(_ origin: String, host: String?) -> Bool {
+        guard let host, !host.isEmpty, let url = URL(string: origin), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let originHost = url.host?.lowercased() else { return false }
+        let defaultPort = scheme == "https" ? 443 : 80
+        let originAuthority = (originHost.contains(":") && !originHost.hasPrefix("[") ? "[\(originHost)]" : originHost) + ":\(url.port ?? defaultPort)"
+        var requested = host.lowercased()
+        // `Host` omits a default port; the origin's scheme says which.
+        let hasPort = requested.hasPrefix("[") ? requested.contains("]:") : requested.contains(":")
+        if !hasPort { requested += ":\(defaultPort)" }
+        return originAuthority == requested
     }
 }
 

@@ -132,7 +132,7 @@ struct ChatChannel: ServerChildChannel, HTTPChannelHandler {
         guard uri.path == "/ws" else { return nil }
         let authenticator = Authenticator(server: server)
         do {
-            try authenticator.checkOrigin(head.headers.first(name: "Origin"))
+            try authenticator.checkOrigin(head.headers.first(name: "Origin"), host: head.headers.first(name: "Host"))
             return .chat(try await authenticator.identity(
                 authorization: head.headers.first(name: "Authorization"), ticket: uri.queryParameters["ticket"].map(String.init), ticketAllowed: true))
         } catch {
