@@ -37,6 +37,11 @@ public struct ContractSummary: Hashable, Sendable, Codable {
     public var buyer: UserID
     public var freelancer: UserID
     public var lastSeq: Int64
+    /// When the newest message everyone sees was written, and its text: the thread list's order and preview.
+    public var lastAt: Date?
+    public var preview: String?
+    /// People's lines by others after the user's read marker (0 for a moderator, who keeps none).
+    public var unread: Int = 0
 }
 
 extension AppDatabase {
@@ -102,15 +107,24 @@ extension AppDatabase {
     /// The contracts a user is party to, newest first; moderators get every contract.
     public func contracts(for user: UserID, role: Role) throws -> [ContractSummary] {
         try writer.read { db in
-            let mine = role == .moderator ? "" : "WHERE c.buyer_id = ? OR c.freelancer_id = ?"
+            let mine = role == .moderator ? "" : "WHERE c.buyer_id = :user OR c.freelancer_id = :user"
+            // A moderator keeps no read marker: nothing counts as unread for them.
+            let unread = role == .moderator ? "0" : """
+                (SELECT COUNT(*) FROM message u WHERE u.thread_id = c.id AND u.kind IN ('chat', 'note') AND u.author_id != :user
+                 AND u.seq > COALESCE((SELECT MAX(r.seq) FROM read_marker r WHERE r.thread_id = c.id AND r.user_id = :user), 0))
+                """
             let rows = try Row.fetchAll(db, sql: """
-                SELECT c.id, c.title, c.preset, c.phase, c.buyer_id, c.freelancer_id, h.last_seq
-                FROM contract c JOIN thread_head h ON h.thread_id = c.id \(mine)
-                ORDER BY c.created_at DESC, c.id
-                """, arguments: role == .moderator ? [] : [user.rawValue, user.rawValue])
+                SELECT c.id, c.title, c.preset, c.phase, c.buyer_id, c.freelancer_id, h.last_seq, last.created_at, last.body, \(unread)
+                FROM contract c JOIN thread_head h ON h.thread_id = c.id
+                LEFT JOIN message last ON last.thread_id = c.id
+                    AND last.seq = (SELECT MAX(seq) FROM message WHERE thread_id = c.id AND visible_to IS NULL)
+                \(mine)
+                ORDER BY last.created_at DESC, c.created_at DESC, c.id
+                """, arguments: ["user": user.rawValue])
             return rows.map {
                 ContractSummary(id: ContractID($0[0]), title: $0[1], preset: $0[2], phase: $0[3],
-                    buyer: UserID($0[4]), freelancer: UserID($0[5]), lastSeq: $0[6])
+                    buyer: UserID($0[4]), freelancer: UserID($0[5]), lastSeq: $0[6], lastAt: ($0[7] as Int64?).map(Date.init(milliseconds:)),
+                    preview: ($0[8] as String?).map { String(String.UnicodeScalarView($0.unicodeScalars.prefix(140))) }, unread: $0[9])
             }
         }
     }

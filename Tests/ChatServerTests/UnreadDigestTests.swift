@@ -81,7 +81,13 @@ import Testing
             let alice = try await TestClient.connect(server, token: try await server.token("alice"))
             _ = try await alice.join("c-1")
             _ = try await alice.say("Hello")
-            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            _ = try await alice.say("Is the \u{05D0} logo ready?")
+            // The thread list counts what bob has not read, and shows the newest line, before he opens it.
+            let bobToken = try await server.token("bob")
+            let listed = try Self.threads(try await AccessTests.get("\(server.baseURL)/api/threads", token: bobToken).0)
+            #expect(listed.first?["unread"] as? Int == 2 && listed.first?["preview"] as? String == "Is the \u{05D0} logo ready?", "\(listed)")
+            #expect(listed.first?["last_at"] is String)
+            let bob = try await TestClient.connect(server, token: bobToken)
             let joined = try await bob.join("c-1")
             try await bob.send(.read(thread: ContractID("c-1"), seq: joined.lastSeq + 5))
             let refused = try await bob.next { if case .error = $0 { true } else { false } }
@@ -90,6 +96,8 @@ import Testing
             #expect(error.message.contains("not a message of this thread"))
             try await bob.send(.read(thread: ContractID("c-1"), seq: joined.lastSeq))
             _ = try await bob.next { if case .read = $0 { true } else { false } }
+            let read = try Self.threads(try await AccessTests.get("\(server.baseURL)/api/threads", token: bobToken).0)
+            #expect(read.first?["unread"] as? Int == 0)
             // Markers only move forward: an older one changes nothing and is not shown.
             try await bob.send(.read(thread: ContractID("c-1"), seq: 1))
             try await Task.sleep(for: .milliseconds(300))
@@ -110,6 +118,10 @@ import Testing
             #expect(other.code == "not_joined")
             for client in [alice, bob, mia] { await client.close() }
         }
+    }
+
+    static func threads(_ body: String) throws -> [[String: Any]] {
+        (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["threads"] as? [[String: Any]] ?? []
     }
 
     @Test func typingReachesTheOthersAtMostEveryTwoSecondsAndIsNeverStored() async throws {

@@ -88,9 +88,27 @@ struct ThreadList: ResponseEncodable {
         var buyer: String
         var freelancer: String
         var lastSeq: Int64
+        var lastAt: String?
+        var preview: String?
+        var unread: Int
 
         enum CodingKeys: String, CodingKey {
-            case thread, title, preset, phase, role, buyer, freelancer, lastSeq = "last_seq"
+            case thread, title, preset, phase, role, buyer, freelancer, lastSeq = "last_seq", lastAt = "last_at", preview, unread
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(thread, forKey: .thread)
+            try c.encode(title, forKey: .title)
+            try c.encode(preset, forKey: .preset)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(role, forKey: .role)
+            try c.encode(buyer, forKey: .buyer)
+            try c.encode(freelancer, forKey: .freelancer)
+            try c.encode(lastSeq, forKey: .lastSeq)
+            try c.encode(lastAt, forKey: .lastAt)
+            try c.encode(preview, forKey: .preview)
+            try c.encode(unread, forKey: .unread)
         }
     }
 }
@@ -151,7 +169,8 @@ enum ContractsAPI {
                 let role = identity.isPlatform ? "moderator"
                     : summary.buyer == identity.user ? "buyer" : (summary.freelancer == identity.user ? "freelancer" : "moderator")
                 return .init(thread: summary.id.rawValue, title: summary.title, preset: summary.preset, phase: summary.phase, role: role,
-                    buyer: summary.buyer.rawValue, freelancer: summary.freelancer.rawValue, lastSeq: summary.lastSeq)
+                    buyer: summary.buyer.rawValue, freelancer: summary.freelancer.rawValue, lastSeq: summary.lastSeq,
+                    lastAt: summary.lastAt.map { Timestamp.text(unixMilliseconds: $0.milliseconds) }, preview: summary.preview, unread: summary.unread)
             })
         }
         authenticated.get("contracts/:id") { _, context -> ContractView in
