@@ -1086,6 +1086,260 @@ async def run_session_checks(srv):
           any("default-src 'none'" in p and "sandbox" not in p for p in metas), f"metas {metas}, head {head[:300]!r}")
 
 
+# --------------------------------------------------------------------------- typing and read markers (section 2)
+
+
+def frames_of(c, kind, start=0, thread=None):
+    """The frames of `kind` (for `thread`, when given) at index >= start."""
+    return [f for f in c.frames[start:] if f.get("type") == kind and (thread is None or f.get("thread") == thread)]
+
+
+async def frame_or_none(c, pred, start, timeout=TIMEOUT):
+    """Like Client.wait, but None instead of an AssertionError when nothing comes."""
+    try:
+        return await c.wait(pred, start, timeout)
+    except AssertionError:
+        return None
+
+
+async def run_typing_read_checks(srv):
+    """`typing` and `read` (PROTOCOL.md section 2), on a contract of their own so that no other check has moved a
+    read marker: alice buyer, bob freelancer, mia the moderator."""
+    port = srv.port
+    ws_url = f"ws://127.0.0.1:{port}/ws"
+    tok = srv.tokens
+    T = "proto-tr-" + secrets.token_hex(4)
+    st, _, body = H.http_json(port, "POST", "/api/contracts",
+                              {"id": T, "title": "Typing and read markers", "buyer": "alice", "freelancer": "bob",
+                               "currency": "USD", "preset": "indeelancer",
+                               "milestones": [{"amount": "100.00", "description": "Sketch"}]},
+                              {"X-Api-Key": srv.api_key})
+    if not check("typing/read: a contract of their own (POST /api/contracts, alice buyer, bob freelancer): 201",
+                 st == 201, f"{st} {body}"):
+        return
+
+    def is_typing(f):
+        return f.get("type") == "typing" and f.get("thread") == T
+
+    def is_read(f):
+        return f.get("type") == "read" and f.get("thread") == T
+
+    alice, alice2, bob, bob2, mia = (Client("alice-tr"), Client("alice-tr2"), Client("bob-tr"), Client("bob-tr2"),
+                                     Client("mia-tr"))
+    conns = (alice, alice2, bob, bob2, mia)
+    for c, who in zip(conns, ("alice", "alice", "bob", "bob", "mia")):
+        await c.connect(ws_url, tok[who])
+        await c.join(T)
+    joined = next(f for f in alice.frames if f.get("type") == "joined" and f.get("thread") == T)
+    last0 = joined.get("last_seq")
+
+    # ---- typing
+    marks = {c: c.mark() for c in conns}
+    t0 = time.monotonic()
+    await alice.send_frame({"type": "typing", "thread": T})
+    tf = await frame_or_none(bob, is_typing, marks[bob]) or {}
+    check("typing from alice: bob (joined) gets a typing frame {thread, user alice, role buyer}",
+          tf.get("user") == "alice" and tf.get("role") == "buyer" and set(tf) >= {"type", "thread", "user", "role"},
+          str(tf))
+    tf2 = await frame_or_none(bob2, is_typing, marks[bob2]) or {}
+    check("  bob's second connection gets it too", tf2.get("user") == "alice" and tf2.get("role") == "buyer", str(tf2))
+    tfm = await frame_or_none(mia, is_typing, marks[mia]) or {}
+    check("  the moderator joined to the thread gets it too (one of the others in the thread)",
+          tfm.get("user") == "alice", str(tfm))
+    await alice.quiet()
+    check("  alice's own connection gets no typing frame", not frames_of(alice, "typing", marks[alice]),
+          str(frames_of(alice, "typing", marks[alice])))
+    check("  alice's other connection gets none either (not your own connections)",
+          not frames_of(alice2, "typing", marks[alice2]), str(frames_of(alice2, "typing", marks[alice2])))
+    check("  typing gets no answer (no error, no ack) on the sending connection",
+          not [f for f in alice.frames[marks[alice]:] if f.get("type") in ("error", "ack")],
+          str(alice.frames[marks[alice]:]))
+    check("  bob gets it once", len(frames_of(bob, "typing", marks[bob])) == 1, str(frames_of(bob, "typing", marks[bob])))
+
+    # A burst in one 2-second window, sent once the first typing's window is over.
+    await asyncio.sleep(max(0.0, t0 + 2.3 - time.monotonic()))
+    mb, ma = bob.mark(), alice.mark()
+    tb = time.monotonic()
+    for _ in range(5):
+        await alice.send_frame({"type": "typing", "thread": T})
+    await asyncio.sleep(max(0.0, tb + 1.5 - time.monotonic()))
+    burst = frames_of(bob, "typing", mb)
+    check("a burst of 5 typing envelopes within 2 s (the first window over): bob gets exactly one typing frame",
+          len(burst) == 1 and burst[0].get("user") == "alice", str(burst))
+    check("  the ones passed over are dropped quietly (no error to alice)",
+          not [f for f in alice.frames[ma:] if f.get("type") == "error"], str(alice.frames[ma:]))
+    await asyncio.sleep(max(0.0, tb + 2.3 - time.monotonic()))
+    mb = bob.mark()
+    await alice.send_frame({"type": "typing", "thread": T})
+    again = await frame_or_none(bob, is_typing, mb)
+    check("  2 s after the burst's first, a typing reaches bob again", again is not None and again.get("user") == "alice",
+          str(again))
+
+    mb = bob.mark()
+    await bob2.send_frame({"type": "typing", "thread": T})
+    ta = await frame_or_none(alice2, lambda f: is_typing(f) and f.get("user") == "bob", marks[alice2])
+    check("typing from bob's second connection: alice gets {user bob, role freelancer}",
+          ta is not None and ta.get("role") == "freelancer", str(ta))
+    await bob.quiet()
+    check("  bob's other connection (not the sender) gets no typing frame of his own",
+          not [f for f in frames_of(bob, "typing", mb) if f.get("user") == "bob"], str(frames_of(bob, "typing", mb)))
+
+    # Nothing is stored and nothing is replayed.
+    typed_msgs = [m for c in conns for m in c.live_messages(T, marks[c])]
+    check("typing stores nothing: no message or notice frame reached anyone", not typed_msgs, str(typed_msgs[:2]))
+    late = Client("bob-tr-late")
+    await late.connect(ws_url, tok["bob"])
+    jl = await late.join(T)
+    await late.quiet()
+    jl_joined = next((f for f in jl if f.get("type") == "joined"), {})
+    check("  a join after the typing: last_seq unchanged (nothing stored)", jl_joined.get("last_seq") == last0,
+          f"before {last0}, now {jl_joined}")
+    check("  ... and it gets no typing frame (nothing replayed)", not frames_of(late, "typing"), str(frames_of(late, "typing")))
+    st, _, body = H.http_json(port, "GET", f"/api/contracts/{T}/messages", headers=bearer(tok["bob"]))
+    check("  GET /api/contracts/{id}/messages: last_seq unchanged",
+          st == 200 and isinstance(body, dict) and body.get("last_seq") == last0,
+          f"{st} last_seq={(body or {}).get('last_seq') if isinstance(body, dict) else body} vs {last0}")
+    await late.close()
+
+    # typing's errors: a missing thread is an invalid envelope; before join it "needs join".
+    nj = Client("bob-tr-unjoined")
+    await nj.connect(ws_url, tok["bob"])
+    m = nj.mark()
+    await nj.send_frame({"type": "typing"})
+    err = await frame_or_none(nj, lambda f: f.get("type") == "error", m) or {}
+    check("typing without thread: error bad_request", err.get("code") == "bad_request", str(err))
+    m = nj.mark()
+    await nj.send_frame({"type": "typing", "thread": T})
+    await nj.quiet()
+    answer = nj.frames[m:]
+    note(f"typing before join is answered with {answer or 'nothing'} (PROTOCOL.md says it needs join, not how it "
+         "is refused)")
+
+    # ---- read: a few lines to read
+    said = [await alice.say(T, f"tr-line-{i}-" + secrets.token_hex(3), f"line {i} for bob") for i in (1, 2, 3)]
+    check("read: alice posts three chat lines (acked)", all(a.get("outcome") == "chat" for a in said), str(said))
+    newest = said[-1].get("seq") or 0
+    for c in conns:
+        await c.wait(lambda f: f.get("type") == "message" and f.get("seq") == newest, 0)
+
+    # read before join: not_joined
+    m = nj.mark()
+    await nj.send_frame({"type": "read", "thread": T, "seq": newest})
+    err = await frame_or_none(nj, lambda f: f.get("type") in ("error", "read"), m) or {}
+    check("read before join: error not_joined with thread", err.get("type") == "error"
+          and err.get("code") == "not_joined" and err.get("thread") == T, str(err))
+    await nj.close()
+
+    marks = {c: c.mark() for c in conns}
+    await bob.send_frame({"type": "read", "thread": T, "seq": newest})
+    got = {}
+    for c in conns:
+        got[c] = await frame_or_none(c, is_read, marks[c]) or {}
+    rf = got[alice]
+    check("read from bob (newest seq): alice gets a read frame {thread, user bob, role freelancer, seq, at (ISO ms Z)}",
+          rf.get("user") == "bob" and rf.get("role") == "freelancer" and rf.get("seq") == newest
+          and isinstance(rf.get("at"), str) and ISO_MS.match(rf["at"]) is not None, f"{rf} (newest {newest})")
+    at_bob = rf.get("at")
+    check("  bob's other connection gets the same read frame",
+          got[bob2].get("user") == "bob" and got[bob2].get("seq") == newest and got[bob2].get("at") == at_bob, str(got[bob2]))
+    check("  bob's own (sending) connection gets it too (everyone in the thread)",
+          got[bob].get("user") == "bob" and got[bob].get("seq") == newest, str(got[bob]))
+    check("  alice's second connection and the moderator get it too",
+          got[alice2].get("seq") == newest and got[mia].get("seq") == newest, f"{got[alice2]} / {got[mia]}")
+    await bob.quiet()
+    counts = {c.name: len(frames_of(c, "read", marks[c], T)) for c in conns}
+    check("  each connection gets it once", all(n == 1 for n in counts.values()), str(counts))
+    check("  a read stores no message (no message/notice frame)",
+          not [m for c in conns for m in c.live_messages(T, marks[c])], "")
+
+    # an older seq, and the same seq again: the marker does not move, nothing is sent
+    marks = {c: c.mark() for c in conns}
+    await bob.send_frame({"type": "read", "thread": T, "seq": newest - 1})
+    await bob2.send_frame({"type": "read", "thread": T, "seq": newest})
+    await bob.quiet()
+    moved = {c.name: c.frames[marks[c]:] for c in conns if c.frames[marks[c]:]}
+    check("read with an older seq (and the same seq from bob's other connection): no frame to anyone, no error",
+          not moved, str(moved)[:400])
+
+    # invalid seqs
+    for label, seq in (("a seq past the thread's newest message", newest + 1), ("seq 0", 0), ("seq -1", -1),
+                       ("seq as a string", str(newest)), ("seq 1.5", 1.5), ("no seq", None)):
+        m = bob.mark()
+        frame = {"type": "read", "thread": T}
+        if seq is not None:
+            frame["seq"] = seq
+        await bob.send_frame(frame)
+        err = await frame_or_none(bob, lambda f: f.get("type") in ("error", "read"), m) or {}
+        check(f"read with {label}: error bad_request", err.get("type") == "error" and err.get("code") == "bad_request",
+              str(err))
+        if label.startswith("a seq past") and err.get("thread") != T:
+            note(f"the bad_request for a read past the newest seq does not name the thread: {err}")
+    await bob.quiet()
+    leaked = [f for c in conns if c is not bob for f in frames_of(c, "read", marks[c])]
+    check("  none of those moved the marker (no read frame to the others)", not leaked, str(leaked))
+
+    # a moderator's read: no answer, not shown
+    marks = {c: c.mark() for c in conns}
+    await mia.send_frame({"type": "read", "thread": T, "seq": newest})
+    await mia.quiet()
+    check("a moderator's read gets no answer (no frame at all on her connection)", not mia.frames[marks[mia]:],
+          str(mia.frames[marks[mia]:]))
+    shown = [f for c in conns for f in frames_of(c, "read", marks[c])]
+    check("  ... and is not shown to anyone (no read frame)", not shown, str(shown))
+
+    # a client that joins afterwards: one read frame per party with a marker, after joined and state
+    a3 = Client("alice-tr3")
+    await a3.connect(ws_url, tok["alice"])
+    ja3 = await a3.join(T)
+    await a3.quiet()
+    after_state = frames_of(a3, "read", a3.frames.index(ja3[-1]) + 1)
+    check("joining afterwards (only bob has a marker): joined, state, then exactly one read frame, bob's",
+          not [f for f in ja3 if f.get("type") == "read"] and len(after_state) == 1
+          and after_state[0].get("user") == "bob" and after_state[0].get("role") == "freelancer"
+          and after_state[0].get("seq") == newest,
+          f"join frames {[f.get('type') for f in ja3]}, then {after_state}")
+    check("  its at is the time bob's marker moved (as sent live)",
+          after_state and after_state[0].get("at") == at_bob, f"{after_state} vs {at_bob}")
+
+    # unread as GET /api/threads counts it: people's lines by others after your marker
+    more = [await alice.say(T, f"tr-more-{i}-" + secrets.token_hex(3), f"one more, {i}") for i in (1, 2)]
+    newest2 = more[-1].get("seq") or 0
+    for c in (bob, a3):
+        await c.wait(lambda f: f.get("type") == "message" and f.get("seq") == newest2, 0)
+    st, _, body = H.http_json(port, "GET", "/api/threads", headers=bearer(tok["bob"]))
+    entry = next((t for t in (body or {}).get("threads", []) if t.get("thread") == T), {}) if isinstance(body, dict) else {}
+    check("GET /api/threads for bob: unread = 2 (alice's two lines after his marker)", entry.get("unread") == 2,
+          f"{st} {entry}")
+
+    # alice marks too; a later joiner gets both markers
+    marks = {c: c.mark() for c in conns}
+    await alice.send_frame({"type": "read", "thread": T, "seq": newest2})
+    rb = await frame_or_none(bob, is_read, marks[bob]) or {}
+    check("read from alice: bob gets {user alice, role buyer, seq}",
+          rb.get("user") == "alice" and rb.get("role") == "buyer" and rb.get("seq") == newest2, str(rb))
+    b3 = Client("bob-tr3")
+    await b3.connect(ws_url, tok["bob"])
+    jb3 = await b3.join(T)
+    await b3.quiet()
+    state_at = b3.frames.index(jb3[-1])
+    reads = frames_of(b3, "read", state_at + 1)
+    by_user = {f.get("user"): f for f in reads}
+    check("joining afterwards (both have markers): after joined and state, one read frame per party",
+          not [f for f in jb3 if f.get("type") == "read"] and len(reads) == 2
+          and by_user.get("alice", {}).get("seq") == newest2 and by_user.get("alice", {}).get("role") == "buyer"
+          and by_user.get("bob", {}).get("seq") == newest and by_user.get("bob", {}).get("role") == "freelancer",
+          f"join frames {[f.get('type') for f in jb3]}, then {reads}")
+    check("  the moderator's read left no marker (no read frame for mia)", "mia" not in by_user, str(reads))
+    await b3.send_frame({"type": "read", "thread": T, "seq": newest2})
+    await frame_or_none(bob, lambda f: is_read(f) and f.get("user") == "bob" and f.get("seq") == newest2, marks[bob])
+    st, _, body = H.http_json(port, "GET", "/api/threads", headers=bearer(tok["bob"]))
+    entry = next((t for t in (body or {}).get("threads", []) if t.get("thread") == T), {}) if isinstance(body, dict) else {}
+    check("  after bob reads up to the newest: GET /api/threads unread = 0", entry.get("unread") == 0, f"{st} {entry}")
+
+    for c in (*conns, a3, b3):
+        await c.close()
+
+
 async def main_async(srv):
     try:
         await run_checks(srv)
@@ -1093,6 +1347,12 @@ async def main_async(srv):
         import traceback
         traceback.print_exc()
         check(f"the run completed without an unexpected error ({type(e).__name__}: {e})", False)
+    try:
+        await run_typing_read_checks(srv)
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        check(f"the typing/read checks completed without an unexpected error ({type(e).__name__}: {e})", False)
     try:
         await run_session_checks(srv)
     except Exception as e:

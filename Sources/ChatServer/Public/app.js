@@ -33,7 +33,16 @@
     completion: { open: false, items: [], index: -1 },
     attachments: [],        // {key, file, status: uploading|ready|failed, id, progress, xhr, error} for the next line
     files: new Map(),       // file id -> its description (name, size, content_type ...) in `thread`
+    reads: {},              // user -> {seq, at, role}: each party's read marker in `thread`
+    myReadSent: 0,          // the highest seq this page told the server the user has seen in `thread`
+    dividerPlaced: false,   // the "New messages" line was placed after joining `thread`
+    newBelow: 0,            // live messages by others that arrived while scrolled up
+    loadingOlder: false,    // a "load earlier" page is on its way
+    typing: {},             // user -> when their last `typing` arrived
+    lastTypingSent: 0,
+    notify: false,          // browser notifications for lines that arrive while the tab is hidden
   };
+  const BASE_TITLE = document.title;
 
   // ---------- connection state ----------
   function setConn(state, text) {
@@ -77,14 +86,38 @@
     if (seconds < 172800) return Math.round(seconds / 3600) + " h";
     return Math.round(seconds / 86400) + " days";
   }
+  // Every time on the page is in UTC and says so, as the bot's own lines do ("2026-12-17 08:06 UTC"); the
+  // full time on hover also gives the reader's own.
+  function utc(date, options) {
+    return new Intl.DateTimeFormat("en-US", Object.assign({ timeZone: "UTC" }, options)).format(date);
+  }
   function when(iso, withDate) {
     if (!iso) return "";
     const date = new Date(iso);
     if (isNaN(date)) return iso;
-    const options = withDate
-      ? { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
-      : { hour: "2-digit", minute: "2-digit" };
-    return date.toLocaleString(undefined, options);
+    const time = utc(date, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    return withDate ? utc(date, { year: "numeric", month: "short", day: "numeric" }) + ", " + time + " UTC" : time;
+  }
+  function fullTime(iso) {
+    const date = new Date(iso);
+    if (!iso || isNaN(date)) return iso || "";
+    return utc(date, { weekday: "long", year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) +
+      " UTC (" + date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) + " your time)";
+  }
+  function dayLabel(iso) {
+    const key = iso.slice(0, 10);
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86400000).toISOString().slice(0, 10);
+    const day = utc(new Date(iso), { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+    return (key === today ? "Today, " : key === yesterday ? "Yesterday, " : "") + day + " (UTC)";
+  }
+  /// What a person reads as characters: grapheme clusters, as the server counts a line's length.
+  const segmenter = typeof Intl.Segmenter === "function" ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+  function characters(text) {
+    if (!segmenter) return Array.from(text).length;
+    let count = 0;
+    for (const _ of segmenter.segment(text)) count += 1;
+    return count;
   }
 
   // ---------- sign-in ----------
@@ -181,7 +214,7 @@
     app.stopped = true;
     if (app.ws) { try { app.ws.close(); } catch (_) {} }
     sessionStorage.removeItem(TOKEN_KEY);
-    sessionStorage.removeItem(OUTBOX_KEY);
+    // Unsent lines stay: signed in again (the same person), they are sent then.
     showSignin(message);
   }
 
@@ -213,6 +246,8 @@
       case "ack": return onAck(frame);
       case "error": return onError(frame);
       case "authenticated": return setConn("online", "Online");
+      case "read": return onRead(frame);
+      case "typing": return onTyping(frame);
     }
   }
 
@@ -223,6 +258,11 @@
     app.moderator = !!frame.moderator;
     app.testMoney = !!frame.test_money;
     $("who").textContent = app.user + (app.moderator ? " (moderator)" : "");
+    // Lines left unsent by someone else who used this tab are not this user's to send.
+    const before = app.outbox.length;
+    app.outbox = app.outbox.filter((entry) => !entry.user || entry.user === app.user);
+    if (app.outbox.length !== before) renderOutbox();
+    $("notify").hidden = !("Notification" in window);
     $("test-money").hidden = !app.testMoney;
     $("disputes-box").hidden = !app.moderator;
     $("mod-box").hidden = !app.moderator;
@@ -240,18 +280,28 @@
   }
 
   // ---------- threads ----------
+  // The thread list: the most recently active first (the server's order), each with its newest line and
+  // what is unread; refreshed every 15 s and when the tab comes back, so other threads' counts move too.
   async function loadThreads() {
     try {
       const body = await api("/api/threads");
       app.threads = body.threads || [];
     } catch (_) { return; }
-    renderThreads();
+    updateUnread();
     if (!app.thread && app.threads.length) {
       const wanted = new URLSearchParams(location.hash.replace(/^#/, "")).get("thread");
-      const pick = app.threads.find((t) => t.thread === wanted) || app.threads[0];
-      openThread(pick.thread);
+      let pick = app.threads.find((t) => t.thread === wanted);
+      // A moderator starts where the work is: the oldest open dispute.
+      if (!pick && app.moderator) {
+        try {
+          const oldest = ((await api("/api/disputes")).disputes || [])[0];
+          if (oldest) pick = app.threads.find((t) => t.thread === oldest.thread);
+        } catch (_) {}
+      }
+      if (!app.thread) openThread((pick || app.threads[0]).thread);
     }
   }
+  setInterval(() => { if (app.online && !document.hidden) loadThreads(); }, 15000);
 
   function renderThreads() {
     const list = $("threads");
@@ -262,13 +312,45 @@
       const button = el("button", null);
       button.type = "button";
       button.dataset.thread = thread.thread;
+      button.dataset.unread = String(thread.unread || 0);
       if (thread.thread === app.thread) button.setAttribute("aria-current", "true");
-      button.append(el("span", "title", thread.title || thread.thread));
+      if (thread.unread) {
+        const badge = el("span", "unread", String(thread.unread));
+        badge.setAttribute("aria-label", thread.unread + " unread");
+        button.append(badge);
+      }
+      const title = el("span", "title", thread.title || thread.thread);
+      title.dir = "auto";
+      button.append(title);
       button.append(el("span", "sub", thread.role + " · " + thread.phase + " · " + thread.buyer + " ↔ " + thread.freelancer));
+      if (thread.preview) {
+        const preview = el("span", "preview", (thread.last_at ? when(thread.last_at) + " · " : "") + thread.preview);
+        preview.dir = "auto";
+        button.append(preview);
+      }
       button.addEventListener("click", () => openThread(thread.thread));
       item.append(button);
       list.append(item);
     }
+  }
+
+  // Unread: people's lines by others after the user's own read marker. The open thread's count is
+  // worked out here from what is on screen; the others' come from the server's thread list.
+  function unreadInOpenThread() {
+    const read = Math.max(app.myReadSent, (app.reads[app.user] || {}).seq || 0);
+    let count = 0;
+    for (const node of $("messages").querySelectorAll("li.msg")) {
+      const kind = node.dataset.kind;
+      if (Number(node.dataset.seq) > read && (kind === "chat" || kind === "note") && node.dataset.author && node.dataset.author !== app.user) count += 1;
+    }
+    return count;
+  }
+  function updateUnread() {
+    const open = app.threads.find((t) => t.thread === app.thread);
+    if (open && !app.moderator && app.joined) open.unread = unreadInOpenThread();
+    renderThreads();
+    const total = app.threads.reduce((sum, t) => sum + (t.unread || 0), 0);
+    document.title = (total ? "(" + total + ") " : "") + BASE_TITLE;
   }
 
   function openThread(id) {
@@ -281,6 +363,14 @@
     app.seen = new Set();
     app.state = null;
     app.files = new Map();
+    app.reads = {};
+    app.myReadSent = 0;
+    app.dividerPlaced = false;
+    app.newBelow = 0;
+    app.typing = {};
+    $("jump").hidden = true;
+    $("typing").textContent = "";
+    $("held-now").hidden = true;
     $("messages").replaceChildren();
     if ($("case-files")) $("case-files").replaceChildren();
     $("older").hidden = true;
@@ -300,21 +390,48 @@
   }
 
   // ---------- messages ----------
+  function atBottom() {
+    const scroller = $("scroller");
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  }
+
   function onHistory(frame) {
     if (frame.thread !== app.thread) return;
-    for (const message of frame.messages || []) addMessage(message);
+    const scroller = $("scroller");
+    // An earlier page goes above what is being read: the reading position stays where it was.
+    const older = app.loadingOlder;
+    app.loadingOlder = false;
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    for (const message of frame.messages || []) addMessage(message, { older });
     $("older").hidden = !frame.has_more;
+    decorate();
+    if (older) scroller.scrollTop = scroller.scrollHeight - fromBottom;
   }
 
   function onMessage(frame) {
     if (frame.thread !== app.thread) return;
-    addMessage(frame);
+    const bottom = atBottom();
+    addMessage(frame, {});
+    decorate();
     // Our own line, stored: it leaves the outbox.
     if (frame.client_id && frame.author === app.user) removeFromOutbox(frame.client_id);
     if (app.moderator && frame.kind === "system") scheduleModeratorRefresh();
+    const fromOthers = frame.author && frame.author !== app.user;
+    if (fromOthers) {
+      delete app.typing[frame.author];
+      renderTyping();
+    }
+    if (app.joined && fromOthers && !bottom) {
+      app.newBelow += 1;
+      $("jump").textContent = app.newBelow + (app.newBelow === 1 ? " new message" : " new messages") + " below ↓";
+      $("jump").hidden = false;
+    }
+    if (app.joined && fromOthers && document.hidden) notifyHidden(frame);
+    maybeMarkRead();
+    updateUnread();
   }
 
-  function addMessage(message) {
+  function addMessage(message, { older } = {}) {
     if (typeof message.seq !== "number" || app.seen.has(message.seq)) return;   // never twice
     app.seen.add(message.seq);
     app.lastSeq = Math.max(app.lastSeq, message.seq);
@@ -322,14 +439,136 @@
     const node = renderMessage(message);
     const list = $("messages");
     const scroller = $("scroller");
-    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+    const bottom = atBottom();
     // Keep sequence order, whatever order pages arrive in.
     let before = null;
     for (let child = list.lastElementChild; child; child = child.previousElementSibling) {
       if (Number(child.dataset.seq) > message.seq) before = child; else break;
     }
     list.insertBefore(node, before);
-    if (atBottom || message.author === app.user) scroller.scrollTop = scroller.scrollHeight;
+    if (!older && (bottom || message.author === app.user)) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  // Day separators between days (UTC), and "Seen" under the lines the other side has read up to.
+  function decorate() {
+    const list = $("messages");
+    for (const node of list.querySelectorAll("li.day")) node.remove();
+    let previous = null;
+    for (const node of Array.from(list.children)) {
+      if (!node.classList.contains("msg") || !node.dataset.at) continue;
+      const day = node.dataset.at.slice(0, 10);
+      if (day !== previous) {
+        const separator = el("li", "day", dayLabel(node.dataset.at));
+        separator.dataset.seq = String(Number(node.dataset.seq) - 0.5);
+        list.insertBefore(separator, node);
+      }
+      previous = day;
+    }
+    renderSeen();
+  }
+
+  function renderSeen() {
+    for (const node of $("messages").querySelectorAll(".seen")) node.remove();
+    const messages = Array.from($("messages").querySelectorAll("li.msg"));
+    for (const [user, marker] of Object.entries(app.reads)) {
+      if (user === app.user) continue;
+      // A party sees "Seen" under their own newest line the other read; a moderator sees who read how far.
+      const target = messages.filter((node) => Number(node.dataset.seq) <= marker.seq && (app.moderator || node.classList.contains("mine"))).pop();
+      if (!target) continue;
+      const seen = el("span", "seen", app.moderator ? "Seen by " + user + " (" + marker.role + ")" : "Seen");
+      seen.title = "Seen by " + user + ": " + fullTime(marker.at);
+      seen.dataset.user = user;
+      target.append(seen);
+    }
+  }
+
+  // ---------- read markers, the "new messages" line, typing, notifications ----------
+  let readTimer = null;
+  function maybeMarkRead() {
+    if (app.moderator || !app.joined || document.hidden || !atBottom() || readTimer) return;
+    if (app.lastSeq <= app.myReadSent) return;
+    readTimer = setTimeout(() => {
+      readTimer = null;
+      if (app.moderator || !app.joined || document.hidden || !atBottom() || app.lastSeq <= app.myReadSent) return;
+      if (send({ type: "read", thread: app.thread, seq: app.lastSeq })) {
+        app.myReadSent = app.lastSeq;
+        updateUnread();
+      }
+    }, 300);
+  }
+
+  function onRead(frame) {
+    if (frame.thread !== app.thread) return;
+    const known = app.reads[frame.user];
+    if (!known || frame.seq > known.seq) app.reads[frame.user] = { seq: frame.seq, at: frame.at, role: frame.role };
+    if (frame.user === app.user) app.myReadSent = Math.max(app.myReadSent, frame.seq);
+    renderSeen();
+    updateUnread();
+  }
+
+  // Once a thread is joined: a line above the first message the user has not read, shown in view.
+  function placeNewDivider() {
+    if (app.dividerPlaced || app.moderator) return;
+    app.dividerPlaced = true;
+    const read = Math.max(app.myReadSent, (app.reads[app.user] || {}).seq || 0);
+    const first = Array.from($("messages").querySelectorAll("li.msg")).find((node) =>
+      Number(node.dataset.seq) > read && node.dataset.author && node.dataset.author !== app.user);
+    if (!first || !read) { maybeMarkRead(); return; }
+    const divider = el("li", "new-divider", "New messages");
+    divider.dataset.seq = String(Number(first.dataset.seq) - 0.25);
+    $("messages").insertBefore(divider, first);
+    divider.scrollIntoView({ block: "start" });
+    maybeMarkRead();
+  }
+
+  $("scroller").addEventListener("scroll", () => {
+    if (atBottom()) { app.newBelow = 0; $("jump").hidden = true; maybeMarkRead(); }
+  });
+  $("jump").addEventListener("click", () => {
+    const scroller = $("scroller");
+    scroller.scrollTop = scroller.scrollHeight;
+    app.newBelow = 0;
+    $("jump").hidden = true;
+    input.focus();
+    maybeMarkRead();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { maybeMarkRead(); if (app.online) loadThreads(); }
+  });
+
+  function onTyping(frame) {
+    if (frame.thread !== app.thread || frame.user === app.user) return;
+    app.typing[frame.user] = Date.now();
+    renderTyping();
+    setTimeout(renderTyping, 5200);
+  }
+  function renderTyping() {
+    const now = Date.now();
+    const who = Object.keys(app.typing).filter((user) => now - app.typing[user] < 5000);
+    $("typing").textContent = !who.length ? "" : who.join(" and ") + (who.length === 1 ? " is typing…" : " are typing…");
+  }
+
+  const NOTIFY_KEY = "milestone-bot.notify";
+  app.notify = localStorage.getItem(NOTIFY_KEY) === "on" && "Notification" in window && Notification.permission === "granted";
+  function renderNotifyButton() {
+    $("notify").textContent = app.notify ? "Notifications on" : "Notify me";
+    $("notify").setAttribute("aria-pressed", app.notify ? "true" : "false");
+  }
+  renderNotifyButton();
+  $("notify").addEventListener("click", async () => {
+    if (app.notify) { app.notify = false; localStorage.setItem(NOTIFY_KEY, "off"); renderNotifyButton(); return; }
+    const permission = await Notification.requestPermission();
+    app.notify = permission === "granted";
+    localStorage.setItem(NOTIFY_KEY, app.notify ? "on" : "off");
+    renderNotifyButton();
+  });
+  /// A line that arrives while the tab is hidden, if the user asked for notifications.
+  function notifyHidden(message) {
+    if (!app.notify || !("Notification" in window)) return;
+    const title = ((app.threads.find((t) => t.thread === message.thread) || {}).title || message.thread);
+    try {
+      new Notification(message.author + " in " + title, { body: Array.from(message.text).slice(0, 140).join(""), tag: message.thread });
+    } catch (_) {}
   }
 
   const ROLE_NAMES = { buyer: "buyer", freelancer: "freelancer", moderator: "moderator" };
@@ -359,21 +598,52 @@
     node.dataset.author = m.author || "";
     if (m.private) node.dataset.private = "true";
     if (m.event) node.dataset.event = m.event;
+    if (m.at) node.dataset.at = m.at;
     const by = el("span", "by");
     if (m.private) {
-      const forWhom = m.visible_to && m.visible_to !== app.user ? "Private to " + m.visible_to : "Only you can see this";
+      const forWhom = m.visible_to && m.visible_to !== app.user ? "Private to " + m.visible_to : "Only you and moderators can see this";
       by.append(el("span", "tag", forWhom));
     } else if (m.kind === "system") {
       by.append(el("span", "tag", m.milestone ? "Update · " + m.milestone : "Update"));
     }
     by.append(document.createTextNode(label));
     const time = el("time", null, when(m.at));
-    if (m.at) { time.dateTime = m.at; time.title = m.at; }
+    if (m.at) { time.dateTime = m.at; time.title = fullTime(m.at); }
     by.append(time);
     node.append(by);
-    node.append(el("span", "text", m.text));
+    node.append(renderText(m.text));
     if (Array.isArray(m.files) && m.files.length) node.append(renderFiles(m.files));
     return node;
+  }
+
+  // A message's text: set as text, never HTML; its own direction (Arabic, Hebrew); line breaks kept (CSS);
+  // http and https addresses become links that open apart from this page.
+  const LINK = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+  function renderText(text) {
+    const span = el("span", "text");
+    span.dir = "auto";
+    let last = 0;
+    for (const match of String(text).matchAll(LINK)) {
+      const url = match[0].replace(/[.,;:!?)\]}]+$/, "");
+      span.append(document.createTextNode(text.slice(last, match.index)));
+      let href = null;
+      try {
+        const parsed = new URL(url);
+        if (parsed.protocol === "http:" || parsed.protocol === "https:") href = parsed.href;
+      } catch (_) {}
+      if (href) {
+        const link = el("a", null, url);
+        link.href = href;
+        link.rel = "noopener noreferrer";
+        link.target = "_blank";
+        span.append(link);
+      } else {
+        span.append(document.createTextNode(url));
+      }
+      last = match.index + url.length;
+    }
+    span.append(document.createTextNode(text.slice(last)));
+    return span;
   }
 
   // ---------- files ----------
@@ -573,6 +843,7 @@
 
   $("older").addEventListener("click", () => {
     if (!app.thread || !app.joined || app.lowestSeq === null) return;
+    app.loadingOlder = true;
     send({ type: "history", thread: app.thread, before: app.lowestSeq, limit: 100 });
   });
 
@@ -583,6 +854,8 @@
     $("thread-meta").textContent = "you are the " + frame.role + (info ? " · " + info.preset : "");
     updateComposer();
     flushOutbox();
+    // The read markers follow `joined` and `state`; once they are in, mark where the unread starts.
+    setTimeout(placeNewDivider, 150);
   }
 
   // ---------- the outbox: lines not yet acknowledged ----------
@@ -592,7 +865,7 @@
   }
 
   function queueLine(text, files) {
-    const entry = { id: newId(), thread: app.thread, text, files: files || [], status: "queued", error: null };
+    const entry = { id: newId(), thread: app.thread, user: app.user, text, files: files || [], status: "queued", error: null };
     app.outbox.push(entry);
     trySend(entry);
     renderOutbox();
@@ -619,7 +892,7 @@
   // The outbox survives a reload of the page (same tab): lines are never silently dropped.
   const OUTBOX_KEY = "milestone-bot.outbox";
   function saveOutbox() {
-    try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(app.outbox.map(({ id, thread, text, files, status, error }) => ({ id, thread, text, files, status, error })))); }
+    try { sessionStorage.setItem(OUTBOX_KEY, JSON.stringify(app.outbox.map(({ id, thread, user, text, files, status, error }) => ({ id, thread, user, text, files, status, error })))); }
     catch (_) {}
   }
   function restoreOutbox() {
@@ -644,7 +917,7 @@
       else if (entry.status === "sent" && app.online) status = "Sending…";
       else status = "Not sent yet — will send when reconnected";
       node.append(el("span", "status", status));
-      node.append(el("span", "text", entry.text));
+      node.append(renderText(entry.text));
       if (failed) {
         const dismiss = el("button", "small secondary", "Dismiss");
         dismiss.type = "button";
@@ -709,6 +982,9 @@
     summary.append(document.createTextNode(
       "Phase: " + s.phase + " · buyer " + s.buyer + ", freelancer " + s.freelancer + " · held now: "));
     const held = el("strong", null, s.held_text || money(s.held, s.currency));
+    // Also in the conversation's header, so on a phone the money held stays in sight while chatting.
+    $("held-now").textContent = "Held: " + (s.held_text || money(s.held, s.currency)) + (s.test_money ? " (test)" : "");
+    $("held-now").hidden = false;
     held.id = "contract-held";
     held.dataset.held = String(s.held);
     summary.append(held);
@@ -763,19 +1039,107 @@
     return (app.state && app.state.commands) || [];
   }
 
+  // Every command the state offers is a button in plain words. One that needs words or an amount opens a
+  // small form; one that cannot be undone asks first; one that moves money shows what the server says it
+  // will do (submitLine).
+  const PLAIN = [
+    [/^\/fund (M\d+)$/i, "Fund $1"], [/^\/release (M\d+)$/i, "Release $1"], [/^\/approve (M\d+)$/i, "Approve $1"],
+    [/^\/submit (M\d+)/i, "Submit work on $1"], [/^\/revise (M\d+)/i, "Request changes on $1"],
+    [/^\/dispute contract/i, "Dispute the whole contract"], [/^\/dispute (M\d+)/i, "Open a dispute on $1"],
+    [/^\/evidence contract/i, "Add your side (contract)"], [/^\/evidence (M\d+)/i, "Add your side on $1"],
+    [/^\/offer (M\d+) release/i, "Offer a settlement on $1"], [/^\/offer (M\d+) refund/i, "Offer a full refund on $1"],
+    [/^\/offer accept contract/i, "Agree to cancel the contract"], [/^\/offer decline contract/i, "Refuse to cancel the contract"],
+    [/^\/offer withdraw contract/i, "Withdraw your offer to cancel"], [/^\/offer cancel/i, "Offer to cancel the contract"],
+    [/^\/offer accept (M\d+)/i, "Accept the offer on $1"], [/^\/offer decline (M\d+)/i, "Decline the offer on $1"],
+    [/^\/offer withdraw (M\d+)/i, "Withdraw your offer on $1"],
+    [/^\/milestone add/i, "Add a milestone"], [/^\/milestone request/i, "Request a milestone"],
+    [/^\/milestone edit (M\d+)/i, "Change $1's amount"], [/^\/milestone delete (M\d+)/i, "Delete $1"],
+    [/^\/cancel order/i, "Cancel the order"], [/^\/cancel (M\d+)/i, "Cancel $1 and refund it"],
+    [/^\/take contract/i, "Take the contract case"], [/^\/take (M\d+)/i, "Take the case on $1"], [/^\/note/i, "Private note"],
+    [/^\/resolve contract/i, "Rule on the contract"], [/^\/resolve (M\d+) release/i, "Rule: release $1"],
+    [/^\/resolve (M\d+) refund/i, "Rule: refund $1"], [/^\/resolve (M\d+) split/i, "Rule: split $1"],
+    [/^\/endcontract accept/i, "Agree to end the contract"], [/^\/endcontract decline/i, "Refuse to end the contract"],
+    [/^\/endcontract/i, "End the contract"], [/^\/golive/i, "Make the contract live"], [/^\/placeorder/i, "Place the order"],
+    [/^\/stop/i, "Stop the order"], [/^\/complete/i, "Mark the order complete"], [/^\/bonus/i, "Pay a bonus"],
+  ];
+  function plainWords(template) {
+    for (const [pattern, words] of PLAIN) {
+      const found = pattern.exec(template);
+      if (found) return words.replace("$1", found[1] ? found[1].toUpperCase() : "");
+    }
+    return template;
+  }
+  /// Commands that cannot be taken back: asked about first, in words.
+  const DESTRUCTIVE = /^\/(milestone delete|cancel|endcontract(?! (accept|decline))|stop)\b/i;
+
   function renderActions() {
     const bar = $("actions");
     bar.replaceChildren();
     for (const command of templates()) {
-      if (command.template.includes("<")) continue;   // needs the user's words: offered in completion only
-      const button = el("button", "small" + (command.moves_money ? " money" : " secondary"), command.template);
+      const destructive = DESTRUCTIVE.test(command.template);
+      const button = el("button", "small" + (destructive ? " danger" : command.moves_money ? " money" : " secondary"), plainWords(command.template));
       button.type = "button";
-      button.title = command.summary || "";
+      button.title = command.template + (command.summary ? ": " + command.summary : "");
       button.dataset.template = command.template;
-      button.addEventListener("click", () => submitLine(command.template));
+      button.addEventListener("click", () => runTemplate(command));
       bar.append(button);
     }
   }
+
+  async function runTemplate(command) {
+    if (command.template.includes("<")) { openForm(command); return; }
+    if (DESTRUCTIVE.test(command.template) && !command.moves_money &&
+        !window.confirm(plainWords(command.template) + "?\n\n" + (command.summary || command.template) + "\n\nThis cannot be undone.")) return;
+    await submitLine(command.template, { destructive: DESTRUCTIVE.test(command.template) });
+  }
+
+  // The small form for a command that needs words or an amount: one labelled field per <placeholder>.
+  let formCommand = null;
+  function openForm(command) {
+    formCommand = command;
+    $("ask-title").textContent = plainWords(command.template);
+    $("ask-summary").textContent = command.summary || "";
+    $("ask-error").textContent = "";
+    const fields = $("ask-fields");
+    fields.replaceChildren();
+    const names = command.template.match(/<[^>]+>/g) || [];
+    names.forEach((placeholder, index) => {
+      const name = placeholder.slice(1, -1);
+      const id = "ask-field-" + index;
+      const isAmount = name === "amount";
+      const label = el("label", null, isAmount ? "Amount (" + ((app.state && app.state.currency) || "USD") + ")" : name.charAt(0).toUpperCase() + name.slice(1));
+      label.htmlFor = id;
+      const field = isAmount ? el("input") : el("textarea");
+      field.id = id;
+      field.dataset.placeholder = placeholder;
+      if (isAmount) { field.inputMode = "decimal"; field.autocomplete = "off"; }
+      fields.append(label, field);
+    });
+    const dialog = $("ask");
+    dialog.showModal();
+    const first = fields.querySelector("input, textarea");
+    if (first) first.focus();
+  }
+  $("ask-cancel").addEventListener("click", () => $("ask").close());
+  $("ask-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!formCommand) return;
+    let line = formCommand.template;
+    for (const field of $("ask-fields").querySelectorAll("input, textarea")) {
+      // A command's words are one line: line breaks typed in the form become spaces.
+      const value = field.value.replace(/\s+/g, " ").trim();
+      if (!value) {
+        $("ask-error").textContent = "Fill in " + field.labels[0].textContent.toLowerCase() + ".";
+        field.focus();
+        return;
+      }
+      line = line.replace(field.dataset.placeholder, value);
+    }
+    const command = formCommand;
+    $("ask").close();
+    formCommand = null;
+    await submitLine(line, { destructive: DESTRUCTIVE.test(command.template) });
+  });
 
   const ALIASES = { "/pay": "/fund", "/deliver": "/submit", "/accept": "/release", "/return": "/cancel", "/end": "/endcontract", "/live": "/golive", "/order": "/placeorder", "/done": "/complete" };
 
@@ -803,7 +1167,28 @@
     return found ? "M" + Number(found[1]) : word.toUpperCase();
   }
 
-  function submitLine(text) {
+  // Before a line that moves money is sent, the server says what exactly it would do for this text (the
+  // amounts, and who gets them): the page does not guess. Offline, it says it could not ask.
+  async function confirmMoney(text, destructive) {
+    if (!text.startsWith("/")) return true;
+    let preview = null;
+    try {
+      preview = await api("/api/contracts/" + encodeURIComponent(app.thread) + "/preview", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }) });
+    } catch (_) {}
+    const test = app.testMoney ? " (test money)" : "";
+    if (preview) {
+      if (!preview.moves_money) return true;   // a question, a refusal or no money: the thread answers
+      const effects = preview.effects.map((effect) => "• " + effect.text).join("\n");
+      return window.confirm("This moves money" + test + ". The server says:\n\n" + effects + "\n\n" +
+        (destructive ? "This cannot be undone. " : "") + "Send " + text + "?");
+    }
+    if (!moneyTemplateFor(text)) return true;
+    return window.confirm("This moves money" + test + ":\n\n" + text + "\n\nThe server could not be asked what exactly it will do " +
+      "(no connection); the line is sent when the connection is back. Go ahead?");
+  }
+
+  async function submitLine(text, { destructive } = {}) {
     text = text.trim();
     const waiting = app.attachments.filter((e) => e.thread === app.thread);
     if (waiting.some((e) => e.status === "uploading")) {
@@ -813,12 +1198,8 @@
     const ready = waiting.filter((e) => e.status === "ready");
     if (!text && ready.length) text = "Attached: " + ready.map((e) => e.file.name).join(", ");
     if (!text || !app.thread) return false;
-    const command = moneyTemplateFor(text);
-    if (command) {
-      const message = "This moves money" + (app.testMoney ? " (test money)" : "") + ":\n\n" + text + "\n" +
-        (command.summary ? "\n" + command.summary + "\n" : "") + "\nGo ahead?";
-      if (!window.confirm(message)) return false;
-    }
+    if (characters(text) > MAX_CHARACTERS) return false;
+    if (!(await confirmMoney(text, destructive))) return false;
     queueLine(text, ready.map((e) => e.id));
     app.attachments = app.attachments.filter((e) => !waiting.includes(e));
     renderAttachments();
@@ -831,20 +1212,54 @@
   function updateComposer() {
     const ready = !!app.thread;
     input.disabled = !ready;
-    $("send").disabled = !ready;
+    $("send").disabled = !ready || characters(input.value) > MAX_CHARACTERS;
     $("attach").disabled = !ready;
     input.placeholder = !ready ? "Pick a thread"
       : app.online ? "Write a message, or type / for commands"
       : "Offline: lines you write are sent when the connection is back";
   }
 
-  $("composer").addEventListener("submit", (event) => {
-    event.preventDefault();
+  // The composer: several lines (Enter sends, Shift+Enter breaks the line), a counter near the limit, and
+  // nothing cut off silently: over the limit, Send waits until the text is shortened.
+  const MAX_CHARACTERS = 4000;
+  function updateCounter() {
+    const count = characters(input.value);
+    const counter = $("counter");
+    counter.dataset.over = count > MAX_CHARACTERS ? "true" : "false";
+    counter.textContent = count > MAX_CHARACTERS ? (count - MAX_CHARACTERS) + " characters over the limit of " + MAX_CHARACTERS + ": shorten it to send"
+      : count > MAX_CHARACTERS - 500 ? (MAX_CHARACTERS - count) + " characters left" : "";
+    $("send").disabled = !app.thread || count > MAX_CHARACTERS;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight + 2, 160) + "px";
+  }
+  let composing = false;   // a line is being confirmed: Enter again does not send it twice
+  async function sendComposer() {
     if (app.completion.open && app.completion.index >= 0) { acceptCompletion(); return; }
-    if (submitLine(input.value)) { input.value = ""; closeCompletion(); }
-  });
+    if (composing) return;
+    composing = true;
+    const text = input.value;
+    try {
+      if (await submitLine(text)) {
+        if (input.value === text) input.value = "";
+        closeCompletion();
+        updateCounter();
+      }
+    } finally {
+      composing = false;
+    }
+  }
+  $("composer").addEventListener("submit", (event) => { event.preventDefault(); sendComposer(); });
 
-  input.addEventListener("input", refreshCompletion);
+  input.addEventListener("input", () => {
+    refreshCompletion();
+    updateCounter();
+    // "Typing", at most every 2 s (the server passes on no more).
+    const now = Date.now();
+    if (input.value.trim() && app.joined && now - app.lastTypingSent > 2000) {
+      app.lastTypingSent = now;
+      send({ type: "typing", thread: app.thread });
+    }
+  });
   input.addEventListener("paste", (event) => {
     const files = event.clipboardData && event.clipboardData.files;
     if (files && files.length) { event.preventDefault(); attach(files); }
@@ -852,8 +1267,13 @@
   input.addEventListener("blur", () => setTimeout(closeCompletion, 150));
   input.addEventListener("keydown", (event) => {
     const c = app.completion;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !(c.open && c.index >= 0)) {
+      event.preventDefault();
+      sendComposer();
+      return;
+    }
     if (!c.open) {
-      if (event.key === "ArrowDown" && input.value.startsWith("/")) { refreshCompletion(); event.preventDefault(); }
+      if (event.key === "ArrowDown" && input.value.startsWith("/") && !input.value.includes("\n")) { refreshCompletion(); event.preventDefault(); }
       return;
     }
     if (event.key === "ArrowDown") { moveCompletion(1); event.preventDefault(); }
