@@ -1157,7 +1157,7 @@ async def run_typing_read_checks(srv):
     check("  bob gets it once", len(frames_of(bob, "typing", marks[bob])) == 1, str(frames_of(bob, "typing", marks[bob])))
 
     # A burst in one 2-second window, sent once the first typing's window is over.
-    await asyncio.sleep(max(0.0, t0 + 2.3 - time.monotonic()))
+    await asyncio.sleep(max(0.0, t0 + 2.6 - time.monotonic()))
     mb, ma = bob.mark(), alice.mark()
     tb = time.monotonic()
     for _ in range(5):
@@ -1168,7 +1168,7 @@ async def run_typing_read_checks(srv):
           len(burst) == 1 and burst[0].get("user") == "alice", str(burst))
     check("  the ones passed over are dropped quietly (no error to alice)",
           not [f for f in alice.frames[ma:] if f.get("type") == "error"], str(alice.frames[ma:]))
-    await asyncio.sleep(max(0.0, tb + 2.3 - time.monotonic()))
+    await asyncio.sleep(max(0.0, tb + 2.6 - time.monotonic()))
     mb = bob.mark()
     await alice.send_frame({"type": "typing", "thread": T})
     again = await frame_or_none(bob, is_typing, mb)
