@@ -74,59 +74,38 @@ extension AppDatabase {
         guard let head = try Row.fetchOne(db, sql: "SELECT h.last_seq, h.head_hash FROM contract c LEFT JOIN thread_head h ON h.thread_id = c.id WHERE c.id = ?", arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
-        var result = ChainVerification(thread: thread, messages: 0, headHash: TranscriptChain.genesis)
-        func fail(_ problem: ChainVerification.Problem, _ seq: Int64, _ detail: String) -> ChainVerification {
-            result.problem = problem
-            result.seq = seq
-            result.detail = detail
-            return result
-        }
-        var expectedSeq: Int64 = 1
-        var previousHash = TranscriptChain.genesis
+        var checker = ChainChecker(thread: thread)
         let cursor = try MessageRecord.filter(Column("thread_id") == thread.rawValue).order(Column("seq")).fetchCursor(db)
         while let record = try cursor.next() {
             let message: StoredMessage
             do { message = try record.message() } catch {
-                return fail(.altered, record.seq, "it cannot be read back: \(error)")
+                checker.unreadable(record.seq, error)
+                return checker.result
             }
-            if message.seq != expectedSeq {
-                return fail(.missing, expectedSeq, "message \(expectedSeq) is not there; the next one is \(message.seq)")
-            }
-            if TranscriptChain.expectedHash(of: message) != message.hash {
-                return fail(.altered, message.seq, "its content does not match its hash")
-            }
-            if message.prevHash != previousHash {
-                return fail(.reordered, message.seq, "it does not follow message \(message.seq - 1) in the chain")
-            }
+            guard checker.check(message) else { return checker.result }
             if let blobs {
                 for file in message.files {
                     guard let digest = try? blobs.digest(file) else {
-                        return fail(.fileMissing, message.seq, "file \(file) it carries is not in the file store")
+                        checker.fail(.fileMissing, message.seq, "file \(file) it carries is not in the file store")
+                        return checker.result
                     }
                     if digest != file {
-                        return fail(.fileAltered, message.seq, "file \(file) it carries was changed: its bytes no longer hash to its id")
+                        checker.fail(.fileAltered, message.seq, "file \(file) it carries was changed: its bytes no longer hash to its id")
+                        return checker.result
                     }
                 }
             }
-            previousHash = message.hash
-            expectedSeq += 1
-            result.messages += 1
         }
-        result.headHash = previousHash
-        let lastSeq: Int64? = head["last_seq"]
-        let headHash: String? = head["head_hash"]
-        guard let lastSeq, let headHash else {
-            return fail(.truncated, expectedSeq, "the thread's head record is missing; the chain ends at \(expectedSeq - 1)")
-        }
-        if lastSeq != expectedSeq - 1 || headHash != previousHash {
-            return fail(.truncated, expectedSeq, "the thread's head is message \(lastSeq), but the chain ends at \(expectedSeq - 1)")
-        }
+        var result = checker.finish(recordedLastSeq: head["last_seq"], recordedHeadHash: head["head_hash"])
+        guard result.isIntact else { return result }
         if let orphan = try Int64.fetchOne(db, sql: """
             SELECT e.message_seq FROM ledger_entry e LEFT JOIN message m ON m.thread_id = e.contract_id AND m.seq = e.message_seq
             WHERE e.contract_id = ? AND m.seq IS NULL LIMIT 1
             """, arguments: [thread.rawValue])
         {
-            return fail(.ledgerOrphan, orphan, "a ledger entry points at message \(orphan), which is not in the transcript")
+            result.problem = .ledgerOrphan
+            result.seq = orphan
+            result.detail = "a ledger entry points at message \(orphan), which is not in the transcript"
         }
         return result
     }

@@ -28,6 +28,32 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
     /// File ids joined by `,`; nil when none.
     var files: String? = nil
 
+    init(threadId: String, seq: Int64, authorId: String?, authorRole: String?, kind: String, visibleTo: String?, body: String,
+        clientMessageId: String?, event: String?, milestone: Int?, createdAt: Int64, prevHash: String, hash: String, files: String? = nil) {
+        self.threadId = threadId
+        self.seq = seq
+        self.authorId = authorId
+        self.authorRole = authorRole
+        self.kind = kind
+        self.visibleTo = visibleTo
+        self.body = body
+        self.clientMessageId = clientMessageId
+        self.event = event
+        self.milestone = milestone
+        self.createdAt = createdAt
+        self.prevHash = prevHash
+        self.hash = hash
+        self.files = files
+    }
+
+    /// The row of a message.
+    init(_ message: StoredMessage) {
+        self.init(threadId: message.thread.rawValue, seq: message.seq, authorId: message.author?.rawValue, authorRole: message.authorRole?.rawValue,
+            kind: message.kind.rawValue, visibleTo: message.visibleTo?.rawValue, body: message.body, clientMessageId: message.clientMessageID,
+            event: message.event, milestone: message.milestone?.rawValue, createdAt: message.createdAt.milliseconds, prevHash: message.prevHash,
+            hash: message.hash, files: message.files.isEmpty ? nil : message.files.map(\.rawValue).joined(separator: ","))
+    }
+
     /// Inserts the row with a statement compiled once per connection (the hot path of every line).
     func insertFast(_ db: Database) throws {
         let statement = try db.cachedStatement(sql: """
@@ -65,32 +91,27 @@ struct MessageRecord: Codable, FetchableRecord, PersistableRecord {
 /// Appends messages to one thread inside a write transaction, keeping the thread's head (`thread_head`:
 /// newest sequence number and hash) current.
 struct TranscriptWriter {
-    let thread: ContractID
-    private(set) var lastSeq: Int64
-    private(set) var headHash: String
+    private var head: ChainHead
     private(set) var written: [StoredMessage] = []
+    var thread: ContractID { head.thread }
+    var lastSeq: Int64 { head.lastSeq }
+    var headHash: String { head.headHash }
 
     init(_ db: Database, thread: ContractID) throws {
         guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT last_seq, head_hash FROM thread_head WHERE thread_id = ?"), arguments: [thread.rawValue]) else {
             throw StorageError.unknownContract(thread.rawValue)
         }
-        self.thread = thread
-        lastSeq = row["last_seq"]
-        headHash = row["head_hash"]
+        head = ChainHead(thread: thread, lastSeq: row["last_seq"], headHash: row["head_hash"])
     }
 
     /// Continues from a head already read (with the contract's parties, for a chat line).
     init(thread: ContractID, lastSeq: Int64, headHash: String) {
-        self.thread = thread
-        self.lastSeq = lastSeq
-        self.headHash = headHash
+        head = ChainHead(thread: thread, lastSeq: lastSeq, headHash: headHash)
     }
 
     /// Starts the transcript of a contract created in this transaction.
     init(newThread thread: ContractID) {
-        self.thread = thread
-        lastSeq = 0
-        headHash = TranscriptChain.genesis
+        head = ChainHead(newThread: thread)
     }
 
     @discardableResult
@@ -98,22 +119,10 @@ struct TranscriptWriter {
         _ db: Database, kind: MessageKind, body: String, author: Participant? = nil, visibleTo: UserID? = nil,
         clientMessageID: String? = nil, event: ContractEvent? = nil, files: [FileID] = [], at now: Date
     ) throws -> StoredMessage {
-        let seq = lastSeq + 1
-        let createdAt = now.milliseconds
-        let canonical = TranscriptChain.canonical(
-            thread: thread, seq: seq, author: author?.user, authorRole: author?.role, kind: kind, visibleTo: visibleTo,
-            body: body, clientMessageID: clientMessageID, event: event?.name, milestone: event?.milestone, createdAt: createdAt, files: files)
-        let hash = TranscriptChain.hash(prev: headHash, canonical: canonical)
-        let record = MessageRecord(
-            threadId: thread.rawValue, seq: seq, authorId: author?.user.rawValue, authorRole: author?.role.rawValue,
-            kind: kind.rawValue, visibleTo: visibleTo?.rawValue, body: body, clientMessageId: clientMessageID,
-            event: event?.name, milestone: event?.milestone?.rawValue, createdAt: createdAt, prevHash: headHash, hash: hash,
-            files: files.isEmpty ? nil : files.map(\.rawValue).joined(separator: ","))
-        try record.insertFast(db)
-        let message = try record.message()
+        let message = head.next(kind: kind, body: body, author: author, visibleTo: visibleTo, clientMessageID: clientMessageID,
+            event: event, files: files, at: now)
+        try MessageRecord(message).insertFast(db)
         written.append(message)
-        lastSeq = seq
-        headHash = hash
         return message
     }
 
