@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         /// The pure domain: money, commands, policies, the contract state machine, the ledger rules.
@@ -51,6 +52,16 @@ let package = Package(
                 // The C API, for the few hottest statements (Statement+Fast.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        /// The second store: the same transcript guarantees on a PostgreSQL server (postgres-nio), for a site
+        /// that outgrows one machine. Shares the pure parts (the core, the chain, the ledger rules) with `Storage`.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "MilestoneCore", "Storage", "Payments",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         /// The chat server: HTTP API, WebSocket threads, authentication, the thread hub, metrics.
@@ -121,6 +132,11 @@ let package = Package(
         .testTarget(
             name: "BotConfigTests",
             dependencies: ["BotConfig", "MilestoneCore"]
+        ),
+        /// The store's guarantees, one suite for both back ends (SQLite and a real PostgreSQL).
+        .testTarget(
+            name: "StoreConformanceTests",
+            dependencies: ["Storage", "PostgresStore", "MilestoneCore", "BotConfig", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "StorageTests",

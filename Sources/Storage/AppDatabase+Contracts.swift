@@ -49,30 +49,13 @@ extension AppDatabase {
     /// the same checks and system messages as typed ones. All or nothing.
     @discardableResult
     public func createContract(_ new: NewContract, at now: Date) throws -> (Contract, [StoredMessage]) {
-        let id = new.id.rawValue
-        if let problem = IdentifierRules.problem(id, what: "the contract id", maxBytes: 100) { throw StorageError.invalid(problem) }
-        guard id.count <= 100, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw StorageError.invalid("a contract id is 1-100 letters, digits, '-', '_' or '.'")
-        }
-        // Text from the platform gets the chat line's rules: a NUL would be cut off by SQLite and the stored
-        // message would no longer match its hash. A title is one line.
-        if let problem = IdentifierRules.textProblem(new.title, what: "the title") { throw StorageError.invalid(problem) }
-        let title = new.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty, title.count <= 200 else { throw StorageError.invalid("a title is 1-200 characters") }
-        guard !new.buyer.rawValue.isEmpty, !new.freelancer.rawValue.isEmpty else { throw StorageError.invalid("buyer and freelancer are required") }
-        for (what, party) in [("the buyer", new.buyer), ("the freelancer", new.freelancer)] {
-            if let problem = IdentifierRules.problem(party.rawValue, what: "\(what)'s id", maxBytes: 200) { throw StorageError.invalid(problem) }
-        }
-        for draft in new.milestones {
-            if let problem = IdentifierRules.textProblem(draft.description, what: "the description of milestone \"\(draft.description.prefix(40))\"", allowing: ["\n", "\r", "\t"]) {
-                throw StorageError.invalid(problem)
-            }
-        }
-        guard new.buyer != new.freelancer else { throw StorageError.invalid("the buyer and the freelancer must be different users") }
-        if let problem = new.policy.problems.first { throw StorageError.invalid("the policy is unusable: \(problem)") }
-        if let problem = new.parties.problem { throw StorageError.invalid(problem) }
+        let title = try new.checkedTitle()
+        return try writer.write { db in try insertContract(db, new, title: title, at: now) }
+    }
 
-        return try writer.write { db in
+    func insertContract(_ db: Database, _ new: NewContract, title: String, at now: Date) throws -> (Contract, [StoredMessage]) {
+        let id = new.id.rawValue
+        do {
             guard try ContractRecord.fetchOne(db, key: id) == nil else { throw StorageError.contractExists(id) }
             var contract = Contract(id: new.id, title: title, currency: new.currency, buyer: new.buyer, freelancer: new.freelancer, policy: new.policy)
             try ContractRecord(contract, createdAt: now).insert(db)
@@ -197,5 +180,36 @@ extension AppDatabase {
                 try db.cachedStatement(sql: "DELETE FROM deadline WHERE contract_id = ? AND kind = ?").execute(arguments: [contract.id.rawValue, kind.key])
             }
         }
+    }
+}
+
+extension NewContract {
+    /// The contract's title, trimmed, once every field the platform sent is checked: ids, text, parties, policy.
+    /// The same rules for every store.
+    public func checkedTitle() throws -> String {
+        let new = self
+        let id = new.id.rawValue
+        if let problem = IdentifierRules.problem(id, what: "the contract id", maxBytes: 100) { throw StorageError.invalid(problem) }
+        guard id.count <= 100, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw StorageError.invalid("a contract id is 1-100 letters, digits, '-', '_' or '.'")
+        }
+        // Text from the platform gets the chat line's rules: a NUL would be cut off by SQLite and the stored
+        // message would no longer match its hash. A title is one line.
+        if let problem = IdentifierRules.textProblem(new.title, what: "the title") { throw StorageError.invalid(problem) }
+        let title = new.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty, title.count <= 200 else { throw StorageError.invalid("a title is 1-200 characters") }
+        guard !new.buyer.rawValue.isEmpty, !new.freelancer.rawValue.isEmpty else { throw StorageError.invalid("buyer and freelancer are required") }
+        for (what, party) in [("the buyer", new.buyer), ("the freelancer", new.freelancer)] {
+            if let problem = IdentifierRules.problem(party.rawValue, what: "\(what)'s id", maxBytes: 200) { throw StorageError.invalid(problem) }
+        }
+        for draft in new.milestones {
+            if let problem = IdentifierRules.textProblem(draft.description, what: "the description of milestone \"\(draft.description.prefix(40))\"", allowing: ["\n", "\r", "\t"]) {
+                throw StorageError.invalid(problem)
+            }
+        }
+        guard new.buyer != new.freelancer else { throw StorageError.invalid("the buyer and the freelancer must be different users") }
+        if let problem = new.policy.problems.first { throw StorageError.invalid("the policy is unusable: \(problem)") }
+        if let problem = new.parties.problem { throw StorageError.invalid(problem) }
+        return title
     }
 }

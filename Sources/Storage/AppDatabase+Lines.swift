@@ -52,7 +52,8 @@ extension AppDatabase {
         return receipt
     }
 
-    private static func checkedText(_ request: LineRequest) throws -> String {
+    /// The line's text as stored: trimmed, non-empty, within the limit, without control characters but line breaks and tabs.
+    public static func checkedText(_ request: LineRequest) throws -> String {
         if let plain = plainASCII(request.text) { return plain }
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw StorageError.invalid("the message is empty") }
@@ -166,7 +167,7 @@ extension AppDatabase {
     }
 
     /// The line as typed, shortened for the start of a notice: `/fund M7`.
-    static func echo(_ text: String) -> String {
+    public static func echo(_ text: String) -> String {
         let firstLine = text.prefix { $0 != "\n" }
         return firstLine.count > 60 ? firstLine.prefix(57) + "..." : String(firstLine)
     }

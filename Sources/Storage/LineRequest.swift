@@ -80,4 +80,12 @@ public struct LineReceipt: Hashable, Sendable {
     public var transition: Transition?
     /// True when this command id had been handled before: nothing was written now.
     public var isDuplicate: Bool
+
+    public init(line: StoredMessage, replies: [StoredMessage], outcome: LineOutcome, transition: Transition?, isDuplicate: Bool) {
+        self.line = line
+        self.replies = replies
+        self.outcome = outcome
+        self.transition = transition
+        self.isDuplicate = isDuplicate
+    }
 }

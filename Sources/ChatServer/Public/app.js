@@ -215,6 +215,8 @@
     if (app.ws) { try { app.ws.close(); } catch (_) {} }
     sessionStorage.removeItem(TOKEN_KEY);
     // Unsent lines stay: signed in again (the same person), they are sent then.
+    $("who").textContent = "";
+    $("notify").hidden = true;
     showSignin(message);
   }
 
@@ -303,8 +305,15 @@
   }
   setInterval(() => { if (app.online && !document.hidden) loadThreads(); }, 15000);
 
+  // Rebuilt only when something shown changed: a rebuild on every message would take the keyboard focus
+  // away from a thread button (and lose a click landing during it).
+  let threadsShown = "";
   function renderThreads() {
     const list = $("threads");
+    const shown = JSON.stringify([app.thread, app.threads.map((t) => [t.thread, t.title, t.role, t.phase, t.unread || 0, t.preview, t.last_at])]);
+    if (shown === threadsShown && list.children.length) return;
+    threadsShown = shown;
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.thread : null;
     list.replaceChildren();
     if (!app.threads.length) { list.append(el("li", "sub", "No threads yet.")); return; }
     for (const thread of app.threads) {
@@ -331,6 +340,7 @@
       button.addEventListener("click", () => openThread(thread.thread));
       item.append(button);
       list.append(item);
+      if (focused === thread.thread) button.focus();
     }
   }
 
@@ -424,6 +434,7 @@
     if (app.joined && fromOthers && !bottom) {
       app.newBelow += 1;
       $("jump").textContent = app.newBelow + (app.newBelow === 1 ? " new message" : " new messages") + " below ↓";
+      placeJump();
       $("jump").hidden = false;
     }
     if (app.joined && fromOthers && document.hidden) notifyHidden(frame);
@@ -524,6 +535,14 @@
   $("scroller").addEventListener("scroll", () => {
     if (atBottom()) { app.newBelow = 0; $("jump").hidden = true; maybeMarkRead(); }
   });
+  // The "new messages" button floats just above the bottom of the message list, never over the command
+  // buttons or the composer below it (how tall they are depends on the commands and the width).
+  function placeJump() {
+    const chatBox = document.querySelector("main.chat").getBoundingClientRect();
+    const list = $("scroller").getBoundingClientRect();
+    $("jump").style.bottom = Math.max(0, Math.round(chatBox.bottom - list.bottom)) + 8 + "px";
+  }
+  window.addEventListener("resize", () => { if (!$("jump").hidden) placeJump(); });
   $("jump").addEventListener("click", () => {
     const scroller = $("scroller");
     scroller.scrollTop = scroller.scrollHeight;
@@ -578,7 +597,8 @@
     let label;
     if (m.author === null || m.author === undefined) {
       classes.push("system");
-      label = m.kind === "notice" ? "Bot (to you)" : "Bot";
+      // A moderator reads notices meant for someone else: say whom, not "you".
+      label = m.kind !== "notice" ? "Bot" : m.visible_to && m.visible_to !== app.user ? "Bot (to " + m.visible_to + ")" : "Bot (to you)";
     } else if (m.author === app.user) {
       classes.push("mine");
       label = "You";
@@ -1072,8 +1092,13 @@
   /// Commands that cannot be taken back: asked about first, in words.
   const DESTRUCTIVE = /^\/(milestone delete|cancel|endcontract(?! (accept|decline))|stop)\b/i;
 
+  let actionsShown = "";
   function renderActions() {
     const bar = $("actions");
+    const shown = JSON.stringify([app.thread, templates().map((c) => [c.template, c.summary, c.moves_money])]);
+    if (shown === actionsShown) return;
+    actionsShown = shown;
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.template : null;
     bar.replaceChildren();
     for (const command of templates()) {
       const destructive = DESTRUCTIVE.test(command.template);
@@ -1083,6 +1108,7 @@
       button.dataset.template = command.template;
       button.addEventListener("click", () => runTemplate(command));
       bar.append(button);
+      if (focused === command.template) button.focus();
     }
   }
 
@@ -1214,9 +1240,10 @@
     input.disabled = !ready;
     $("send").disabled = !ready || characters(input.value) > MAX_CHARACTERS;
     $("attach").disabled = !ready;
+    const narrow = window.innerWidth < 600;
     input.placeholder = !ready ? "Pick a thread"
-      : app.online ? "Write a message, or type / for commands"
-      : "Offline: lines you write are sent when the connection is back";
+      : app.online ? (narrow ? "Message, or / for commands" : "Write a message, or type / for commands")
+      : (narrow ? "Offline: sent when back" : "Offline: lines you write are sent when the connection is back");
   }
 
   // The composer: several lines (Enter sends, Shift+Enter breaks the line), a counter near the limit, and
@@ -1249,6 +1276,7 @@
     }
   }
   $("composer").addEventListener("submit", (event) => { event.preventDefault(); sendComposer(); });
+  window.addEventListener("resize", updateComposer);
 
   input.addEventListener("input", () => {
     refreshCompletion();

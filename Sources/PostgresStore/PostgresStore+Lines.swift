@@ -1,0 +1,238 @@
+import Foundation
+import MilestoneCore
+import Payments
+import PostgresNIO
+import Storage
+
+extension PostgresStore: TranscriptStore {
+    public func newContract(_ new: NewContract, at now: Date) async throws -> Contract {
+        let title = try new.checkedTitle()
+        guard new.parties == PaymentParties() else {
+            throw StorageError.invalid("payment processor parties are not kept on PostgreSQL yet: run payments on the SQLite store")
+        }
+        return try await transaction { connection in
+            let id = new.id.rawValue
+            var contract = Contract(id: new.id, title: title, currency: new.currency, buyer: new.buyer, freelancer: new.freelancer, policy: new.policy)
+            let inserted = try await connection.query("""
+                INSERT INTO contract (id, title, currency, buyer_id, freelancer_id, preset, phase, state, created_at)
+                VALUES (\(id), \(title), \(new.currency.code), \(new.buyer.rawValue), \(new.freelancer.rawValue), \(new.policy.name),
+                        \(contract.phase.rawValue), \(try Self.json(contract))::jsonb, \(now.milliseconds))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """, logger: self.logger).collect()
+            guard !inserted.isEmpty else { throw StorageError.contractExists(id) }
+            var writer = MessageWriter(head: ChainHead(newThread: new.id))
+            let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
+            writer.append(kind: .system, body: "Contract \"\(title)\" between buyer \(new.buyer) and freelancer \(new.freelancer), under \(new.policy.name) rules, in \(new.currency.code).\(live) Type /help to see what you can do.", at: now)
+            let creator = Participant(user: new.policy.milestoneCreator == .buyer ? new.buyer : new.freelancer, role: new.policy.milestoneCreator)
+            for draft in new.milestones {
+                switch contract.apply(.addMilestone(draft), by: creator, at: now) {
+                case .failure(let rejection): throw StorageError.invalid("milestone \"\(draft.description)\": \(rejection)")
+                case .success(.answered): break
+                case .success(.applied(let transition)):
+                    try await self.persist(connection, transition, writer: &writer, commandID: nil, at: now)
+                    contract = transition.contract
+                }
+            }
+            try await self.flush(connection, writer, newThread: true)
+            return contract
+        }
+    }
+
+    public func appendLine(_ request: LineRequest) async throws -> LineReceipt {
+        let text = try AppDatabase.checkedText(request)
+        guard let parsed = request.parsed else { throw StorageError.invalid("a line reached storage without being read first") }
+        guard request.files.isEmpty else {
+            throw StorageError.invalid("files are not kept on PostgreSQL yet: send the line without files")
+        }
+        return try await transaction { connection in
+            // The thread's head, locked: from here to COMMIT this transaction is the thread's only writer, so
+            // the next sequence number and the chain's link are this line's alone.
+            let heads = try await connection.query(
+                "SELECT last_seq, head_hash FROM thread_head WHERE thread_id = \(request.thread.rawValue) FOR UPDATE", logger: self.logger)
+            var headRow: (Int64, String)?
+            for try await row in heads.decode((Int64, String).self) { headRow = row }
+            guard let (lastSeq, headHash) = headRow else { throw StorageError.unknownContract(request.thread.rawValue) }
+            if let receipt = try await self.replay(connection, request) { return receipt }
+            guard let contract = try await self.loadContract(connection, request.thread) else {
+                throw StorageError.unknownContract(request.thread.rawValue)
+            }
+            let author = request.author
+            guard contract.parties.admits(author) else {
+                throw StorageError.invalid("\(author.user) is not the \(author.role) of contract \(request.thread)")
+            }
+            let now = request.receivedAt
+            let kind: MessageKind = parsed.isCommand ? .command : (author.role == .moderator ? .note : .chat)
+            let result = parsed.isCommand ? parsed.apply(to: contract, by: author, at: now) : nil
+            // A command that changes nothing stays between its sender and the bot (as on SQLite).
+            var lineVisibleTo: UserID?
+            switch result {
+            case .failure, .success(.answered): lineVisibleTo = author.user
+            case .success(.applied(let transition)): lineVisibleTo = transition.keepsLinePrivate ? author.user : nil
+            case nil: lineVisibleTo = nil
+            }
+            var writer = MessageWriter(head: ChainHead(thread: request.thread, lastSeq: lastSeq, headHash: headHash))
+            let line = writer.append(kind: kind, body: text, author: author, visibleTo: lineVisibleTo, clientMessageID: request.clientMessageID, at: now)
+            var outcome = LineOutcome.chat
+            var applied: Transition?
+            switch result {
+            case .failure(let rejection)?:
+                outcome = .rejected(rejection)
+                writer.append(kind: .notice, body: "\(AppDatabase.echo(text)): \(rejection)", visibleTo: author.user, at: now)
+            case .success(.answered(let answer))?:
+                outcome = .answered
+                writer.append(kind: .notice, body: answer, visibleTo: author.user, at: now)
+            case .success(.applied(let transition))?:
+                outcome = .applied(events: transition.events.map(\.name))
+                applied = transition
+                try await self.persist(connection, transition, writer: &writer, commandID: request.commandID, at: now)
+            case nil:
+                break
+            }
+            try await self.flush(connection, writer, newThread: false)
+            let logged = try await connection.query("""
+                INSERT INTO command_log (command_id, contract_id, user_id, outcome, first_seq, last_seq, created_at)
+                VALUES (\(request.commandID.rawValue), \(request.thread.rawValue), \(author.user.rawValue), \(try Self.json(outcome)),
+                        \(line.seq), \(writer.head.lastSeq), \(now.milliseconds))
+                ON CONFLICT (command_id) DO NOTHING RETURNING command_id
+                """, logger: self.logger).collect()
+            // Taken meanwhile by a line in another thread (which locked another head).
+            guard !logged.isEmpty else { throw StorageError.commandIDReused(request.commandID.rawValue) }
+            return LineReceipt(line: line, replies: Array(writer.written.dropFirst()), outcome: outcome, transition: applied, isDuplicate: false)
+        }
+    }
+
+    /// The first receipt of a command id handled before; nil when it is new.
+    private func replay(_ connection: PostgresConnection, _ request: LineRequest) async throws -> LineReceipt? {
+        let rows = try await connection.query(
+            "SELECT contract_id, user_id, outcome, first_seq, last_seq FROM command_log WHERE command_id = \(request.commandID.rawValue)",
+            logger: logger)
+        var logged: (String, String, String, Int64, Int64)?
+        for try await row in rows.decode((String, String, String, Int64, Int64).self) { logged = row }
+        guard let (contract, user, outcome, firstSeq, lastSeq) = logged else { return nil }
+        // Ids compare by their UTF-8 bytes, as everywhere.
+        guard request.thread.isSame(as: contract), request.author.user.isSame(as: user) else {
+            throw StorageError.commandIDReused(request.commandID.rawValue)
+        }
+        let messages = try await readMessages(connection, thread: request.thread, from: firstSeq, through: lastSeq)
+        guard let line = messages.first else { throw StorageError.corrupt("command \(request.commandID): its messages are missing") }
+        return LineReceipt(line: line, replies: Array(messages.dropFirst()), outcome: try JSONDecoder().decode(LineOutcome.self, from: Data(outcome.utf8)),
+            transition: nil, isDuplicate: true)
+    }
+
+    /// Writes what a transition did: the contract's new state, its events as system messages, the ledger
+    /// postings (checked against the ledger's rules, each pointing at the message that announced it) and the
+    /// deadlines it armed or cancelled.
+    private func persist(_ connection: PostgresConnection, _ transition: Transition, writer: inout MessageWriter, commandID: CommandID?, at now: Date) async throws {
+        let contract = transition.contract
+        var announced: [MilestoneNumber: Int64] = [:]
+        var firstSeq: Int64?
+        for event in transition.events {
+            let message = writer.append(kind: .system, body: event.text, event: event, at: now)
+            firstSeq = firstSeq ?? message.seq
+            if let milestone = event.milestone { announced[milestone] = message.seq }
+        }
+        try await connection.query("""
+            UPDATE contract SET phase = \(contract.phase.rawValue), state = \(try Self.json(contract))::jsonb WHERE id = \(contract.id.rawValue)
+            """, logger: logger)
+        if !transition.postings.isEmpty {
+            var ledger = try await ledgerState(connection, contract.id)
+            do { try ledger.apply(transition.postings) } catch {
+                throw StorageError.ledgerViolation("\(contract.id): \(error)")
+            }
+            for posting in transition.postings {
+                guard let seq = announced[posting.milestone] ?? firstSeq else {
+                    throw StorageError.ledgerViolation("\(contract.id): a posting for \(posting.milestone) with no message announcing it")
+                }
+                try await connection.query("""
+                    INSERT INTO ledger_entry (contract_id, milestone, kind, debit, credit, amount, currency, command_id, message_seq, created_at)
+                    VALUES (\(contract.id.rawValue), \(posting.milestone.rawValue), \(posting.kind.rawValue), \(posting.debit.description),
+                            \(posting.credit.description), \(posting.amount), \(contract.currency.code), \(commandID?.rawValue), \(seq), \(now.milliseconds))
+                    """, logger: logger)
+            }
+        }
+        for change in transition.deadlines {
+            switch change {
+            case .arm(let deadline):
+                try await connection.query("""
+                    INSERT INTO deadline (contract_id, kind, fires_at) VALUES (\(contract.id.rawValue), \(deadline.kind.key), \(deadline.at.milliseconds))
+                    ON CONFLICT (contract_id, kind) DO UPDATE SET fires_at = EXCLUDED.fires_at
+                    """, logger: logger)
+            case .cancel(let kind):
+                try await connection.query("DELETE FROM deadline WHERE contract_id = \(contract.id.rawValue) AND kind = \(kind.key)", logger: logger)
+            }
+        }
+    }
+
+    /// The contract's ledger as its stored entries say, grouped by the message that announced each step.
+    private func ledgerState(_ connection: PostgresConnection, _ contract: ContractID) async throws -> Ledger {
+        var steps: [[LedgerPosting]] = []
+        var lastSeq: Int64?
+        for (posting, seq) in try await ledgerEntries(connection, contract) {
+            if seq == lastSeq { steps[steps.count - 1].append(posting) } else { steps.append([posting]) }
+            lastSeq = seq
+        }
+        do { return try Ledger(replaying: steps) } catch {
+            throw StorageError.ledgerViolation("stored entries of \(contract): \(error)")
+        }
+    }
+
+    /// Inserts what the writer appended and moves the thread's head.
+    private func flush(_ connection: PostgresConnection, _ writer: MessageWriter, newThread: Bool) async throws {
+        for message in writer.written {
+            try await connection.query("""
+                INSERT INTO message (thread_id, seq, author_id, author_role, kind, visible_to, body, client_message_id, event, milestone,
+                                     created_at, prev_hash, hash, files)
+                VALUES (\(message.thread.rawValue), \(message.seq), \(message.author?.rawValue), \(message.authorRole?.rawValue), \(message.kind.rawValue),
+                        \(message.visibleTo?.rawValue), \(message.body), \(message.clientMessageID), \(message.event), \(message.milestone?.rawValue),
+                        \(message.createdAt.milliseconds), \(message.prevHash), \(message.hash),
+                        \(message.files.isEmpty ? nil : message.files.map(\.rawValue).joined(separator: ",")))
+                """, logger: logger)
+        }
+        let head = writer.head
+        if newThread {
+            try await connection.query("INSERT INTO thread_head (thread_id, last_seq, head_hash) VALUES (\(head.thread.rawValue), \(head.lastSeq), \(head.headHash))", logger: logger)
+        } else {
+            try await connection.query("UPDATE thread_head SET last_seq = \(head.lastSeq), head_hash = \(head.headHash) WHERE thread_id = \(head.thread.rawValue)", logger: logger)
+        }
+    }
+
+    /// Runs `body` in one transaction. A failure inside it is rethrown as itself (the same errors as the SQLite
+    /// store); a failed COMMIT is an unknown outcome: it is rethrown as such, and nothing is acknowledged.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError { throw Self.storageError(inner) }
+            throw error
+        }
+    }
+
+    static func storageError(_ error: any Error) -> any Error {
+        error
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+}
+
+/// Appends messages to one thread in a transaction: the chain's links come from ``ChainHead``; ``PostgresStore``
+/// inserts them before COMMIT.
+struct MessageWriter {
+    private(set) var head: ChainHead
+    private(set) var written: [StoredMessage] = []
+
+    init(head: ChainHead) {
+        self.head = head
+    }
+
+    @discardableResult
+    mutating func append(
+        kind: MessageKind, body: String, author: Participant? = nil, visibleTo: UserID? = nil, clientMessageID: String? = nil,
+        event: ContractEvent? = nil, at now: Date
+    ) -> StoredMessage {
+        let message = head.next(kind: kind, body: body, author: author, visibleTo: visibleTo, clientMessageID: clientMessageID, event: event, at: now)
+        written.append(message)
+        return message
+    }
+}

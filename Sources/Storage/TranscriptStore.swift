@@ -1,0 +1,53 @@
+import Foundation
+import MilestoneCore
+
+/// What a thread's transcript needs from a database, whichever holds it: the embedded SQLite file
+/// (``AppDatabase``) or a PostgreSQL server (`PostgresStore`). The suites in `Tests/StoreConformanceTests`
+/// run against both, so the two keep the same guarantees: gap-free sequence numbers, an intact hash chain,
+/// one outcome per command id, the ledger's rules.
+public protocol TranscriptStore: Sendable {
+    /// Creates a contract and its thread (its milestones added through the core). All or nothing.
+    func newContract(_ new: NewContract, at now: Date) async throws -> Contract
+    /// Stores a line and runs it when it is a command, all in one transaction; durable when it returns.
+    /// The same command id again returns the first receipt and writes nothing.
+    func appendLine(_ request: LineRequest) async throws -> LineReceipt
+    func loadContract(_ id: ContractID) async throws -> Contract?
+    /// What a client that saw everything up to `after` missed, visible to `viewer`, and the newest seq.
+    func messages(in thread: ContractID, after: Int64, limit: Int?, visibleTo viewer: Participant) async throws -> (messages: [StoredMessage], lastSeq: Int64)
+    /// The newest page before `before` (nil: the newest), oldest first, and whether older ones exist.
+    func messagePage(in thread: ContractID, before: Int64?, limit: Int, visibleTo viewer: Participant) async throws -> (messages: [StoredMessage], hasMore: Bool, lastSeq: Int64)
+    func verifyChain(of thread: ContractID) async throws -> ChainVerification
+    /// The contract's ledger entries, oldest first.
+    func ledgerPostings(of contract: ContractID) async throws -> [LedgerPosting]
+}
+
+extension AppDatabase: TranscriptStore {
+    public func newContract(_ new: NewContract, at now: Date) async throws -> Contract {
+        let title = try new.checkedTitle()
+        return try await writer.write { db in try self.insertContract(db, new, title: title, at: now).0 }
+    }
+
+    public func appendLine(_ request: LineRequest) async throws -> LineReceipt {
+        try await handle(request, payment: nil)
+    }
+
+    public func loadContract(_ id: ContractID) async throws -> Contract? {
+        try await contract(id)
+    }
+
+    public func messages(in thread: ContractID, after: Int64, limit: Int?, visibleTo viewer: Participant) async throws -> (messages: [StoredMessage], lastSeq: Int64) {
+        try await catchUp(in: thread, after: after, limit: limit, visibleTo: viewer)
+    }
+
+    public func messagePage(in thread: ContractID, before: Int64?, limit: Int, visibleTo viewer: Participant) async throws -> (messages: [StoredMessage], hasMore: Bool, lastSeq: Int64) {
+        try await page(in: thread, before: before, limit: limit, visibleTo: viewer)
+    }
+
+    public func verifyChain(of thread: ContractID) async throws -> ChainVerification {
+        try await writer.read { db in try Self.verify(db, thread) }
+    }
+
+    public func ledgerPostings(of contract: ContractID) async throws -> [LedgerPosting] {
+        try await writer.read { db in try Self.ledgerEntries(db, contract).map(\.posting) }
+    }
+}

@@ -1,0 +1,64 @@
+import BotConfig
+import Foundation
+import Logging
+import MilestoneCore
+import PostgresStore
+import Storage
+
+/// The back ends every suite here runs against.
+enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    var description: String { rawValue }
+}
+
+enum Stores {
+    static let presets: PolicyCatalog = {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bot-config/presets")
+        do { return try PolicyCatalog.load(directory: folder) } catch { fatalError("bot-config/presets: \(error)") }
+    }()
+
+    /// Runs `body` with an empty store of `kind`: a fresh SQLite file, or a fresh database on the test
+    /// PostgreSQL server (``TestPostgres``), migrated.
+    static func with<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any TranscriptStore) async throws -> T) async throws -> T {
+        switch kind {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            return try await body(try AppDatabase.open(path: folder.appendingPathComponent("bot.sqlite").path))
+        case .postgres:
+            let url = try await TestPostgres.shared.freshDatabase()
+            var logger = Logger(label: "postgres-store-test")
+            logger.logLevel = .warning
+            let store = try PostgresStore(url: url, logger: logger)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await store.run() }
+                defer { group.cancelAll() }
+                try await store.migrate()
+                return try await body(store)
+            }
+        }
+    }
+
+    static func contract(_ store: any TranscriptStore, _ id: String = "c-1", preset: String = "indeelancer", milestones: [Int64] = [50_000, 125_050]) async throws -> Contract {
+        try await store.newContract(NewContract(
+            id: ContractID(id), title: "Logo and landing page", currency: .usd, buyer: "alice", freelancer: "bob", policy: presets[preset]!,
+            milestones: milestones.enumerated().map { MilestoneDraft(amount: $1, description: "Part \($0 + 1)") }), at: Date(timeIntervalSince1970: 1_800_000_000))
+    }
+
+    /// alice is the buyer, bob the freelancer, anyone else a moderator unless `role` says otherwise.
+    static func line(_ text: String, by user: String, as role: Role? = nil, in thread: String = "c-1", id: String = UUID().uuidString,
+        at: Date = Date(timeIntervalSince1970: 1_800_000_100)) -> LineRequest {
+        let named: Role = switch user {
+        case "alice": .buyer
+        case "bob": .freelancer
+        default: .moderator
+        }
+        let role = role ?? named
+        return LineRequest(commandID: CommandID(id), thread: ContractID(thread), author: Participant(user: UserID(user), role: role), text: text,
+            parsed: ParsedLine(text, currency: .usd), clientMessageID: id, receivedAt: at)
+    }
+}

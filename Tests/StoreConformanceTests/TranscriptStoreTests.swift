@@ -1,0 +1,140 @@
+import Foundation
+import MilestoneCore
+import Storage
+import Testing
+
+/// The same guarantees from both back ends: what SQLite does, PostgreSQL does, test for test.
+@Suite struct TranscriptStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func aConversationWithMoneyIsStoredInOrderAndVerifies(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            let created = try await Stores.contract(store)
+            #expect(created.milestones.count == 2)
+            var seqs: [Int64] = []
+            for (text, user) in [("Hi Bob \u{05D0} \u{1F600}", "alice"), ("/fund M1", "alice"), ("Starting now", "bob"), ("/submit M1 done", "bob"), ("/release M1", "alice")] {
+                let receipt = try await store.appendLine(Stores.line(text, by: user))
+                #expect(!receipt.isDuplicate)
+                if text.hasPrefix("/") {
+                    guard case .applied = receipt.outcome else { Issue.record("\(text): \(receipt.outcome)"); continue }
+                    #expect(!receipt.replies.isEmpty, "the bot announces what \(text) did")
+                }
+                seqs.append(receipt.line.seq)
+            }
+            #expect(seqs == seqs.sorted() && Set(seqs).count == seqs.count)
+            let all = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "mia", role: .moderator))
+            #expect(all.messages.map(\.seq) == Array(1...all.lastSeq), "gap-free from 1")
+            #expect(all.messages.first { $0.body.hasPrefix("Hi Bob") }?.body == "Hi Bob \u{05D0} \u{1F600}", "text comes back byte for byte")
+            let verdict = try await store.verifyChain(of: "c-1")
+            #expect(verdict.isIntact && verdict.messages == Int(all.lastSeq), "\(verdict.summary)")
+            #expect(verdict.headHash == all.messages.last?.hash)
+            let contract = try #require(try await store.loadContract("c-1"))
+            #expect(contract.milestone(MilestoneNumber(1))?.released == 50_000)
+            let postings = try await store.ledgerPostings(of: "c-1")
+            #expect(postings.map(\.kind) == [.hold, .post] && postings.allSatisfy { $0.amount == 50_000 }, "\(postings)")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aResentCommandIDGetsTheFirstReceiptAndChangesNothing(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            _ = try await Stores.contract(store, "c-2")
+            let first = try await store.appendLine(Stores.line("/fund M1", by: "alice", id: "fund-once"))
+            let again = try await store.appendLine(Stores.line("/fund M1", by: "alice", id: "fund-once"))
+            #expect(again.isDuplicate && again.line.seq == first.line.seq && again.replies.map(\.seq) == first.replies.map(\.seq))
+            #expect(try await store.ledgerPostings(of: "c-1").count == 1, "the money moved once")
+            await #expect(throws: StorageError.commandIDReused("fund-once")) {
+                try await store.appendLine(Stores.line("/fund M1", by: "alice", in: "c-2", id: "fund-once"))
+            }
+            await #expect(throws: StorageError.commandIDReused("fund-once")) {
+                try await store.appendLine(Stores.line("/fund M1", by: "bob", id: "fund-once"))
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aRefusedCommandStaysBetweenItsSenderAndTheBot(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            let refused = try await store.appendLine(Stores.line("/release M1", by: "bob"))
+            guard case .rejected = refused.outcome else { Issue.record("\(refused.outcome)"); return }
+            #expect(refused.line.visibleTo == "bob" && refused.replies.allSatisfy { $0.visibleTo == "bob" && $0.kind == .notice })
+            let alice = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "alice", role: .buyer))
+            #expect(!alice.messages.contains { $0.seq == refused.line.seq }, "the buyer does not see the freelancer's refusal")
+            let mia = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "mia", role: .moderator))
+            #expect(mia.messages.contains { $0.seq == refused.line.seq }, "a moderator does")
+            #expect(try await store.ledgerPostings(of: "c-1").isEmpty)
+            // Someone claiming to be a party who is not stores nothing at all.
+            let before = try await store.verifyChain(of: "c-1").messages
+            await #expect(throws: StorageError.self) { try await store.appendLine(Stores.line("hello", by: "eve", as: .buyer)) }
+            #expect(try await store.verifyChain(of: "c-1").messages == before)
+        }
+    }
+
+    /// The heart of several writers: lines from many connections at once to one thread get 1, 2, 3 ... with
+    /// no gap and no repeat, and the chain stays one line.
+    @Test(arguments: StoreKind.allCases)
+    func concurrentWritersKeepTheThreadGapFreeAndTheChainIntact(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            let before = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "mia", role: .moderator)).lastSeq
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        for line in 0..<25 {
+                            _ = try await store.appendLine(Stores.line("writer \(writer) line \(line)", by: writer.isMultiple(of: 2) ? "alice" : "bob"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let all = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "mia", role: .moderator))
+            #expect(all.lastSeq == before + 200)
+            #expect(all.messages.map(\.seq) == Array(1...all.lastSeq))
+            for writer in 0..<8 {
+                let mine = all.messages.filter { $0.body.hasPrefix("writer \(writer) ") }.map(\.body)
+                #expect(mine == (0..<25).map { "writer \(writer) line \($0)" }, "each writer's lines in the order it sent them")
+            }
+            let verdict = try await store.verifyChain(of: "c-1")
+            #expect(verdict.isIntact, "\(verdict.summary)")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func pagesAndCatchUpAgree(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            for index in 0..<30 { _ = try await store.appendLine(Stores.line("line \(index)", by: index.isMultiple(of: 3) ? "bob" : "alice")) }
+            _ = try await store.appendLine(Stores.line("/status", by: "bob"))
+            let alice = Participant(user: "alice", role: .buyer)
+            let all = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: alice)
+            var paged: [StoredMessage] = []
+            var before: Int64?
+            while true {
+                let page = try await store.messagePage(in: "c-1", before: before, limit: 7, visibleTo: alice)
+                paged = page.messages + paged
+                guard page.hasMore, let first = page.messages.first else { break }
+                before = first.seq
+            }
+            #expect(paged == all.messages, "paging back from the newest gives exactly what a catch-up from 0 gives")
+            let limited = try await store.messages(in: "c-1", after: 10, limit: 5, visibleTo: alice)
+            #expect(limited.messages.map(\.seq) == Array(all.messages.filter { $0.seq > 10 }.prefix(5)).map(\.seq))
+            await #expect(throws: StorageError.unknownContract("nope")) {
+                try await store.messages(in: "nope", after: 0, limit: nil, visibleTo: alice)
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aContractIsCreatedOnceWithItsChecks(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            await #expect(throws: StorageError.contractExists("c-1")) { try await Stores.contract(store) }
+            await #expect(throws: StorageError.self) {
+                try await store.newContract(NewContract(id: "c-\u{202E}x", title: "t", currency: .usd, buyer: "alice", freelancer: "bob",
+                    policy: Stores.presets["indeelancer"]!), at: Date())
+            }
+            #expect(try await store.loadContract("c-\u{202E}x") == nil)
+        }
+    }
+}
