@@ -122,7 +122,7 @@ extension PostgresStore: TranscriptStore {
     /// Writes what a transition did: the contract's new state, its events as system messages, the ledger
     /// postings (checked against the ledger's rules, each pointing at the message that announced it) and the
     /// deadlines it armed or cancelled.
-    private func persist(_ connection: PostgresConnection, _ transition: Transition, writer: inout MessageWriter, commandID: CommandID?, at now: Date) async throws {
+    func persist(_ connection: PostgresConnection, _ transition: Transition, writer: inout MessageWriter, commandID: CommandID?, at now: Date) async throws {
         let contract = transition.contract
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
@@ -177,7 +177,7 @@ extension PostgresStore: TranscriptStore {
     }
 
     /// Inserts what the writer appended and moves the thread's head.
-    private func flush(_ connection: PostgresConnection, _ writer: MessageWriter, newThread: Bool) async throws {
+    func flush(_ connection: PostgresConnection, _ writer: MessageWriter, newThread: Bool) async throws {
         for message in writer.written {
             try await connection.query("""
                 INSERT INTO message (thread_id, seq, author_id, author_role, kind, visible_to, body, client_message_id, event, milestone,
@@ -234,5 +234,49 @@ struct MessageWriter {
         let message = head.next(kind: kind, body: body, author: author, visibleTo: visibleTo, clientMessageID: clientMessageID, event: event, at: now)
         written.append(message)
         return message
+    }
+}
+
+extension PostgresStore {
+    /// Locks in the same order as a line (the thread's head, then the deadline row), so a deadline firing
+    /// while a line re-arms it cannot deadlock; a racing caller that finds the row gone tries the next one.
+    public func fireNextDue(at now: Date) async throws -> (Transition, [StoredMessage])? {
+        while true {
+            var candidate: (String, String)?
+            for try await row in try await client.query("""
+                SELECT contract_id, kind FROM deadline WHERE fires_at <= \(now.milliseconds) ORDER BY fires_at, contract_id, kind LIMIT 1
+                """, logger: logger).decode((String, String).self) { candidate = row }
+            guard let (contractID, key) = candidate else { return nil }
+            guard let kind = DeadlineKind(key: key) else { throw StorageError.corrupt("deadline \(contractID): kind \(key)") }
+            let thread = ContractID(contractID)
+            let fired: (Transition, [StoredMessage])? = try await transaction { connection in
+                var head: (Int64, String)?
+                for try await row in try await connection.query("SELECT last_seq, head_hash FROM thread_head WHERE thread_id = \(contractID) FOR UPDATE",
+                    logger: self.logger).decode((Int64, String).self) { head = row }
+                var still = false
+                for try await _ in try await connection.query("""
+                    SELECT fires_at FROM deadline WHERE contract_id = \(contractID) AND kind = \(key) AND fires_at <= \(now.milliseconds) FOR UPDATE
+                    """, logger: self.logger).decode(Int64.self) { still = true }
+                guard still, let (lastSeq, headHash) = head else { return nil }
+                try await connection.query("DELETE FROM deadline WHERE contract_id = \(contractID) AND kind = \(key)", logger: self.logger)
+                guard let contract = try await self.loadContract(connection, thread) else { return nil }
+                let transition = contract.fire(kind, at: now)
+                var writer = MessageWriter(head: ChainHead(thread: thread, lastSeq: lastSeq, headHash: headHash))
+                try await self.persist(connection, transition, writer: &writer, commandID: nil, at: now)
+                try await self.flush(connection, writer, newThread: false)
+                return (transition, writer.written)
+            }
+            if let fired { return fired }
+        }
+    }
+
+    public func armedDeadlines(of contract: ContractID) async throws -> [Deadline] {
+        var deadlines: [Deadline] = []
+        for try await (key, firesAt) in try await client.query("""
+            SELECT kind, fires_at FROM deadline WHERE contract_id = \(contract.rawValue) ORDER BY fires_at, kind
+            """, logger: logger).decode((String, Int64).self) {
+            if let kind = DeadlineKind(key: key) { deadlines.append(Deadline(kind: kind, at: Date(milliseconds: firesAt))) }
+        }
+        return deadlines
     }
 }

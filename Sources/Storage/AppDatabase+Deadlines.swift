@@ -21,6 +21,15 @@ extension AppDatabase {
         }
     }
 
+    static func firstDue(_ db: Database, at now: Date) throws -> DueDeadline? {
+        let rows = try Row.fetchAll(db, sql: "SELECT contract_id, kind, fires_at FROM deadline WHERE fires_at <= ? ORDER BY fires_at, contract_id, kind LIMIT 1",
+            arguments: [now.milliseconds])
+        return rows.compactMap { row -> DueDeadline? in
+            guard let kind = DeadlineKind(key: row["kind"]) else { return nil }
+            return DueDeadline(contract: ContractID(row["contract_id"] as String), kind: kind, firesAt: Date(milliseconds: row["fires_at"]))
+        }.first
+    }
+
     /// The next time any deadline fires, if any.
     public func nextDeadline() throws -> Date? {
         try writer.read { db in

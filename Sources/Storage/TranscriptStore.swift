@@ -19,6 +19,11 @@ public protocol TranscriptStore: Sendable {
     func verifyChain(of thread: ContractID) async throws -> ChainVerification
     /// The contract's ledger entries, oldest first.
     func ledgerPostings(of contract: ContractID) async throws -> [LedgerPosting]
+    /// Fires the earliest deadline due at `now`, in one transaction with what it does: each fires exactly once,
+    /// however many callers (nodes) race for it. Nil when none is due (an empty transition: it no longer applied).
+    func fireNextDue(at now: Date) async throws -> (Transition, [StoredMessage])?
+    /// The deadlines armed for a contract, earliest first.
+    func armedDeadlines(of contract: ContractID) async throws -> [Deadline]
 }
 
 extension AppDatabase: TranscriptStore {
@@ -49,5 +54,17 @@ extension AppDatabase: TranscriptStore {
 
     public func ledgerPostings(of contract: ContractID) async throws -> [LedgerPosting] {
         try await writer.read { db in try Self.ledgerEntries(db, contract).map(\.posting) }
+    }
+
+    public func fireNextDue(at now: Date) async throws -> (Transition, [StoredMessage])? {
+        // Another caller may fire the one read here first: then it is gone, and the next due one is tried.
+        while let due = try await writer.read({ db in try Self.firstDue(db, at: now) }) {
+            if let fired = try await fire(due, at: now) { return fired }
+        }
+        return nil
+    }
+
+    public func armedDeadlines(of contract: ContractID) async throws -> [Deadline] {
+        try deadlines(of: contract)
     }
 }

@@ -138,3 +138,41 @@ import Testing
         }
     }
 }
+
+/// Deadlines: armed with the command that starts them, fired once with what they do, whoever races for them.
+@Suite struct DeadlineStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func aReviewPeriodReleasesOnceEvenWhenFourCallersRaceForIt(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            _ = try await store.appendLine(Stores.line("/fund M1", by: "alice"))
+            _ = try await store.appendLine(Stores.line("/submit M1 the logo files", by: "bob"))
+            let armed = try await store.armedDeadlines(of: "c-1")
+            #expect(!armed.isEmpty, "submitting starts the review period")
+            #expect(try await store.fireNextDue(at: Date(timeIntervalSince1970: 1_800_000_200)) == nil, "nothing is due yet")
+            let later = (armed.map(\.at).max() ?? Date()).addingTimeInterval(1)
+            let fired = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        var count = 0
+                        while let (transition, _) = try await store.fireNextDue(at: later) {
+                            if !transition.isEmpty { count += 1 }
+                        }
+                        return count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(fired >= 1)
+            #expect(try await store.armedDeadlines(of: "c-1").isEmpty, "every due deadline fired and was removed")
+            let contract = try #require(try await store.loadContract("c-1"))
+            #expect(contract.milestone(MilestoneNumber(1))?.released == 50_000, "released automatically")
+            let postings = try await store.ledgerPostings(of: "c-1")
+            #expect(postings.filter { $0.kind == .post }.count == 1, "the money moved once: \(postings)")
+            let verdict = try await store.verifyChain(of: "c-1")
+            #expect(verdict.isIntact, "\(verdict.summary)")
+            let events = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "mia", role: .moderator)).messages.compactMap(\.event)
+            #expect(events.filter { $0 == "milestone_released" }.count == 1, "announced once: \(events)")
+        }
+    }
+}
