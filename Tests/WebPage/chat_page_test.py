@@ -49,7 +49,7 @@ from selenium.common.exceptions import StaleElementReferenceException  # noqa: E
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from page import answer_confirm, conn_state, milestone, rendered, type_line  # noqa: E402
 
 ROOT = Path(H.REPO_ROOT)
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -64,34 +64,9 @@ DEMO_TITLE = "Demo: logo and landing page"
 
 # --------------------------------------------------------------------------- page helpers
 
-RENDERED = """
-return Array.from(document.querySelectorAll('#messages li.msg')).map(li => ({
-  seq: Number(li.dataset.seq), kind: li.dataset.kind, author: li.dataset.author,
-  private: li.dataset.private === 'true', cls: li.className, text: li.querySelector('.text').textContent,
-  inner: li.querySelector('.text').innerText, tag: (li.querySelector('.tag') || {}).textContent || '',
-  label: li.querySelector('.by').textContent}));
-"""
-
-
-def rendered(driver):
-    return driver.execute_script(RENDERED)
-
 
 def find_msg(driver, text, cls=None):
     return next((m for m in rendered(driver) if text in m["text"] and (cls is None or cls in m["cls"].split())), None)
-
-
-def milestone(driver, number):
-    return driver.execute_script(
-        "const li = document.querySelector('#milestones li[data-milestone=\"' + arguments[0] + '\"]');"
-        "if (!li) return null; const dd = (c) => (li.querySelector('dd.' + c) || {}).textContent || '';"
-        "return {state: li.dataset.state, held: Number(li.dataset.held), released: Number(li.dataset.released),"
-        " released_text: dd('released'), refunded_text: dd('refunded'), held_text: dd('held'),"
-        " deadline: (li.querySelector('.ms-deadline') || {}).textContent || '', text: li.textContent};", number)
-
-
-def conn_state(driver):
-    return driver.find_element(By.ID, "conn").get_attribute("data-state")
 
 
 def texts(driver, css):
@@ -102,28 +77,6 @@ def texts(driver, css):
 def shown(driver, element_id):
     found = driver.find_elements(By.ID, element_id)
     return bool(found) and found[0].is_displayed()
-
-
-def type_line(driver, text, enter=True):
-    box = driver.find_element(By.ID, "composer-input")
-    box.click()
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.DELETE)
-    box.send_keys(text)
-    if enter:
-        box.send_keys(Keys.ENTER)
-
-
-def answer_confirm(driver, accept, timeout=10):
-    alert = wait(driver, EC.alert_is_present(), timeout)
-    if not alert:
-        return None
-    text = alert.text
-    if accept:
-        alert.accept()
-    else:
-        alert.dismiss()
-    return text
 
 
 def action_button(driver, template, timeout=10):

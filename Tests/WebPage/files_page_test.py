@@ -28,8 +28,8 @@ from harness import js_wait, wait  # noqa: E402
 
 H.require("selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from page import conn_state, type_line  # noqa: E402
 
 ROOT = Path(H.REPO_ROOT)
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -42,19 +42,6 @@ PNG = bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + bytes.fromhex(
 NOTES = "Final logo files.\nColours: #1b3a5c, #f2c14e.\n".encode("utf-8")
 HTML = b"<html><body><script>alert('ran in the server origin')</script></body></html>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
-
-
-def type_line(driver, text):
-    box = driver.find_element(By.ID, "composer-input")
-    box.click()
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.DELETE)
-    box.send_keys(text)
-    box.send_keys(Keys.ENTER)
-
-
-def conn_state(driver):
-    return driver.find_element(By.ID, "conn").get_attribute("data-state")
 
 
 def message_files(driver, text_start):

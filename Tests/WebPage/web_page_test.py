@@ -26,7 +26,7 @@ from harness import js_wait, wait  # noqa: E402
 H.require("selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from page import answer_confirm, conn_state, milestone, rendered, type_line  # noqa: E402
 
 ROOT = Path(H.REPO_ROOT)
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -35,40 +35,8 @@ REPORT = H.Report(gap=" ", sep=": ")
 check = REPORT.check
 
 
-RENDERED = """
-return Array.from(document.querySelectorAll('#messages li.msg')).map(li => ({
-  seq: Number(li.dataset.seq), kind: li.dataset.kind, author: li.dataset.author,
-  private: li.dataset.private === 'true', cls: li.className, text: li.querySelector('.text').textContent,
-  label: li.querySelector('.by').textContent}));
-"""
-
-
-def rendered(driver):
-    return driver.execute_script(RENDERED)
-
-
 def has_text(driver, text, cls=None):
     return any(text in m["text"] and (cls is None or cls in m["cls"].split()) for m in rendered(driver))
-
-
-def milestone(driver, number):
-    return driver.execute_script(
-        "const li = document.querySelector('#milestones li[data-milestone=\"' + arguments[0] + '\"]');"
-        "return li ? {state: li.dataset.state, held: Number(li.dataset.held), released: Number(li.dataset.released),"
-        " text: li.textContent} : null;", number)
-
-
-def conn_state(driver):
-    return driver.find_element(By.ID, "conn").get_attribute("data-state")
-
-
-def type_line(driver, text):
-    box = driver.find_element(By.ID, "composer-input")
-    box.click()
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.DELETE)
-    box.send_keys(text)
-    box.send_keys(Keys.ENTER)
 
 
 def click_template(driver, template, accept=True):
@@ -78,18 +46,6 @@ def click_template(driver, template, accept=True):
         return False
     button.click()
     return True
-
-
-def answer_confirm(driver, accept):
-    alert = wait(driver, EC.alert_is_present(), 5)
-    if not alert:
-        return None
-    text = alert.text
-    if accept:
-        alert.accept()
-    else:
-        alert.dismiss()
-    return text
 
 
 def seqs(driver):
