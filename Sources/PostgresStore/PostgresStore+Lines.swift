@@ -29,7 +29,7 @@ extension PostgresStore: TranscriptStore {
                 case .failure(let rejection): throw StorageError.invalid("milestone \"\(draft.description)\": \(rejection)")
                 case .success(.answered): break
                 case .success(.applied(let transition)):
-                    try await self.persist(connection, transition, writer: &writer, commandID: nil, at: now)
+                    try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: nil, at: now)
                     contract = transition.contract
                 }
             }
@@ -84,7 +84,7 @@ extension PostgresStore: TranscriptStore {
             case .success(.applied(let transition))?:
                 outcome = .applied(events: transition.events.map(\.name))
                 applied = transition
-                try await self.persist(connection, transition, writer: &writer, commandID: request.commandID, at: now)
+                try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: request.commandID, at: now)
             case nil:
                 break
             }
@@ -122,7 +122,9 @@ extension PostgresStore: TranscriptStore {
     /// Writes what a transition did: the contract's new state, its events as system messages, the ledger
     /// postings (checked against the ledger's rules, each pointing at the message that announced it) and the
     /// deadlines it armed or cancelled.
-    func persist(_ connection: PostgresConnection, _ transition: Transition, writer: inout MessageWriter, commandID: CommandID?, at now: Date) async throws {
+    func persist(
+        _ connection: PostgresConnection, _ transition: Transition, previous: Contract, writer: inout MessageWriter, commandID: CommandID?, at now: Date
+    ) async throws {
         let contract = transition.contract
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
@@ -134,6 +136,7 @@ extension PostgresStore: TranscriptStore {
         try await connection.query("""
             UPDATE contract SET phase = \(contract.phase.rawValue), state = \(try Self.json(contract))::jsonb WHERE id = \(contract.id.rawValue)
             """, logger: logger)
+        try await record(connection, CaseChange.between(previous, transition), of: contract.id, at: now)
         if !transition.postings.isEmpty {
             var ledger = try await ledgerState(connection, contract.id)
             do { try ledger.apply(transition.postings) } catch {
@@ -262,7 +265,7 @@ extension PostgresStore {
                 guard let contract = try await self.loadContract(connection, thread) else { return nil }
                 let transition = contract.fire(kind, at: now)
                 var writer = MessageWriter(head: ChainHead(thread: thread, lastSeq: lastSeq, headHash: headHash))
-                try await self.persist(connection, transition, writer: &writer, commandID: nil, at: now)
+                try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: nil, at: now)
                 try await self.flush(connection, writer, newThread: false)
                 return (transition, writer.written)
             }

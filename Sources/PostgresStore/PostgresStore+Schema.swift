@@ -84,6 +84,25 @@ extension PostgresStore {
             """,
             "CREATE INDEX deadline_due ON deadline (fires_at)",
         ]),
+        ("v2: every dispute's case kept after it is resolved", [
+            """
+            CREATE TABLE dispute_case (
+                contract_id TEXT NOT NULL REFERENCES contract (id),
+                about TEXT NOT NULL,             -- the milestone (M1) or 'contract'
+                opened_at BIGINT NOT NULL,
+                raised_by TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                closed_at BIGINT,                -- NULL while open
+                closed_by TEXT,                  -- the event that closed it
+                resolution TEXT,                 -- the thread's words for how
+                released BIGINT NOT NULL DEFAULT 0,
+                refunded BIGINT NOT NULL DEFAULT 0,
+                file TEXT,                       -- JSON: the case as it closed
+                PRIMARY KEY (contract_id, about, opened_at)
+            )
+            """,
+            "CREATE INDEX dispute_case_closed ON dispute_case (closed_at) WHERE closed_at IS NOT NULL",
+        ]),
     ]
 
     /// Brings the schema up to date, each step in its own transaction; several nodes starting at once take

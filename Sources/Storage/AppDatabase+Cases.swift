@@ -4,22 +4,6 @@ import MilestoneCore
 
 /// A dispute's case as kept after it closes: the moderators' queue of resolved cases and the case file.
 public struct CaseRecord: Hashable, Sendable {
-    /// How a dispute opened: the same for one about a milestone and one about the contract.
-    struct Opening: Hashable {
-        var raisedBy: Role
-        var reason: String
-        var at: Date
-        var file: DisputeCase?
-
-        init(_ dispute: MilestoneState.Dispute) {
-            (raisedBy, reason, at, file) = (dispute.raisedBy, dispute.reason, dispute.at, dispute.file)
-        }
-
-        init(_ dispute: Contract.ContractDispute) {
-            (raisedBy, reason, at, file) = (dispute.raisedBy, dispute.reason, dispute.at, dispute.file)
-        }
-    }
-
     public var contract: ContractID
     public var title: String
     public var preset: String
@@ -40,6 +24,16 @@ public struct CaseRecord: Hashable, Sendable {
     public var refunded: Int64
     /// The case (statements, response, assignee) as it was when it closed.
     public var file: DisputeCase?
+
+    public init(
+        contract: ContractID, title: String, preset: String, currency: Currency, buyer: UserID, freelancer: UserID, about: DisputeScope,
+        raisedBy: Role, reason: String, openedAt: Date, closedAt: Date?, closedBy: String?, resolution: String?, released: Int64, refunded: Int64,
+        file: DisputeCase?
+    ) {
+        (self.contract, self.title, self.preset, self.currency, self.buyer, self.freelancer, self.about) = (contract, title, preset, currency, buyer, freelancer, about)
+        (self.raisedBy, self.reason, self.openedAt, self.closedAt, self.closedBy, self.resolution) = (raisedBy, reason, openedAt, closedAt, closedBy, resolution)
+        (self.released, self.refunded, self.file) = (released, refunded, file)
+    }
 }
 
 extension Milestone {
@@ -51,42 +45,31 @@ extension Milestone {
 }
 
 extension AppDatabase {
-    /// Keeps the case history in step with a milestone's or the contract's dispute, in the transaction of the
-    /// step that changed it: a dispute that opened gets its row, one that closed is completed with how.
-    static func recordCaseChange(
-        _ db: Database, _ contract: Contract, about: DisputeScope, before: CaseRecord.Opening?, after: CaseRecord.Opening?,
-        moved: (released: Int64, refunded: Int64), events: [ContractEvent], at now: Date
-    ) throws {
-        if let before, before.at != after?.at {
-            // Closed (or, never in practice, replaced): the event about it says how.
-            let closing = events.first { event in
-                switch about {
-                case .milestone(let number): event.milestone == number
-                case .contract: event.milestone == nil
-                }
-            } ?? events.first
-            let update = try db.cachedStatement(sql: """
+    /// Writes a step's case changes in its transaction: a dispute that opened gets its row, one that closed is
+    /// completed with how.
+    static func record(_ db: Database, _ changes: [CaseChange], of contract: ContractID, at now: Date) throws {
+        for change in changes {
+            let key: [any DatabaseValueConvertible & Sendable] = [contract.rawValue, change.about.description, change.openedAt.milliseconds]
+            guard let closing = change.closing else {
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO dispute_case (contract_id, about, opened_at, raised_by, reason) VALUES (?, ?, ?, ?, ?)
+                    """).execute(arguments: StatementArguments(key + [change.raisedBy.rawValue, change.reason]))
+                continue
+            }
+            let values: [any DatabaseValueConvertible & Sendable] = [
+                now.milliseconds, closing.event, closing.resolution, closing.released, closing.refunded, try closing.file.map(JSON.string),
+            ]
+            try db.cachedStatement(sql: """
                 UPDATE dispute_case SET closed_at = ?, closed_by = ?, resolution = ?, released = ?, refunded = ?, file = ?
                 WHERE contract_id = ? AND about = ? AND opened_at = ?
-                """)
-            let values: [any DatabaseValueConvertible & Sendable] = [
-                now.milliseconds, closing?.name, closing?.text, moved.released, moved.refunded, try before.file.map(JSON.string),
-            ]
-            try update.execute(arguments: StatementArguments(values + [contract.id.rawValue, about.description, before.at.milliseconds]))
+                """).execute(arguments: StatementArguments(values + key))
             if db.changesCount == 0 {
                 // Opened before cases were kept: its row is written now, complete.
                 try db.cachedStatement(sql: """
                     INSERT INTO dispute_case (closed_at, closed_by, resolution, released, refunded, file, contract_id, about, opened_at, raised_by, reason)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: StatementArguments(values + [
-                        contract.id.rawValue, about.description, before.at.milliseconds, before.raisedBy.rawValue, before.reason,
-                    ]))
+                    """).execute(arguments: StatementArguments(values + key + [change.raisedBy.rawValue, change.reason]))
             }
-        }
-        if let after, after.at != before?.at {
-            try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO dispute_case (contract_id, about, opened_at, raised_by, reason) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [contract.id.rawValue, about.description, after.at.milliseconds, after.raisedBy.rawValue, after.reason])
         }
     }
 

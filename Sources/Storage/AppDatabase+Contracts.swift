@@ -134,17 +134,9 @@ extension AppDatabase {
             // Milestones keep their order and are only appended, so the same index usually finds the old one.
             let old = index < previous.milestones.count && previous.milestones[index].number == milestone.number
                 ? previous.milestones[index] : previous.milestone(milestone.number)
-            if old != milestone {
-                try Self.saveMilestone(milestone, of: contract.id, db)
-                try Self.recordCaseChange(db, contract, about: .milestone(milestone.number), before: old?.openDispute.map(CaseRecord.Opening.init),
-                    after: milestone.openDispute.map(CaseRecord.Opening.init), moved: (milestone.released - (old?.released ?? 0), milestone.refunded - (old?.refunded ?? 0)),
-                    events: transition.events, at: now)
-            }
+            if old != milestone { try Self.saveMilestone(milestone, of: contract.id, db) }
         }
-        if contract.dispute != previous.dispute {
-            try Self.recordCaseChange(db, contract, about: .contract, before: previous.dispute.map(CaseRecord.Opening.init),
-                after: contract.dispute.map(CaseRecord.Opening.init), moved: (0, 0), events: transition.events, at: now)
-        }
+        try Self.record(db, CaseChange.between(previous, transition), of: contract.id, at: now)
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
         var eventMessages: [StoredMessage] = []

@@ -24,6 +24,8 @@ public protocol TranscriptStore: Sendable {
     func fireNextDue(at now: Date) async throws -> (Transition, [StoredMessage])?
     /// The deadlines armed for a contract, earliest first.
     func armedDeadlines(of contract: ContractID) async throws -> [Deadline]
+    /// Every dispute a contract has had about `about`, oldest first, open or closed (and how).
+    func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord]
 }
 
 extension AppDatabase: TranscriptStore {
@@ -66,5 +68,9 @@ extension AppDatabase: TranscriptStore {
 
     public func armedDeadlines(of contract: ContractID) async throws -> [Deadline] {
         try deadlines(of: contract)
+    }
+
+    public func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord] {
+        try cases(of: contract, about: about)
     }
 }

@@ -176,3 +176,27 @@ import Testing
         }
     }
 }
+
+/// A dispute's case is kept after it closes, with how: the same rows from both stores.
+@Suite struct CaseStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func aDisputeIsKeptAfterItIsRuledOnWithTheRulingAndTheStatements(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            for (text, user) in [("/fund M1", "alice"), ("/submit M1 the logo", "bob"), ("/dispute M1 the colours are wrong", "alice"),
+                                 ("/evidence M1 they match the brief we signed", "bob"), ("/resolve M1 split 200 half of it was right", "mia")] {
+                let receipt = try await store.appendLine(Stores.line(text, by: user))
+                guard case .applied = receipt.outcome else { Issue.record("\(text): \(receipt.outcome)"); return }
+            }
+            let cases = try await store.caseHistory(of: "c-1", about: .milestone(MilestoneNumber(1)))
+            #expect(cases.count == 1)
+            let record = try #require(cases.first)
+            #expect(record.raisedBy == .buyer && record.reason == "the colours are wrong" && record.closedAt != nil)
+            #expect(record.closedBy == "dispute_resolved" && record.released == 20_000 && record.refunded == 30_000, "\(record)")
+            #expect(record.resolution?.contains("$200.00") == true, "\(String(describing: record.resolution))")
+            #expect(record.file?.statements.map(\.text).contains("they match the brief we signed") == true, "the response is kept with the case")
+            #expect(try await store.caseHistory(of: "c-1", about: .contract).isEmpty)
+            #expect(try await store.verifyChain(of: "c-1").isIntact)
+        }
+    }
+}
