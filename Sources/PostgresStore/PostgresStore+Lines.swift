@@ -29,7 +29,7 @@ extension PostgresStore: TranscriptStore {
                 case .failure(let rejection): throw StorageError.invalid("milestone \"\(draft.description)\": \(rejection)")
                 case .success(.answered): break
                 case .success(.applied(let transition)):
-                    try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: nil, at: now)
+                    try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: nil, actor: creator, at: now)
                     contract = transition.contract
                 }
             }
@@ -84,7 +84,7 @@ extension PostgresStore: TranscriptStore {
             case .success(.applied(let transition))?:
                 outcome = .applied(events: transition.events.map(\.name))
                 applied = transition
-                try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: request.commandID, at: now)
+                try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: request.commandID, actor: author, at: now)
             case nil:
                 break
             }
@@ -123,15 +123,26 @@ extension PostgresStore: TranscriptStore {
     /// postings (checked against the ledger's rules, each pointing at the message that announced it) and the
     /// deadlines it armed or cancelled.
     func persist(
-        _ connection: PostgresConnection, _ transition: Transition, previous: Contract, writer: inout MessageWriter, commandID: CommandID?, at now: Date
+        _ connection: PostgresConnection, _ transition: Transition, previous: Contract, writer: inout MessageWriter, commandID: CommandID?,
+        actor: Participant?, at now: Date
     ) async throws {
         let contract = transition.contract
         var announced: [MilestoneNumber: Int64] = [:]
         var firstSeq: Int64?
+        var eventMessages: [StoredMessage] = []
         for event in transition.events {
             let message = writer.append(kind: .system, body: event.text, event: event, at: now)
+            eventMessages.append(message)
             firstSeq = firstSeq ?? message.seq
             if let milestone = event.milestone { announced[milestone] = message.seq }
+        }
+        if recordsNotifications {
+            for notification in try OutboxEvent.announcing(transition.events, in: eventMessages, of: contract, actor: actor) {
+                try await connection.query("""
+                    INSERT INTO outbox (event_id, contract_id, payload, next_attempt_at, created_at)
+                    VALUES (\(notification.id), \(contract.id.rawValue), \(notification.payload), \(notification.at.milliseconds), \(notification.at.milliseconds))
+                    """, logger: logger)
+            }
         }
         try await connection.query("""
             UPDATE contract SET phase = \(contract.phase.rawValue), state = \(try Self.json(contract))::jsonb WHERE id = \(contract.id.rawValue)
@@ -265,7 +276,7 @@ extension PostgresStore {
                 guard let contract = try await self.loadContract(connection, thread) else { return nil }
                 let transition = contract.fire(kind, at: now)
                 var writer = MessageWriter(head: ChainHead(thread: thread, lastSeq: lastSeq, headHash: headHash))
-                try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: nil, at: now)
+                try await self.persist(connection, transition, previous: contract, writer: &writer, commandID: nil, actor: nil, at: now)
                 try await self.flush(connection, writer, newThread: false)
                 return (transition, writer.written)
             }

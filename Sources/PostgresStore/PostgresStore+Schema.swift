@@ -103,6 +103,24 @@ extension PostgresStore {
             """,
             "CREATE INDEX dispute_case_closed ON dispute_case (closed_at) WHERE closed_at IS NOT NULL",
         ]),
+        ("v3: notification outbox with leases", [
+            """
+            CREATE TABLE outbox (
+                id BIGSERIAL PRIMARY KEY,
+                event_id TEXT NOT NULL UNIQUE,   -- stable across retries: receivers deduplicate by it
+                contract_id TEXT NOT NULL REFERENCES contract (id),
+                payload TEXT NOT NULL,           -- the JSON body, exactly as sent
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                last_error TEXT,
+                delivered_at BIGINT,
+                created_at BIGINT NOT NULL,
+                leased_by TEXT,                  -- the node delivering it now
+                lease_until BIGINT               -- after this, another node may take it over
+            )
+            """,
+            "CREATE INDEX outbox_pending ON outbox (contract_id, id) WHERE delivered_at IS NULL",
+        ]),
     ]
 
     /// Brings the schema up to date, each step in its own transaction; several nodes starting at once take

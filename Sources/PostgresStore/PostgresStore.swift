@@ -14,11 +14,14 @@ import Storage
 public final class PostgresStore: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// Whether every event is also written to the notification outbox for the platform's webhook.
+    let recordsNotifications: Bool
 
     /// `postgres://user[:password]@host[:port]/database`; `?host=/path/to/socket/folder` connects over a Unix
     /// socket instead (as libpq reads it).
-    public init(url: String, logger: Logger = Logger(label: "postgres-store")) throws {
+    public init(url: String, recordsNotifications: Bool = false, logger: Logger = Logger(label: "postgres-store")) throws {
         client = PostgresClient(configuration: try Self.configuration(url), backgroundLogger: logger)
+        self.recordsNotifications = recordsNotifications
         self.logger = logger
     }
 

@@ -11,6 +11,10 @@ public struct PendingNotification: Hashable, Sendable {
     public var contract: ContractID
     public var payload: String
     public var attempts: Int
+
+    public init(id: Int64, eventID: String, contract: ContractID, payload: String, attempts: Int) {
+        (self.id, self.eventID, self.contract, self.payload, self.attempts) = (id, eventID, contract, payload, attempts)
+    }
 }
 
 extension AppDatabase {
@@ -18,11 +22,8 @@ extension AppDatabase {
     /// command (nil: the clock or the payment processor).
     func enqueueNotifications(_ db: Database, contract: Contract, messages: [StoredMessage], events: [ContractEvent], actor: Participant?) throws {
         guard notificationsEnabled else { return }
-        for (message, event) in zip(messages, events) {
-            let eventID = "\(contract.id.rawValue):\(message.seq)"
-            let payload = NotificationPayload(id: eventID, event: event, contract: contract, seq: message.seq,
-                at: Timestamp.text(unixMilliseconds: message.createdAt.milliseconds), text: message.body, actor: actor)
-            try enqueue(db, eventID: eventID, contract: contract.id, payload: try JSON.string(payload), at: message.createdAt)
+        for notification in try OutboxEvent.announcing(events, in: messages, of: contract, actor: actor) {
+            try enqueue(db, eventID: notification.id, contract: contract.id, payload: notification.payload, at: notification.at)
         }
     }
 

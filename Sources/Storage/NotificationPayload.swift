@@ -1,4 +1,24 @@
+import Foundation
 import MilestoneCore
+
+/// One notification for the platform, as either store writes it to its outbox in the step's transaction.
+public struct OutboxEvent: Hashable, Sendable {
+    /// `<contract>:<seq>`: stable across retries; the receiver deduplicates by it.
+    public var id: String
+    /// The JSON body, exactly as sent.
+    public var payload: String
+    public var at: Date
+
+    /// One per event, each announced by its system message.
+    public static func announcing(_ events: [ContractEvent], in messages: [StoredMessage], of contract: Contract, actor: Participant?) throws -> [OutboxEvent] {
+        try zip(messages, events).map { message, event in
+            let id = "\(contract.id.rawValue):\(message.seq)"
+            let payload = NotificationPayload(id: id, event: event, contract: contract, seq: message.seq,
+                at: Timestamp.text(unixMilliseconds: message.createdAt.milliseconds), text: message.body, actor: actor)
+            return OutboxEvent(id: id, payload: try JSON.string(payload), at: message.createdAt)
+        }
+    }
+}
 
 /// The JSON body of an event notification (documented in docs/OPERATIONS.md). Keys are written in this
 /// order, so a body reads the same on every platform.

@@ -30,16 +30,21 @@ enum Stores {
             defer { try? FileManager.default.removeItem(at: folder) }
             return try await body(try AppDatabase.open(path: folder.appendingPathComponent("bot.sqlite").path))
         case .postgres:
-            let url = try await TestPostgres.shared.freshDatabase()
-            var logger = Logger(label: "postgres-store-test")
-            logger.logLevel = .warning
-            let store = try PostgresStore(url: url, logger: logger)
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await store.run() }
-                defer { group.cancelAll() }
-                try await store.migrate()
-                return try await body(store)
-            }
+            return try await withPostgres { try await body($0) }
+        }
+    }
+
+    /// A migrated PostgreSQL store on a fresh database, for what only it does (several nodes).
+    static func withPostgres<T: Sendable>(recordsNotifications: Bool = false, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
+        let url = try await TestPostgres.shared.freshDatabase()
+        var logger = Logger(label: "postgres-store-test")
+        logger.logLevel = .warning
+        let store = try PostgresStore(url: url, recordsNotifications: recordsNotifications, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            defer { group.cancelAll() }
+            try await store.migrate()
+            return try await body(store)
         }
     }
 

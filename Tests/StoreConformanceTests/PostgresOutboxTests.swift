@@ -1,0 +1,61 @@
+import Foundation
+import MilestoneCore
+import PostgresStore
+import Storage
+import Testing
+
+/// The notification outbox on PostgreSQL, where several nodes deliver from one table: a notification is
+/// leased to one node at a time, a contract's events go out in order, and a dead node's lease is taken over.
+@Suite struct PostgresOutboxTests {
+    @Test func twoNodesNeverHoldTheSameNotificationAndAContractsEventsGoInOrder() async throws {
+        try await Stores.withPostgres(recordsNotifications: true) { store in
+            for id in ["n-1", "n-2", "n-3"] {
+                _ = try await Stores.contract(store, id)
+                _ = try await store.appendLine(Stores.line("/fund M1", by: "alice", in: id))
+            }
+            let now = Date(timeIntervalSince1970: 1_800_000_200)
+            // Each contract has its creation's milestone_added events and the funding: one at a time per contract.
+            async let first = store.claimNotifications(for: "node-a", at: now, lease: 30)
+            async let second = store.claimNotifications(for: "node-b", at: now, lease: 30)
+            let (a, b) = try await (first, second)
+            #expect(Set(a.map(\.id)).isDisjoint(with: b.map(\.id)), "no notification leased to both")
+            #expect(a.count + b.count == 3, "the oldest of each of the three contracts: \(a.map(\.eventID)) \(b.map(\.eventID))")
+            #expect(Set((a + b).map(\.contract)).count == 3, "one per contract")
+            #expect(try await store.claimNotifications(for: "node-c", at: now, lease: 30).isEmpty, "all leased")
+            // node-a delivers its share; node-b dies holding its own.
+            for item in a { #expect(try await store.markDelivered(item, by: "node-a", at: now)) }
+            let afterA = try await store.claimNotifications(for: "node-c", at: now.addingTimeInterval(1), lease: 30)
+            #expect(Set(afterA.map(\.contract)) == Set(a.map(\.contract)), "the next events of node-a's contracts, not node-b's leased ones")
+            for item in afterA {
+                let earlier = a.first { $0.contract == item.contract }!
+                #expect(item.id > earlier.id, "in order within a contract")
+            }
+            // After node-b's lease runs out, another node takes its notifications over; node-b's late success counts for nothing.
+            let takenOver = try await store.claimNotifications(for: "node-c", at: now.addingTimeInterval(31), lease: 30)
+            #expect(Set(b.map(\.id)).isSubset(of: takenOver.map(\.id)), "node-b's leases were taken over")
+            for item in b { #expect(try await store.markDelivered(item, by: "node-b", at: now.addingTimeInterval(32)) == false) }
+            for item in b { #expect(try await store.markDelivered(item, by: "node-c", at: now.addingTimeInterval(33))) }
+        }
+    }
+
+    @Test func everyEventHasItsStructuredPayloadInTheOutbox() async throws {
+        try await Stores.withPostgres(recordsNotifications: true) { store in
+            _ = try await Stores.contract(store, milestones: [50_000])
+            _ = try await store.appendLine(Stores.line("/fund M1", by: "alice"))
+            let now = Date(timeIntervalSince1970: 1_800_000_200)
+            var delivered: [[String: Any]] = []
+            for minute in 0..<5 {
+                let claimed = try await store.claimNotifications(for: "node-a", at: now.addingTimeInterval(Double(minute)), lease: 30)
+                for item in claimed {
+                    delivered.append(try #require(try JSONSerialization.jsonObject(with: Data(item.payload.utf8)) as? [String: Any]))
+                    try await store.markDelivered(item, by: "node-a", at: now)
+                }
+            }
+            #expect(delivered.compactMap { $0["type"] as? String } == ["milestone_added", "milestone_funded"])
+            let funded = try #require(delivered.last)
+            #expect(funded["actor"] as? [String: String] == ["user": "alice", "role": "buyer"])
+            #expect(funded["notify"] as? [String] == ["bob"])
+            #expect((((funded["amounts"] as? [String: Any])?["amount"] as? [String: Any])?["minor"] as? NSNumber)?.int64Value == 50_000)
+        }
+    }
+}
