@@ -38,13 +38,51 @@ extension PostgresStore: TranscriptStore {
         }
     }
 
+    /// Lines that arrive while other lines are being written are stored together in the next transaction
+    /// (``LineBatcher``): one COMMIT for all of them, each in its own savepoint. Each caller returns only after
+    /// COMMIT returned.
     public func appendLine(_ request: LineRequest) async throws -> LineReceipt {
         let text = try AppDatabase.checkedText(request)
-        guard let parsed = request.parsed else { throw StorageError.invalid("a line reached storage without being read first") }
+        guard request.parsed != nil else { throw StorageError.invalid("a line reached storage without being read first") }
         guard request.files.isEmpty else {
             throw StorageError.invalid("files are not kept on PostgreSQL yet: send the line without files")
         }
-        return try await transaction { connection in
+        return try await batcher.submit(LineBatcher.Item(request: request, text: text), to: self)
+    }
+
+    /// One transaction for a batch of lines: every thread's head is locked first, in one order (the ids' UTF-8
+    /// bytes), so two batches on two connections never wait for each other in a circle; then each line in its
+    /// own savepoint. A line that fails rolls back alone; a COMMIT that fails fails them all, unacknowledged.
+    func writeBatch(_ items: [LineBatcher.Item]) async -> [Result<LineReceipt, any Error>] {
+        do {
+            return try await transaction { connection in
+                let threads = Set(items.map(\.request.thread.rawValue)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                for thread in threads {
+                    try await connection.query("SELECT 1 FROM thread_head WHERE thread_id = \(thread) FOR UPDATE", logger: self.logger)
+                }
+                var results: [Result<LineReceipt, any Error>] = []
+                for item in items {
+                    try await connection.query("SAVEPOINT line", logger: self.logger)
+                    do {
+                        let receipt = try await self.appendLine(connection, item.request, text: item.text)
+                        try await connection.query("RELEASE SAVEPOINT line", logger: self.logger)
+                        results.append(.success(receipt))
+                    } catch {
+                        try await connection.query("ROLLBACK TO SAVEPOINT line", logger: self.logger)
+                        results.append(.failure(error))
+                    }
+                }
+                return results
+            }
+        } catch {
+            return items.map { _ in .failure(error) }
+        }
+    }
+
+    /// Writes one line inside the caller's transaction (its heads already locked, in one order, by the batch).
+    func appendLine(_ connection: PostgresConnection, _ request: LineRequest, text: String) async throws -> LineReceipt {
+        guard let parsed = request.parsed else { throw StorageError.invalid("a line reached storage without being read first") }
+        do {
             // The thread's head, locked: from here to COMMIT this transaction is the thread's only writer, so
             // the next sequence number and the chain's link are this line's alone.
             let heads = try await connection.query(

@@ -16,6 +16,7 @@ public final class PostgresStore: Sendable {
     let logger: Logger
     /// Whether every event is also written to the notification outbox for the platform's webhook.
     let recordsNotifications: Bool
+    let batcher = LineBatcher()
 
     /// `postgres://user[:password]@host[:port]/database`; `?host=/path/to/socket/folder` connects over a Unix
     /// socket instead (as libpq reads it).

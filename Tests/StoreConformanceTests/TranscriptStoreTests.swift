@@ -200,3 +200,46 @@ import Testing
         }
     }
 }
+
+/// Many writers across several threads at once (PostgreSQL writes them in batches that lock several heads):
+/// every thread stays gap-free and intact, and a line that fails takes no other line with it.
+@Suite struct ManyThreadsStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func writersAcrossThreadsNeverDeadlockAndAFailingLineFailsAlone(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            let threads = ["t-1", "t-2", "t-3", "t-4"]
+            for thread in threads { _ = try await Stores.contract(store, thread) }
+            let refused = try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<16 {
+                    group.addTask {
+                        var refused = 0
+                        for line in 0..<20 {
+                            // Each writer walks the threads in its own order, so batches mix them every way.
+                            let thread = threads[(writer + line * (writer % 3 + 1)) % threads.count]
+                            if line % 7 == 3 {
+                                do {
+                                    _ = try await store.appendLine(Stores.line("not a party", by: "eve", as: .buyer, in: thread))
+                                } catch { refused += 1 }
+                            } else {
+                                _ = try await store.appendLine(Stores.line("w\(writer) l\(line)", by: line.isMultiple(of: 2) ? "alice" : "bob", in: thread))
+                            }
+                        }
+                        return refused
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(refused == 16 * 3, "every line from a non-party refused, and only those")
+            var stored = 0
+            for thread in threads {
+                let all = try await store.messages(in: ContractID(thread), after: 0, limit: nil, visibleTo: Participant(user: "mia", role: .moderator))
+                #expect(all.messages.map(\.seq) == Array(1...all.lastSeq), "\(thread) gap-free")
+                #expect(!all.messages.contains { $0.body == "not a party" })
+                stored += all.messages.filter { $0.body.hasPrefix("w") }.count
+                let verdict = try await store.verifyChain(of: ContractID(thread))
+                #expect(verdict.isIntact, "\(verdict.summary)")
+            }
+            #expect(stored == 16 * 17)
+        }
+    }
+}
