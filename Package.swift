@@ -94,7 +94,8 @@ let package = Package(
         .executableTarget(
             name: "milestone-bot",
             dependencies: [
-                "ChatServer",
+                "ChatServer", "PostgresStore", "Storage", "MilestoneCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -27,7 +27,7 @@ final class LineBatcher: Sendable {
     let maxBatch: Int
     private let state = Mutex(State())
 
-    init(maxWriters: Int = 4, maxBatch: Int = 100) {
+    init(maxWriters: Int = 8, maxBatch: Int = 100) {
         self.maxWriters = maxWriters
         self.maxBatch = maxBatch
     }
