@@ -137,7 +137,10 @@ let package = Package(
         /// The store's guarantees, one suite for both back ends (SQLite and a real PostgreSQL).
         .testTarget(
             name: "StoreConformanceTests",
-            dependencies: ["Storage", "PostgresStore", "MilestoneCore", "BotConfig", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Storage", "PostgresStore", "MilestoneCore", "BotConfig",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "StorageTests",
