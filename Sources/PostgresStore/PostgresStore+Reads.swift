@@ -150,3 +150,14 @@ extension PostgresStore {
         return messages
     }
 }
+
+extension PostgresStore {
+    /// Every thread, in id order (by the ids' bytes, as `verify` lists them).
+    public func threadIDs() async throws -> [ContractID] {
+        var ids: [ContractID] = []
+        for try await id in try await client.query("SELECT id FROM contract ORDER BY id COLLATE \"C\"", logger: logger).decode(String.self) {
+            ids.append(ContractID(id))
+        }
+        return ids
+    }
+}

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ChatServer
 import Foundation
+import Logging
+import PostgresStore
 import MilestoneCore
 import Storage
 
@@ -8,7 +10,7 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check transcripts' hash chains; name the first altered, removed or reordered message. Exit 1 if any fails.")
 
-    @Option(help: "The SQLite database file.") var database = "milestone-bot.sqlite"
+    @Option(help: "The SQLite database file, or a PostgreSQL database (postgres://user@host:port/db).") var database = "milestone-bot.sqlite"
     @Option(help: "One thread (contract id); default: every thread.") var thread: String?
     @Option(help: "The folder of uploaded files (default: <database>.files), whose files are hashed again.") var files: String?
     @Option(help: "Check a case bundle (from `export --bundle`) instead, offline: no database needed.") var bundle: String?
@@ -24,12 +26,39 @@ struct Verify: AsyncParsableCommand {
             if !result.isIntact { throw ExitCode(1) }
             return
         }
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            try await verifyPostgres()
+            return
+        }
         guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
         let store = try AppDatabase.openReadOnly(path: database)
         let folder = files.map { URL(fileURLWithPath: $0) } ?? store.filesFolder
         let blobs: (any BlobStore)? = FileManager.default.fileExists(atPath: folder.path) ? try FileBlobStore(folder: folder, readOnly: true) : nil
         if blobs == nil { print("note: no file folder at \(folder.path): files that messages carry are not checked (--files <folder>)") }
         let results = try thread.map { [try store.verify(thread: ContractID($0), blobs: blobs)] } ?? store.verifyAll(blobs: blobs)
+        for result in results { print(result.summary) }
+        let broken = results.filter { !$0.isIntact }.count
+        print("\(results.count - broken) intact, \(broken) broken")
+        if broken > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Verify {
+    /// The same check on a PostgreSQL store: every thread's chain, its head and its ledger entries (files are
+    /// not kept there yet).
+    func verifyPostgres() async throws {
+        var logger = Logger(label: "verify")
+        logger.logLevel = .error  // Errors only: PostgresNIO warns when a query waits for the pool's first connection, which is expected here.
+        let store = try PostgresStore(url: database, logger: logger)
+        let results = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            defer { group.cancelAll() }
+            var results: [ChainVerification] = []
+            let ids: [ContractID]
+            if let thread { ids = [ContractID(thread)] } else { ids = try await store.threadIDs() }
+            for id in ids { results.append(try await store.verifyChain(of: id)) }
+            return results
+        }
         for result in results { print(result.summary) }
         let broken = results.filter { !$0.isIntact }.count
         print("\(results.count - broken) intact, \(broken) broken")
