@@ -59,3 +59,22 @@ import Testing
         }
     }
 }
+
+/// `verify` on PostgreSQL: rows changed behind the store's back are named, as on SQLite.
+@Suite struct PostgresVerifyTests {
+    @Test func aChangedOrRemovedMessageIsNamed() async throws {
+        try await Stores.withPostgresURL { store, url in
+            _ = try await Stores.contract(store)
+            _ = try await Stores.contract(store, "c-2")
+            for index in 0..<6 { _ = try await store.appendLine(Stores.line("line \(index)", by: "alice")) }
+            #expect(try await store.threadIDs() == ["c-1", "c-2"])
+            #expect(try await store.verifyChain(of: "c-1").isIntact)
+            try await TestPostgres.run(url, "UPDATE message SET body = 'I never said that' WHERE thread_id = 'c-1' AND seq = 5")
+            let altered = try await store.verifyChain(of: "c-1")
+            #expect(altered.problem == .altered && altered.seq == 5, "\(altered.summary)")
+            try await TestPostgres.run(url, "DELETE FROM message WHERE thread_id = 'c-2' AND seq = 2")
+            let missing = try await store.verifyChain(of: "c-2")
+            #expect(missing.problem == .missing && missing.seq == 2, "\(missing.summary)")
+        }
+    }
+}

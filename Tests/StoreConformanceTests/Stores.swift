@@ -36,6 +36,11 @@ enum Stores {
 
     /// A migrated PostgreSQL store on a fresh database, for what only it does (several nodes).
     static func withPostgres<T: Sendable>(recordsNotifications: Bool = false, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
+        try await withPostgresURL(recordsNotifications: recordsNotifications) { store, _ in try await body(store) }
+    }
+
+    /// The same, with the database's URL (to change rows behind the store's back).
+    static func withPostgresURL<T: Sendable>(recordsNotifications: Bool = false, _ body: @Sendable (PostgresStore, String) async throws -> T) async throws -> T {
         let url = try await TestPostgres.shared.freshDatabase()
         var logger = Logger(label: "postgres-store-test")
         logger.logLevel = .warning
@@ -44,7 +49,7 @@ enum Stores {
             group.addTask { await store.run() }
             defer { group.cancelAll() }
             try await store.migrate()
-            return try await body(store)
+            return try await body(store, url)
         }
     }
 
