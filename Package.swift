@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "Storage", "PostgresStore", "MilestoneCore", "BotConfig",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -78,3 +78,37 @@ import Testing
         }
     }
 }
+
+/// A connection lost during COMMIT: the line committed, but the store cannot know it. It must not be
+/// acknowledged, and the client's resend with the same id must find the first outcome, not store it twice.
+@Suite struct PostgresLostCommitTests {
+    @Test func aLineWhoseCommitAnswerIsLostIsNotAcknowledgedAndItsResendFindsTheFirstOutcome() async throws {
+        let url = try await TestPostgres.shared.freshDatabase()
+        guard let components = URLComponents(string: url), let socketFolder = components.queryItems?.first(where: { $0.name == "host" })?.value else {
+            Issue.record("the test cluster is reached over a Unix socket: \(url)")
+            return
+        }
+        let cutter = CommitCutter()
+        let port = try await cutter.start(forwardingTo: "\(socketFolder)/.s.PGSQL.\(components.port ?? 5432)")
+        defer { Task { await cutter.stop() } }
+        let store = try PostgresStore(url: "postgres://postgres@127.0.0.1:\(port)\(components.path)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            defer { group.cancelAll() }
+            try await store.migrate()
+            _ = try await Stores.contract(store)
+            cutter.armed.store(true, ordering: .relaxed)
+            await #expect(throws: (any Error).self, "the COMMIT's answer never came: no acknowledgement") {
+                try await store.appendLine(Stores.line("/fund M1", by: "alice", id: "fund-while-cut"))
+            }
+            #expect(cutter.armed.load(ordering: .relaxed) == false, "the cut happened at a COMMIT")
+            try await Task.sleep(for: .seconds(1))
+            // The client resends with the same id (on a fresh connection).
+            let resent = try await store.appendLine(Stores.line("/fund M1", by: "alice", id: "fund-while-cut"))
+            #expect(resent.isDuplicate, "the first COMMIT had landed: its outcome is the answer")
+            guard case .applied = resent.outcome else { Issue.record("\(resent.outcome)"); return }
+            #expect(try await store.ledgerPostings(of: "c-1").count == 1, "the money moved once")
+            #expect(try await store.verifyChain(of: "c-1").isIntact)
+        }
+    }
+}
