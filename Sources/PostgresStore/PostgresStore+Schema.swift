@@ -121,6 +121,17 @@ extension PostgresStore {
             """,
             "CREATE INDEX outbox_pending ON outbox (contract_id, id) WHERE delivered_at IS NULL",
         ]),
+        ("v4: read markers", [
+            """
+            CREATE TABLE read_marker (
+                thread_id TEXT NOT NULL REFERENCES contract (id),
+                user_id TEXT NOT NULL,
+                seq BIGINT NOT NULL CHECK (seq > 0),   -- the newest message the party had seen
+                at BIGINT NOT NULL,                    -- when: the first row reaching a message says when it was first seen
+                PRIMARY KEY (thread_id, user_id, seq)
+            )
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date, each step in its own transaction; several nodes starting at once take

@@ -26,6 +26,10 @@ public protocol TranscriptStore: Sendable {
     func armedDeadlines(of contract: ContractID) async throws -> [Deadline]
     /// Every dispute a contract has had about `about`, oldest first, open or closed (and how).
     func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord]
+    /// Moves a party's read marker forward (nil when it was already there or past it); refused past the head.
+    func markRead(_ thread: ContractID, user: UserID, through seq: Int64, at now: Date) async throws -> ReadMarker?
+    /// Each user's newest read marker in the thread.
+    func readMarkers(in thread: ContractID) async throws -> [ReadMarker]
 }
 
 extension AppDatabase: TranscriptStore {

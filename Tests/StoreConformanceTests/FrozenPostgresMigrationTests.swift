@@ -10,6 +10,7 @@ import Testing
         ("v1: contracts, transcript, command log, ledger, deadlines", "44251edfb97792de12fc71c6512a6bd226030bc75d023ae85b8e93a03d33e10b"),
         ("v2: every dispute's case kept after it is resolved", "6aec8280c72821fc13e35c5c381f7414a2fc95fb2557ef032a61acf1ed9ee720"),
         ("v3: notification outbox with leases", "fca18000ddc4974ac3624148c8a0b5abc2dd3b5913673a13772f8ee38537d3b5"),
+        ("v4: read markers", "6227de88dc1c46679d39acabf345f60de3f4bebb957eba7af0f42bbbc862bcbf"),
     ]
 
     static func digest(_ statements: [String]) -> String {

@@ -243,3 +243,25 @@ import Testing
         }
     }
 }
+
+/// Read markers: forward only, never past the head, the newest per party.
+@Suite struct ReadMarkerStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func markersMoveOnlyForwardAndNeverPastTheHead(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            _ = try await Stores.contract(store)
+            for index in 0..<4 { _ = try await store.appendLine(Stores.line("line \(index)", by: "alice")) }
+            let head = try await store.messages(in: "c-1", after: 0, limit: nil, visibleTo: Participant(user: "bob", role: .freelancer)).lastSeq
+            let at = Date(timeIntervalSince1970: 1_800_000_300)
+            #expect(try await store.markRead("c-1", user: "bob", through: head - 1, at: at)?.seq == head - 1)
+            #expect(try await store.markRead("c-1", user: "bob", through: 2, at: at) == nil, "never backward")
+            #expect(try await store.markRead("c-1", user: "bob", through: head - 1, at: at) == nil, "nor to where it is")
+            await #expect(throws: StorageError.self) { try await store.markRead("c-1", user: "bob", through: head + 1, at: at) }
+            #expect(try await store.markRead("c-1", user: "alice", through: head, at: at)?.seq == head)
+            #expect(try await store.markRead("c-1", user: "bob", through: head, at: at.addingTimeInterval(5))?.seq == head)
+            let markers = try await store.readMarkers(in: "c-1")
+            #expect(markers.map(\.user.rawValue) == ["alice", "bob"] && markers.allSatisfy { $0.seq == head })
+            #expect(markers.last?.at == at.addingTimeInterval(5))
+        }
+    }
+}
