@@ -7,7 +7,7 @@ extension PostgresStore {
     /// Takes the notifications due at `now` for `node` to deliver, at most one per contract (its oldest
     /// undelivered one, so a contract's events arrive in order), each for `lease` seconds: another node takes
     /// none of them meanwhile (`FOR UPDATE SKIP LOCKED`), and takes over one whose lease ran out (its node died).
-    public func claimNotifications(for node: String, at now: Date, lease: TimeInterval, limit: Int = 50) async throws -> [PendingNotification] {
+    public func claimNotifications(for node: String, at now: Date, lease: TimeInterval, limit: Int) async throws -> [PendingNotification] {
         let until = now.addingTimeInterval(lease).milliseconds
         let rows = try await client.query("""
             WITH due AS (

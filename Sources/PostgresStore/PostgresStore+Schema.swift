@@ -132,6 +132,16 @@ extension PostgresStore {
             )
             """,
         ]),
+        ("v5: how far each party was told of unread lines", [
+            """
+            CREATE TABLE unread_digest (
+                thread_id TEXT NOT NULL REFERENCES contract (id),
+                user_id TEXT NOT NULL,
+                told_seq BIGINT NOT NULL,
+                PRIMARY KEY (thread_id, user_id)
+            )
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date, each step in its own transaction; several nodes starting at once take

@@ -52,6 +52,37 @@ struct UnreadDigestPayload: Encodable {
     }
 }
 
+/// Lines a party has not had, as one `message.created` event: worked out the same way by every store.
+public struct UnreadBatch: Sendable {
+    public var thread: ContractID
+    public var to: Participant
+    public var buyer: UserID
+    public var freelancer: UserID
+    public var oldest: StoredMessage
+    public var newest: StoredMessage
+    /// Lines in the batch, their authors, and all lines after the party's read marker.
+    public var lines: Int
+    public var from: [String]
+    public var unread: Int
+
+    public init(thread: ContractID, to: Participant, buyer: UserID, freelancer: UserID, oldest: StoredMessage, newest: StoredMessage,
+        lines: Int, from: [String], unread: Int) {
+        (self.thread, self.to, self.buyer, self.freelancer, self.oldest, self.newest) = (thread, to, buyer, freelancer, oldest, newest)
+        (self.lines, self.from, self.unread) = (lines, from, unread)
+    }
+
+    /// Its outbox row.
+    public func event(at now: Date) throws -> OutboxEvent {
+        let payload = UnreadDigestPayload(
+            id: "\(thread.rawValue):message.created:\(to.user.rawValue):\(newest.seq)", contract: thread.rawValue, seq: newest.seq,
+            at: Timestamp.text(unixMilliseconds: newest.createdAt.milliseconds), to: to, unread: unread, batch: lines,
+            firstSeq: oldest.seq, from: from,
+            preview: String(String.UnicodeScalarView(newest.body.unicodeScalars.prefix(AppDatabase.digestPreviewScalars))),
+            buyer: buyer.rawValue, freelancer: freelancer.rawValue, notify: [to.user.rawValue])
+        return OutboxEvent(id: payload.id, payload: try JSON.string(payload), at: now)
+    }
+}
+
 extension AppDatabase {
     /// How much of the newest line a `message.created` event quotes.
     public static let digestPreviewScalars = 200
@@ -92,13 +123,9 @@ extension AppDatabase {
                 let lines = try batch.fetchCount(db)
                 let from = try batch.select(Column("author_id"), as: String.self).distinct().order(Column("author_id")).fetchAll(db)
                 let unread = try Self.chatLines(db, thread, by: party.user, after: read).fetchCount(db)
-                let payload = UnreadDigestPayload(
-                    id: "\(thread.rawValue):message.created:\(party.user.rawValue):\(newest.seq)", contract: thread.rawValue, seq: newest.seq,
-                    at: Timestamp.text(unixMilliseconds: newest.createdAt.milliseconds), to: party, unread: unread, batch: lines,
-                    firstSeq: oldest.seq, from: from,
-                    preview: String(String.UnicodeScalarView(newest.body.unicodeScalars.prefix(Self.digestPreviewScalars))),
-                    buyer: buyer.rawValue, freelancer: freelancer.rawValue, notify: [party.user.rawValue])
-                try enqueue(db, eventID: payload.id, contract: thread, payload: try JSON.string(payload), at: now)
+                let event = try UnreadBatch(thread: thread, to: party, buyer: buyer, freelancer: freelancer, oldest: oldest, newest: newest,
+                    lines: lines, from: from, unread: unread).event(at: now)
+                try enqueue(db, eventID: event.id, contract: thread, payload: event.payload, at: now)
                 try Self.setTold(db, thread, party.user, newest.seq)
             }
             return lookAgain

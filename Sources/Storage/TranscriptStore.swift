@@ -30,6 +30,16 @@ public protocol TranscriptStore: Sendable {
     func markRead(_ thread: ContractID, user: UserID, through seq: Int64, at now: Date) async throws -> ReadMarker?
     /// Each user's newest read marker in the thread.
     func readMarkers(in thread: ContractID) async throws -> [ReadMarker]
+    /// Tells the platform of lines a party not in `connected` has not had, once the oldest is `window` old
+    /// (one `message.created` per party per batch); when to look again, or nil.
+    func tellUnread(in thread: ContractID, connected: Set<UserID>, window: TimeInterval, at now: Date) async throws -> Date?
+    /// Takes the notifications due at `now` for `node` (the oldest undelivered one of each contract), each for
+    /// `lease` seconds. (SQLite has one process, whose one delivery service takes them: node and lease do not
+    /// apply there.)
+    func claimNotifications(for node: String, at now: Date, lease: TimeInterval, limit: Int) async throws -> [PendingNotification]
+    /// The receiver answered 2xx; false when `node` no longer held it.
+    @discardableResult
+    func markDelivered(_ item: PendingNotification, by node: String, at now: Date) async throws -> Bool
 }
 
 extension AppDatabase: TranscriptStore {
@@ -76,5 +86,15 @@ extension AppDatabase: TranscriptStore {
 
     public func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord] {
         try cases(of: contract, about: about)
+    }
+
+    public func claimNotifications(for node: String, at now: Date, lease: TimeInterval, limit: Int) async throws -> [PendingNotification] {
+        try await dueNotifications(at: now, limit: limit)
+    }
+
+    @discardableResult
+    public func markDelivered(_ item: PendingNotification, by node: String, at now: Date) async throws -> Bool {
+        try await markDelivered(item, at: now)
+        return true
     }
 }

@@ -15,23 +15,23 @@ import Testing
             }
             let now = Date(timeIntervalSince1970: 1_800_000_200)
             // Each contract has its creation's milestone_added events and the funding: one at a time per contract.
-            async let first = store.claimNotifications(for: "node-a", at: now, lease: 30)
-            async let second = store.claimNotifications(for: "node-b", at: now, lease: 30)
+            async let first = store.claimNotifications(for: "node-a", at: now, lease: 30, limit: 50)
+            async let second = store.claimNotifications(for: "node-b", at: now, lease: 30, limit: 50)
             let (a, b) = try await (first, second)
             #expect(Set(a.map(\.id)).isDisjoint(with: b.map(\.id)), "no notification leased to both")
             #expect(a.count + b.count == 3, "the oldest of each of the three contracts: \(a.map(\.eventID)) \(b.map(\.eventID))")
             #expect(Set((a + b).map(\.contract)).count == 3, "one per contract")
-            #expect(try await store.claimNotifications(for: "node-c", at: now, lease: 30).isEmpty, "all leased")
+            #expect(try await store.claimNotifications(for: "node-c", at: now, lease: 30, limit: 50).isEmpty, "all leased")
             // node-a delivers its share; node-b dies holding its own.
             for item in a { #expect(try await store.markDelivered(item, by: "node-a", at: now)) }
-            let afterA = try await store.claimNotifications(for: "node-c", at: now.addingTimeInterval(1), lease: 30)
+            let afterA = try await store.claimNotifications(for: "node-c", at: now.addingTimeInterval(1), lease: 30, limit: 50)
             #expect(Set(afterA.map(\.contract)) == Set(a.map(\.contract)), "the next events of node-a's contracts, not node-b's leased ones")
             for item in afterA {
                 let earlier = a.first { $0.contract == item.contract }!
                 #expect(item.id > earlier.id, "in order within a contract")
             }
             // After node-b's lease runs out, another node takes its notifications over; node-b's late success counts for nothing.
-            let takenOver = try await store.claimNotifications(for: "node-c", at: now.addingTimeInterval(31), lease: 30)
+            let takenOver = try await store.claimNotifications(for: "node-c", at: now.addingTimeInterval(31), lease: 30, limit: 50)
             #expect(Set(b.map(\.id)).isSubset(of: takenOver.map(\.id)), "node-b's leases were taken over")
             for item in b { #expect(try await store.markDelivered(item, by: "node-b", at: now.addingTimeInterval(32)) == false) }
             for item in b { #expect(try await store.markDelivered(item, by: "node-c", at: now.addingTimeInterval(33))) }
@@ -45,7 +45,7 @@ import Testing
             let now = Date(timeIntervalSince1970: 1_800_000_200)
             var delivered: [[String: Any]] = []
             for minute in 0..<5 {
-                let claimed = try await store.claimNotifications(for: "node-a", at: now.addingTimeInterval(Double(minute)), lease: 30)
+                let claimed = try await store.claimNotifications(for: "node-a", at: now.addingTimeInterval(Double(minute)), lease: 30, limit: 50)
                 for item in claimed {
                     delivered.append(try #require(try JSONSerialization.jsonObject(with: Data(item.payload.utf8)) as? [String: Any]))
                     try await store.markDelivered(item, by: "node-a", at: now)

@@ -22,15 +22,16 @@ enum Stores {
 
     /// Runs `body` with an empty store of `kind`: a fresh SQLite file, or a fresh database on the test
     /// PostgreSQL server (``TestPostgres``), migrated.
-    static func with<T: Sendable>(_ kind: StoreKind, _ body: @Sendable (any TranscriptStore) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(_ kind: StoreKind, recordsNotifications: Bool = false, _ body: @Sendable (any TranscriptStore) async throws -> T) async throws -> T {
         switch kind {
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
-            return try await body(try AppDatabase.open(path: folder.appendingPathComponent("bot.sqlite").path))
+            let database = try AppDatabase.open(path: folder.appendingPathComponent("bot.sqlite").path)
+            return try await body(recordsNotifications ? database.recordingNotifications() : database)
         case .postgres:
-            return try await withPostgres { try await body($0) }
+            return try await withPostgres(recordsNotifications: recordsNotifications) { try await body($0) }
         }
     }
 

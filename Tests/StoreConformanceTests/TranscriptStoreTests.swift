@@ -265,3 +265,38 @@ import Testing
         }
     }
 }
+
+/// Lines to a party who is away: one `message.created` per batch, once the oldest is old enough.
+@Suite struct UnreadStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func anAbsentPartyIsToldOncePerBatchWithTheUnreadCount(kind: StoreKind) async throws {
+        try await Stores.with(kind, recordsNotifications: true) { store in
+            _ = try await Stores.contract(store, milestones: [])
+            let start = Date(timeIntervalSince1970: 1_800_000_100)
+            for (index, text) in ["Hi Bob", "Are you there?", "Ping \u{05D0}"].enumerated() {
+                _ = try await store.appendLine(Stores.line(text, by: "alice", at: start.addingTimeInterval(Double(index))))
+            }
+            let again = try await store.tellUnread(in: "c-1", connected: ["alice"], window: 60, at: start.addingTimeInterval(10))
+            #expect(again == start.addingTimeInterval(60), "the batch waits for the window: \(String(describing: again))")
+            #expect(try await store.claimNotifications(for: "n", at: start.addingTimeInterval(10), lease: 30, limit: 10).isEmpty)
+            #expect(try await store.tellUnread(in: "c-1", connected: ["alice"], window: 60, at: start.addingTimeInterval(61)) == nil)
+            #expect(try await store.tellUnread(in: "c-1", connected: ["alice"], window: 60, at: start.addingTimeInterval(62)) == nil, "told once")
+            let told = try await store.claimNotifications(for: "n", at: start.addingTimeInterval(62), lease: 30, limit: 10)
+            #expect(told.count == 1)
+            let first = try #require(told.first)
+            let payload = try #require(try JSONSerialization.jsonObject(with: Data(first.payload.utf8)) as? [String: Any])
+            #expect(payload["type"] as? String == "message.created" && payload["to"] as? [String: String] == ["user": "bob", "role": "freelancer"])
+            #expect(payload["unread"] as? Int == 3 && payload["batch"] as? Int == 3 && payload["from"] as? [String] == ["alice"])
+            #expect(payload["preview"] as? String == "Ping \u{05D0}")
+            // Bob reads two of them and goes away again; one more line: the next event counts what he has not read.
+            _ = try await store.markRead("c-1", user: "bob", through: 3, at: start.addingTimeInterval(70))
+            _ = try await store.appendLine(Stores.line("Last call", by: "alice", at: start.addingTimeInterval(80)))
+            _ = try await store.tellUnread(in: "c-1", connected: [], window: 60, at: start.addingTimeInterval(141))
+            for item in told { try await store.markDelivered(item, by: "n", at: start.addingTimeInterval(142)) }
+            let next = try await store.claimNotifications(for: "n", at: start.addingTimeInterval(142), lease: 30, limit: 10)
+            let following = try #require(next.first)
+            let second = try #require(try JSONSerialization.jsonObject(with: Data(following.payload.utf8)) as? [String: Any])
+            #expect(second["batch"] as? Int == 1 && second["unread"] as? Int == 2, "\(second)")
+        }
+    }
+}
