@@ -186,7 +186,8 @@ extension PostgresStore: TranscriptStore {
             }
         }
         try await connection.query("""
-            UPDATE contract SET phase = \(contract.phase.rawValue), state = \(try Self.json(contract))::jsonb WHERE id = \(contract.id.rawValue)
+            UPDATE contract SET phase = \(contract.phase.rawValue), state = \(try Self.json(contract))::jsonb,
+                has_dispute = \(contract.dispute != nil || contract.milestones.contains { $0.openDispute != nil }) WHERE id = \(contract.id.rawValue)
             """, logger: logger)
         try await record(connection, CaseChange.between(previous, transition), of: contract.id, at: now)
         if !transition.postings.isEmpty {

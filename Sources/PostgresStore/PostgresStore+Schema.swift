@@ -142,6 +142,10 @@ extension PostgresStore {
             )
             """,
         ]),
+        ("v6: contracts with an open dispute, for the moderators' queue", [
+            "ALTER TABLE contract ADD COLUMN has_dispute BOOLEAN NOT NULL DEFAULT false",
+            "CREATE INDEX contract_disputed ON contract (id) WHERE has_dispute",
+        ]),
     ]
 
     /// Brings the schema up to date, each step in its own transaction; several nodes starting at once take

@@ -38,7 +38,7 @@ public struct CaseRecord: Hashable, Sendable {
 
 extension Milestone {
     /// The open dispute on it, if any.
-    var openDispute: MilestoneState.Dispute? {
+    public var openDispute: MilestoneState.Dispute? {
         if case .disputed(let dispute) = state { return dispute }
         return nil
     }

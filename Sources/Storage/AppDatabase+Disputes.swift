@@ -4,6 +4,12 @@ import MilestoneCore
 
 /// An open dispute, as moderators see it in their queue.
 public struct OpenDispute: Hashable, Sendable, Codable {
+    public init(contract: ContractID, title: String, preset: String, milestone: MilestoneNumber?, description: String, held: Money, raisedBy: Role,
+        raisedByUser: UserID, reason: String, openedAt: Date, otherSideLastSpoke: Date?, file: DisputeCase?) {
+        (self.contract, self.title, self.preset, self.milestone, self.description, self.held) = (contract, title, preset, milestone, description, held)
+        (self.raisedBy, self.raisedByUser, self.reason, self.openedAt, self.otherSideLastSpoke, self.file) = (raisedBy, raisedByUser, reason, openedAt, otherSideLastSpoke, file)
+    }
+
     public var contract: ContractID
     public var title: String
     public var preset: String

@@ -40,6 +40,8 @@ public protocol TranscriptStore: Sendable {
     /// The receiver answered 2xx; false when `node` no longer held it.
     @discardableResult
     func markDelivered(_ item: PendingNotification, by node: String, at now: Date) async throws -> Bool
+    /// The moderators' queue: open disputes, oldest first (see ``AppDatabase/openDisputes(at:minimumAge:minimumHeld:currency:)``).
+    func disputeQueue(at now: Date, minimumAge: TimeInterval, minimumHeld: Int64, currency: Currency?) async throws -> [OpenDispute]
 }
 
 extension AppDatabase: TranscriptStore {
@@ -86,6 +88,10 @@ extension AppDatabase: TranscriptStore {
 
     public func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord] {
         try cases(of: contract, about: about)
+    }
+
+    public func disputeQueue(at now: Date, minimumAge: TimeInterval, minimumHeld: Int64, currency: Currency?) async throws -> [OpenDispute] {
+        try openDisputes(at: now, minimumAge: minimumAge, minimumHeld: minimumHeld, currency: currency)
     }
 
     public func claimNotifications(for node: String, at now: Date, lease: TimeInterval, limit: Int) async throws -> [PendingNotification] {

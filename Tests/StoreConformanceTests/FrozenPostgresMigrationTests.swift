@@ -12,6 +12,7 @@ import Testing
         ("v3: notification outbox with leases", "fca18000ddc4974ac3624148c8a0b5abc2dd3b5913673a13772f8ee38537d3b5"),
         ("v4: read markers", "6227de88dc1c46679d39acabf345f60de3f4bebb957eba7af0f42bbbc862bcbf"),
         ("v5: how far each party was told of unread lines", "ec5988dc2386b76cca5212b350fdbf8b55b5e7df7f0faf35a5ba8cc6a3043ce7"),
+        ("v6: contracts with an open dispute, for the moderators' queue", "1188e11bd0851ece392f9b10c8bd1c8fba7601c84fabd2e2f9e2472bbd7847a3"),
     ]
 
     static func digest(_ statements: [String]) -> String {

@@ -300,3 +300,36 @@ import Testing
         }
     }
 }
+
+/// The moderators' queue: the same open disputes, in the same order, from both stores.
+@Suite struct DisputeQueueStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func openDisputesAreQueuedOldestFirstAndLeaveOnceRuled(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            var at = Date(timeIntervalSince1970: 1_800_000_100)
+            func say(_ text: String, _ user: String, in thread: String) async throws {
+                at = at.addingTimeInterval(60)
+                let receipt = try await store.appendLine(Stores.line(text, by: user, in: thread, at: at))
+                if text.hasPrefix("/"), case .applied = receipt.outcome {} else if text.hasPrefix("/") { Issue.record("\(text): \(receipt.outcome)") }
+            }
+            for thread in ["q-1", "q-2"] { _ = try await Stores.contract(store, thread) }
+            try await say("/fund M1", "alice", in: "q-2")
+            try await say("/submit M1 done", "bob", in: "q-2")
+            try await say("/dispute M1 it is late", "alice", in: "q-2")
+            try await say("/fund M2", "alice", in: "q-1")
+            try await say("/submit M2 done", "bob", in: "q-1")
+            try await say("I did what we agreed", "bob", in: "q-1")
+            try await say("/dispute M2 missing pages", "alice", in: "q-1")
+            let now = at.addingTimeInterval(3_600)
+            let queue = try await store.disputeQueue(at: now, minimumAge: 0, minimumHeld: 0, currency: nil)
+            #expect(queue.map(\.contract.rawValue) == ["q-2", "q-1"], "oldest first")
+            #expect(queue.map { $0.milestone?.rawValue } == [1, 2])
+            #expect(queue.last?.held.minorUnits == 125_050 && queue.last?.raisedByUser == "alice" && queue.last?.reason == "missing pages")
+            #expect(queue.last?.otherSideLastSpoke != nil && queue.first?.otherSideLastSpoke != nil, "the freelancer spoke in both")
+            #expect(try await store.disputeQueue(at: now, minimumAge: 0, minimumHeld: 100_000, currency: nil).map(\.contract.rawValue) == ["q-1"])
+            #expect(try await store.disputeQueue(at: now, minimumAge: 0, minimumHeld: 0, currency: .eur).isEmpty)
+            try await say("/resolve M1 refund it was late", "mia", in: "q-2")
+            #expect(try await store.disputeQueue(at: now, minimumAge: 0, minimumHeld: 0, currency: nil).map(\.contract.rawValue) == ["q-1"])
+        }
+    }
+}
