@@ -34,3 +34,32 @@ extension PostgresStore {
         return markers.sorted { $0.user.rawValue.utf8.lexicographicallyPrecedes($1.user.rawValue.utf8) }
     }
 }
+
+extension PostgresStore {
+    /// As on SQLite: the newest message everyone sees gives the order and the preview (at most 140 Unicode
+    /// scalars); unread counts people's lines by others after the user's read marker (0 for a moderator).
+    public func threadList(for user: UserID, role: Role) async throws -> [ContractSummary] {
+        let moderator = role == .moderator
+        let rows = try await client.query("""
+            SELECT c.id, c.title, c.preset, c.phase, c.buyer_id, c.freelancer_id, h.last_seq, last.created_at, last.body,
+                CASE WHEN \(moderator) THEN 0 ELSE (
+                    SELECT COUNT(*) FROM message u WHERE u.thread_id = c.id AND u.kind IN ('chat', 'note') AND u.author_id <> \(user.rawValue)
+                    AND u.seq > COALESCE((SELECT MAX(r.seq) FROM read_marker r WHERE r.thread_id = c.id AND r.user_id = \(user.rawValue)), 0)
+                ) END
+            FROM contract c JOIN thread_head h ON h.thread_id = c.id
+            LEFT JOIN LATERAL (
+                SELECT created_at, body FROM message m WHERE m.thread_id = c.id AND m.visible_to IS NULL ORDER BY m.seq DESC LIMIT 1
+            ) last ON true
+            WHERE \(moderator) OR c.buyer_id = \(user.rawValue) OR c.freelancer_id = \(user.rawValue)
+            ORDER BY last.created_at DESC NULLS LAST, c.created_at DESC, c.id COLLATE "C"
+            """, logger: logger)
+        var summaries: [ContractSummary] = []
+        for try await (id, title, preset, phase, buyer, freelancer, lastSeq, lastAt, body, unread) in
+            rows.decode((String, String, String, String, String, String, Int64, Int64?, String?, Int64).self) {
+            summaries.append(ContractSummary(id: ContractID(id), title: title, preset: preset, phase: phase, buyer: UserID(buyer), freelancer: UserID(freelancer),
+                lastSeq: lastSeq, lastAt: lastAt.map(Date.init(milliseconds:)),
+                preview: body.map { String(String.UnicodeScalarView($0.unicodeScalars.prefix(140))) }, unread: Int(unread)))
+        }
+        return summaries
+    }
+}

@@ -42,6 +42,12 @@ public struct ContractSummary: Hashable, Sendable, Codable {
     public var preview: String?
     /// People's lines by others after the user's read marker (0 for a moderator, who keeps none).
     public var unread: Int = 0
+
+    public init(id: ContractID, title: String, preset: String, phase: String, buyer: UserID, freelancer: UserID, lastSeq: Int64,
+        lastAt: Date?, preview: String?, unread: Int) {
+        (self.id, self.title, self.preset, self.phase, self.buyer, self.freelancer) = (id, title, preset, phase, buyer, freelancer)
+        (self.lastSeq, self.lastAt, self.preview, self.unread) = (lastSeq, lastAt, preview, unread)
+    }
 }
 
 extension AppDatabase {

@@ -40,6 +40,9 @@ public protocol TranscriptStore: Sendable {
     /// The receiver answered 2xx; false when `node` no longer held it.
     @discardableResult
     func markDelivered(_ item: PendingNotification, by node: String, at now: Date) async throws -> Bool
+    /// The thread list: a party's contracts (every contract for a moderator), the most recently active first,
+    /// with the newest message everyone sees and the user's unread count.
+    func threadList(for user: UserID, role: Role) async throws -> [ContractSummary]
     /// The moderators' queue: open disputes, oldest first (see ``AppDatabase/openDisputes(at:minimumAge:minimumHeld:currency:)``).
     func disputeQueue(at now: Date, minimumAge: TimeInterval, minimumHeld: Int64, currency: Currency?) async throws -> [OpenDispute]
 }
@@ -88,6 +91,10 @@ extension AppDatabase: TranscriptStore {
 
     public func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord] {
         try cases(of: contract, about: about)
+    }
+
+    public func threadList(for user: UserID, role: Role) async throws -> [ContractSummary] {
+        try contracts(for: user, role: role)
     }
 
     public func disputeQueue(at now: Date, minimumAge: TimeInterval, minimumHeld: Int64, currency: Currency?) async throws -> [OpenDispute] {

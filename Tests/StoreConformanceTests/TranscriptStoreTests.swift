@@ -333,3 +333,27 @@ import Testing
         }
     }
 }
+
+/// The thread list: most recently active first, with a preview and what the user has not read.
+@Suite struct ThreadListStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func threadsComeByActivityWithAPreviewAndTheUnreadCount(kind: StoreKind) async throws {
+        try await Stores.with(kind) { store in
+            for thread in ["l-1", "l-2"] { _ = try await Stores.contract(store, thread) }
+            let start = Date(timeIntervalSince1970: 1_800_000_100)
+            _ = try await store.appendLine(Stores.line("first thread, older", by: "alice", in: "l-1", at: start.addingTimeInterval(10)))
+            _ = try await store.appendLine(Stores.line("second thread \u{05D0}", by: "alice", in: "l-2", at: start.addingTimeInterval(20)))
+            _ = try await store.appendLine(Stores.line("and again", by: "alice", in: "l-2", at: start.addingTimeInterval(30)))
+            _ = try await store.appendLine(Stores.line("/status", by: "bob", in: "l-1", at: start.addingTimeInterval(40)))
+            let bob = try await store.threadList(for: "bob", role: .freelancer)
+            #expect(bob.map(\.id.rawValue) == ["l-2", "l-1"], "the private /status does not count as activity others see")
+            #expect(bob.first?.preview == "and again" && bob.first?.unread == 2 && bob.last?.unread == 1)
+            let head = try await store.messages(in: "l-2", after: 0, limit: nil, visibleTo: Participant(user: "bob", role: .freelancer)).lastSeq
+            _ = try await store.markRead("l-2", user: "bob", through: head, at: start.addingTimeInterval(50))
+            #expect(try await store.threadList(for: "bob", role: .freelancer).first?.unread == 0)
+            let mia = try await store.threadList(for: "mia", role: .moderator)
+            #expect(mia.count == 2 && mia.allSatisfy { $0.unread == 0 })
+            #expect(try await store.threadList(for: "eve", role: .buyer).isEmpty)
+        }
+    }
+}
