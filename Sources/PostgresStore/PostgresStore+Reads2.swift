@@ -63,3 +63,36 @@ extension PostgresStore {
         return summaries
     }
 }
+
+extension PostgresStore {
+    /// As on SQLite: read in one snapshot, built by the shared ``TranscriptExport`` initializer.
+    public func exportTranscript(_ thread: ContractID, for viewer: Participant, at now: Date) async throws -> TranscriptExport {
+        let (contract, messages, outcomes, ledger) = try await client.withConnection { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            do {
+                guard let contract = try await self.loadContract(connection, thread) else { throw StorageError.unknownContract(thread.rawValue) }
+                let messages = try await self.readMessages(connection, thread: thread, from: 1, through: Int64.max, visibleTo: viewer)
+                var outcomes: [Int64: LineOutcome] = [:]
+                for try await (seq, outcome) in try await connection.query(
+                    "SELECT first_seq, outcome FROM command_log WHERE contract_id = \(thread.rawValue)", logger: self.logger).decode((Int64, String).self) {
+                    outcomes[seq] = try JSONDecoder().decode(LineOutcome.self, from: Data(outcome.utf8))
+                }
+                var ledger: [LedgerEntry] = []
+                for try await (id, milestone, kind, amount, commandID, seq, createdAt) in try await connection.query("""
+                    SELECT id, milestone, kind, amount, command_id, message_seq, created_at FROM ledger_entry WHERE contract_id = \(thread.rawValue) ORDER BY id
+                    """, logger: self.logger).decode((Int64, Int, String, Int64, String?, Int64, Int64).self) {
+                    guard let kind = LedgerPosting.Kind(rawValue: kind) else { throw StorageError.corrupt("ledger entry \(id): kind \(kind)") }
+                    ledger.append(LedgerEntry(id: id, contract: thread, posting: LedgerPosting(kind: kind, milestone: MilestoneNumber(milestone), amount: amount),
+                        currency: contract.currency, commandID: commandID.map { CommandID($0) }, messageSeq: seq, createdAt: Date(milliseconds: createdAt)))
+                }
+                try await connection.query("COMMIT", logger: self.logger)
+                return (contract, messages, outcomes, ledger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+        return try TranscriptExport(contract: contract, viewer: viewer, messages: messages, outcomes: outcomes, ledger: ledger,
+            verification: try await verifyChain(of: thread), exportedAt: now)
+    }
+}

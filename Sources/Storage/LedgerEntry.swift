@@ -16,6 +16,12 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     public var processorReference: String? = nil
 
     public var amount: Money { Money(minorUnits: posting.amount, currency: currency) }
+
+    public init(id: Int64, contract: ContractID, posting: LedgerPosting, currency: Currency, commandID: CommandID?, messageSeq: Int64,
+        createdAt: Date, processorReference: String? = nil) {
+        (self.id, self.contract, self.posting, self.currency, self.commandID) = (id, contract, posting, currency, commandID)
+        (self.messageSeq, self.createdAt, self.processorReference) = (messageSeq, createdAt, processorReference)
+    }
 }
 
 extension AppDatabase {

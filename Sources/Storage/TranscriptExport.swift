@@ -26,6 +26,48 @@ public struct TranscriptExport: Hashable, Sendable, Codable {
     public var balances: [String: Money]
     public var verification: ChainVerification
     public var exportedAt: Date
+
+    /// The record from what a store read: the messages `viewer` may see (in order), each command's logged outcome
+    /// by the seq of its line, and the ledger entries (oldest first). The same for every store.
+    public init(
+        contract: Contract, viewer: Participant, messages: [StoredMessage], outcomes: [Int64: LineOutcome], ledger: [LedgerEntry],
+        verification: ChainVerification, exportedAt: Date
+    ) throws {
+        var described: [Int64: String] = [:]
+        for (seq, outcome) in outcomes {
+            switch outcome {
+            case .chat: break
+            case .applied(let events): described[seq] = "applied: " + events.joined(separator: ", ")
+            case .answered: described[seq] = "answered privately"
+            case .rejected(let rejection): described[seq] = "rejected (\(rejection.code.rawValue)): \(rejection.reason)"
+            }
+        }
+        var timelines: [MilestoneNumber: [TimelineItem]] = [:]
+        for message in messages where message.kind == .system {
+            guard let milestone = message.milestone, let event = message.event else { continue }
+            timelines[milestone, default: []].append(.init(seq: message.seq, at: message.createdAt, event: event, text: message.body))
+        }
+        var steps: [[LedgerPosting]] = []
+        var lastSeq: Int64?
+        for entry in ledger {
+            if entry.messageSeq == lastSeq { steps[steps.count - 1].append(entry.posting) } else { steps.append([entry.posting]) }
+            lastSeq = entry.messageSeq
+        }
+        let replayed: Ledger
+        do { replayed = try Ledger(replaying: steps) } catch {
+            throw StorageError.ledgerViolation("stored entries of \(contract.id): \(error)")
+        }
+        var balances: [String: Money] = [:]
+        for (account, amount) in replayed.balances { balances[account.description] = contract.money(amount) }
+        self.contract = contract
+        self.viewer = viewer
+        entries = messages.map { .init(message: $0, outcome: $0.kind == .command ? described[$0.seq] : nil) }
+        self.timelines = timelines
+        self.ledger = ledger
+        self.balances = balances
+        self.verification = verification
+        self.exportedAt = exportedAt
+    }
 }
 
 extension AppDatabase {
@@ -35,29 +77,12 @@ extension AppDatabase {
         try writer.read { db in
             guard let contract = try Self.loadContract(db, thread) else { throw StorageError.unknownContract(thread.rawValue) }
             let messages = try MessageRecord.visible(in: thread, to: viewer).order(Column("seq")).fetchAll(db).map { try $0.message() }
-            var outcomes: [Int64: String] = [:]
+            var outcomes: [Int64: LineOutcome] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT first_seq, outcome FROM command_log WHERE contract_id = ?", arguments: [thread.rawValue]) {
-                switch try JSON.decode(LineOutcome.self, row["outcome"]) {
-                case .chat: break
-                case .applied(let events): outcomes[row["first_seq"]] = "applied: " + events.joined(separator: ", ")
-                case .answered: outcomes[row["first_seq"]] = "answered privately"
-                case .rejected(let rejection): outcomes[row["first_seq"]] = "rejected (\(rejection.code.rawValue)): \(rejection.reason)"
-                }
+                outcomes[row["first_seq"]] = try JSON.decode(LineOutcome.self, row["outcome"])
             }
-            var timelines: [MilestoneNumber: [TranscriptExport.TimelineItem]] = [:]
-            for message in messages where message.kind == .system {
-                guard let milestone = message.milestone, let event = message.event else { continue }
-                timelines[milestone, default: []].append(.init(seq: message.seq, at: message.createdAt, event: event, text: message.body))
-            }
-            let ledgerEntries = try Self.ledgerEntries(db, thread)
-            let ledger = try Self.ledger(db, thread)
-            var balances: [String: Money] = [:]
-            for (account, amount) in ledger.balances { balances[account.description] = contract.money(amount) }
-            return TranscriptExport(
-                contract: contract, viewer: viewer,
-                entries: messages.map { .init(message: $0, outcome: $0.kind == .command ? outcomes[$0.seq] : nil) },
-                timelines: timelines, ledger: ledgerEntries, balances: balances,
-                verification: try Self.verify(db, thread), exportedAt: now)
+            return try TranscriptExport(contract: contract, viewer: viewer, messages: messages, outcomes: outcomes,
+                ledger: try Self.ledgerEntries(db, thread), verification: try Self.verify(db, thread), exportedAt: now)
         }
     }
 }

@@ -40,6 +40,8 @@ public protocol TranscriptStore: Sendable {
     /// The receiver answered 2xx; false when `node` no longer held it.
     @discardableResult
     func markDelivered(_ item: PendingNotification, by node: String, at now: Date) async throws -> Bool
+    /// Everything on the record for `viewer` (a moderator's export; a party's own view).
+    func exportTranscript(_ thread: ContractID, for viewer: Participant, at now: Date) async throws -> TranscriptExport
     /// The thread list: a party's contracts (every contract for a moderator), the most recently active first,
     /// with the newest message everyone sees and the user's unread count.
     func threadList(for user: UserID, role: Role) async throws -> [ContractSummary]
@@ -91,6 +93,10 @@ extension AppDatabase: TranscriptStore {
 
     public func caseHistory(of contract: ContractID, about: DisputeScope) async throws -> [CaseRecord] {
         try cases(of: contract, about: about)
+    }
+
+    public func exportTranscript(_ thread: ContractID, for viewer: Participant, at now: Date) async throws -> TranscriptExport {
+        try export(thread, for: viewer, at: now)
     }
 
     public func threadList(for user: UserID, role: Role) async throws -> [ContractSummary] {

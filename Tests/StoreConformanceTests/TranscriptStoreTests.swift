@@ -357,3 +357,34 @@ import Testing
         }
     }
 }
+
+/// The record a moderator exports: the same from both stores, field for field (but the ledger's row ids).
+@Suite struct ExportStoreTests {
+    @Test func bothStoresExportTheSameRecordOfTheSameConversation() async throws {
+        let lines: [(String, String)] = [("Hi", "alice"), ("/fund M1", "alice"), ("/release M1", "bob"), ("/submit M1 done", "bob"),
+                                         ("/status", "alice"), ("/release M1", "alice"), ("thanks", "bob")]
+        let now = Date(timeIntervalSince1970: 1_800_000_900)
+        var exports: [TranscriptExport] = []
+        for kind in StoreKind.allCases {
+            exports.append(try await Stores.with(kind) { store in
+                _ = try await Stores.contract(store)
+                for (index, (text, user)) in lines.enumerated() {
+                    _ = try await store.appendLine(Stores.line(text, by: user, id: "line-\(index)", at: Date(timeIntervalSince1970: 1_800_000_100 + Double(index))))
+                }
+                return try await store.exportTranscript("c-1", for: Participant(user: "mia", role: .moderator), at: now)
+            })
+        }
+        let (sqlite, postgres) = (exports[0], exports[1])
+        #expect(sqlite.entries == postgres.entries, "the same messages, hashes and outcomes")
+        #expect(sqlite.entries.contains { $0.outcome?.hasPrefix("rejected") == true } && sqlite.entries.contains { $0.outcome == "answered privately" })
+        #expect(sqlite.timelines == postgres.timelines && sqlite.balances == postgres.balances && sqlite.contract == postgres.contract)
+        #expect(sqlite.ledger.map(\.posting) == postgres.ledger.map(\.posting) && sqlite.ledger.map(\.messageSeq) == postgres.ledger.map(\.messageSeq))
+        #expect(sqlite.verification == postgres.verification && sqlite.verification.isIntact)
+        let bob = try await Stores.with(.postgres) { store in
+            _ = try await Stores.contract(store)
+            _ = try await store.appendLine(Stores.line("/status", by: "alice"))
+            return try await store.exportTranscript("c-1", for: Participant(user: "bob", role: .freelancer), at: now)
+        }
+        #expect(!bob.entries.contains { $0.message.visibleTo == "alice" }, "a party's export leaves out the other party's private lines")
+    }
+}
