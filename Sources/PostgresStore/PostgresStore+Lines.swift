@@ -50,16 +50,17 @@ extension PostgresStore: TranscriptStore {
         return try await batcher.submit(LineBatcher.Item(request: request, text: text), to: self)
     }
 
-    /// One transaction for a batch of lines: every thread's head is locked first, in one order (the ids' UTF-8
-    /// bytes), so two batches on two connections never wait for each other in a circle; then each line in its
+    /// One transaction for a batch of lines: every thread's head is locked first, in one order (the ids' bytes),
+    /// so two batches on two connections never wait for each other in a circle; then each line in its
     /// own savepoint. A line that fails rolls back alone; a COMMIT that fails fails them all, unacknowledged.
     func writeBatch(_ items: [LineBatcher.Item]) async -> [Result<LineReceipt, any Error>] {
         do {
             return try await transaction { connection in
-                let threads = Set(items.map(\.request.thread.rawValue)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                for thread in threads {
-                    try await connection.query("SELECT 1 FROM thread_head WHERE thread_id = \(thread) FOR UPDATE", logger: self.logger)
-                }
+                // One statement: rows are locked as the sort (byte order, collation "C") emits them.
+                let threads = Array(Set(items.map(\.request.thread.rawValue)))
+                try await connection.query("""
+                    SELECT thread_id FROM thread_head WHERE thread_id = ANY(\(threads)) ORDER BY thread_id COLLATE "C" FOR UPDATE
+                    """, logger: self.logger)
                 var results: [Result<LineReceipt, any Error>] = []
                 for item in items {
                     try await connection.query("SAVEPOINT line", logger: self.logger)
