@@ -36,6 +36,14 @@ extension ContractEvent {
         }
     }
 
+    /// A sealed review, or reviews revealed: what a preview must not show.
+    public var concernsSealedReviews: Bool {
+        switch self {
+        case .reviewSealed, .reviewsRevealed: true
+        default: false
+        }
+    }
+
     /// Whether moderators should hear of it: a case that needs one (opened, or left unanswered and now theirs)
     /// or a statement added to an open case.
     public var concernsModerators: Bool {

@@ -57,7 +57,8 @@ extension PostgresStore: TranscriptStore {
         do {
             return try await transaction { connection in
                 // One statement: rows are locked as the sort (byte order, collation "C") emits them.
-                let threads = Array(Set(items.map(\.request.thread.rawValue)))
+                // Ids are distinct by their bytes (ContractID hashes bytes; String would merge equivalent spellings).
+                let threads = Set(items.map(\.request.thread)).map(\.rawValue)
                 try await connection.query("""
                     SELECT thread_id FROM thread_head WHERE thread_id = ANY(\(threads)) ORDER BY thread_id COLLATE "C" FOR UPDATE
                     """, logger: self.logger)
@@ -301,7 +302,7 @@ extension PostgresStore {
         while true {
             var candidate: (String, String)?
             for try await row in try await client.query("""
-                SELECT contract_id, kind FROM deadline WHERE fires_at <= \(now.milliseconds) ORDER BY fires_at, contract_id, kind LIMIT 1
+                SELECT contract_id, kind FROM deadline WHERE fires_at <= \(now.milliseconds) ORDER BY fires_at, contract_id COLLATE "C", kind COLLATE "C" LIMIT 1
                 """, logger: logger).decode((String, String).self) { candidate = row }
             guard let (contractID, key) = candidate else { return nil }
             guard let kind = DeadlineKind(key: key) else { throw StorageError.corrupt("deadline \(contractID): kind \(key)") }

@@ -25,7 +25,8 @@ extension PostgresStore {
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
             do {
                 let lastSeq = try await self.lastSeq(connection, thread)
-                let messages = try await self.readMessages(connection, thread: thread, from: after + 1, through: Int64.max, visibleTo: viewer, limit: limit)
+                // Bounds a client chose: no arithmetic on them that could overflow.
+                let messages = try await self.readMessages(connection, thread: thread, from: min(after, Int64.max - 1) + 1, through: Int64.max, visibleTo: viewer, limit: limit)
                 try await connection.query("COMMIT", logger: self.logger)
                 return (messages, lastSeq)
             } catch {
@@ -40,7 +41,7 @@ extension PostgresStore {
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
             do {
                 let lastSeq = try await self.lastSeq(connection, thread)
-                let newestFirst = try await self.readMessages(connection, thread: thread, from: 1, through: (before ?? Int64.max) - 1, visibleTo: viewer,
+                let newestFirst = try await self.readMessages(connection, thread: thread, from: 1, through: max(before ?? Int64.max, 1) - 1, visibleTo: viewer,
                     limit: limit + 1, newestFirst: true)
                 try await connection.query("COMMIT", logger: self.logger)
                 return (Array(newestFirst.prefix(limit).reversed()), newestFirst.count > limit, lastSeq)

@@ -7,7 +7,8 @@ extension PostgresStore {
     public func markRead(_ thread: ContractID, user: UserID, through seq: Int64, at now: Date) async throws -> ReadMarker? {
         try await transaction { connection in
             var lastSeq: Int64?
-            for try await value in try await connection.query("SELECT last_seq FROM thread_head WHERE thread_id = \(thread.rawValue)",
+            // The head locked: two markers for one party at once are written one after the other, so none goes back.
+            for try await value in try await connection.query("SELECT last_seq FROM thread_head WHERE thread_id = \(thread.rawValue) FOR UPDATE",
                 logger: self.logger).decode(Int64.self) { lastSeq = value }
             guard let lastSeq else { throw StorageError.unknownContract(thread.rawValue) }
             guard seq >= 1, seq <= lastSeq else {

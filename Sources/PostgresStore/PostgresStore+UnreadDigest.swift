@@ -42,7 +42,7 @@ extension PostgresStore {
                     SELECT COUNT(*) FROM message WHERE thread_id = \(thread.rawValue) AND seq > \(read) AND kind IN ('chat', 'note')
                     AND author_id <> \(party.user.rawValue)
                     """) ?? 0
-                let from = Set(batch.compactMap(\.author?.rawValue)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                let from = Set(batch.compactMap(\.author)).map(\.rawValue).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                 let event = try UnreadBatch(thread: thread, to: party, buyer: buyer, freelancer: freelancer, oldest: oldest, newest: newest,
                     lines: batch.count, from: from, unread: Int(unread)).event(at: now)
                 try await connection.query("""

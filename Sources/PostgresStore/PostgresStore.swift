@@ -38,7 +38,7 @@ public final class PostgresStore: Sendable {
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty else { throw StorageError.invalid("name the database: postgres://user@host:port/database") }
-        let password = components.password.flatMap { $0.removingPercentEncoding }
+        let password = components.password   // URLComponents has already decoded it
         var configuration: PostgresClient.Configuration
         if let socketFolder = components.queryItems?.first(where: { $0.name == "host" })?.value, socketFolder.hasPrefix("/") {
             let port = components.port ?? 5432

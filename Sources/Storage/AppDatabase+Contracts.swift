@@ -100,7 +100,8 @@ extension AppDatabase {
             // A moderator keeps no read marker: nothing counts as unread for them.
             let unread = role == .moderator ? "0" : """
                 (SELECT COUNT(*) FROM message u WHERE u.thread_id = c.id AND u.kind IN ('chat', 'note') AND u.author_id != :user
-                 AND u.seq > COALESCE((SELECT MAX(r.seq) FROM read_marker r WHERE r.thread_id = c.id AND r.user_id = :user), 0))
+                 AND u.seq > MAX(COALESCE((SELECT MAX(r.seq) FROM read_marker r WHERE r.thread_id = c.id AND r.user_id = :user), 0),
+                                COALESCE((SELECT b.seq FROM unread_baseline b WHERE b.thread_id = c.id AND b.user_id = :user), 0)))
                 """
             let rows = try Row.fetchAll(db, sql: """
                 SELECT c.id, c.title, c.preset, c.phase, c.buyer_id, c.freelancer_id, h.last_seq, last.created_at, last.body, \(unread)

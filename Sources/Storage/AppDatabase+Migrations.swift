@@ -293,6 +293,22 @@ extension AppDatabase {
                     SELECT c.id, c.freelancer_id, h.last_seq FROM contract c JOIN thread_head h ON h.thread_id = c.id;
                 """)
         }
+        migrator.registerMigration("v10: what was already in a thread when unread counts began") { db in
+            try db.execute(sql: """
+                -- Lines written before read markers existed are not unread: counts start after this seq (or the
+                -- party's read marker, whichever is further). Threads made since have none: everything counts.
+                CREATE TABLE unread_baseline (
+                    thread_id TEXT NOT NULL REFERENCES contract(id),
+                    user_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (thread_id, user_id)
+                ) WITHOUT ROWID;
+                INSERT INTO unread_baseline (thread_id, user_id, seq)
+                    SELECT c.id, c.buyer_id, h.last_seq FROM contract c JOIN thread_head h ON h.thread_id = c.id;
+                INSERT INTO unread_baseline (thread_id, user_id, seq)
+                    SELECT c.id, c.freelancer_id, h.last_seq FROM contract c JOIN thread_head h ON h.thread_id = c.id;
+                """)
+        }
         return migrator
     }
 }

@@ -107,8 +107,12 @@ extension AppDatabase {
                     try Self.setTold(db, thread, party.user, lastSeq)
                     continue
                 }
-                let read = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM read_marker WHERE thread_id = ? AND user_id = ?",
-                    arguments: [thread.rawValue, party.user.rawValue]) ?? 0
+                // Where the party's unread lines start: their read marker, or what was there before counts began.
+                let read = max(
+                    try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM read_marker WHERE thread_id = ? AND user_id = ?",
+                        arguments: [thread.rawValue, party.user.rawValue]) ?? 0,
+                    try Int64.fetchOne(db, sql: "SELECT seq FROM unread_baseline WHERE thread_id = ? AND user_id = ?",
+                        arguments: [thread.rawValue, party.user.rawValue]) ?? 0)
                 let batch = Self.chatLines(db, thread, by: party.user, after: max(told, read))
                 guard let oldest = try batch.fetchOne(db).map({ try $0.message() }),
                       let newest = try batch.reversed().fetchOne(db).map({ try $0.message() }) else {

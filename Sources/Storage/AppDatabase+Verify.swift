@@ -82,19 +82,15 @@ extension AppDatabase {
                 checker.unreadable(record.seq, error)
                 return checker.result
             }
-            guard checker.check(message) else { return checker.result }
-            if let blobs {
+            let filesHold = { (message: StoredMessage) -> (ChainVerification.Problem, String)? in
+                guard let blobs else { return nil }
                 for file in message.files {
-                    guard let digest = try? blobs.digest(file) else {
-                        checker.fail(.fileMissing, message.seq, "file \(file) it carries is not in the file store")
-                        return checker.result
-                    }
-                    if digest != file {
-                        checker.fail(.fileAltered, message.seq, "file \(file) it carries was changed: its bytes no longer hash to its id")
-                        return checker.result
-                    }
+                    guard let digest = try? blobs.digest(file) else { return (.fileMissing, "file \(file) it carries is not in the file store") }
+                    if digest != file { return (.fileAltered, "file \(file) it carries was changed: its bytes no longer hash to its id") }
                 }
+                return nil
             }
+            guard checker.check(message, also: filesHold) else { return checker.result }
         }
         var result = checker.finish(recordedLastSeq: head["last_seq"], recordedHeadHash: head["head_hash"])
         guard result.isIntact else { return result }

@@ -52,8 +52,9 @@ public struct ChainChecker: Sendable {
         result = ChainVerification(thread: thread, messages: 0, headHash: TranscriptChain.genesis)
     }
 
-    /// The next message; false once a problem was found (`result` names it: stop reading).
-    public mutating func check(_ message: StoredMessage) -> Bool {
+    /// The next message; false once a problem was found (`result` names it: stop reading). `also` checks more
+    /// of it (its files) after its place in the chain and before it counts.
+    public mutating func check(_ message: StoredMessage, also: (StoredMessage) -> (ChainVerification.Problem, String)? = { _ in nil }) -> Bool {
         guard result.problem == nil else { return false }
         if message.seq != expectedSeq {
             return fail(.missing, expectedSeq, "message \(expectedSeq) is not there; the next one is \(message.seq)")
@@ -64,10 +65,10 @@ public struct ChainChecker: Sendable {
         if message.prevHash != previousHash {
             return fail(.reordered, message.seq, "it does not follow message \(message.seq - 1) in the chain")
         }
+        if let (problem, detail) = also(message) { return fail(problem, message.seq, detail) }
         previousHash = message.hash
         expectedSeq += 1
         result.messages += 1
-        result.headHash = previousHash
         return true
     }
 
@@ -89,6 +90,7 @@ public struct ChainChecker: Sendable {
     /// After the last message: the thread's recorded head must be where the chain ends.
     public mutating func finish(recordedLastSeq lastSeq: Int64?, recordedHeadHash headHash: String?) -> ChainVerification {
         guard result.problem == nil else { return result }
+        result.headHash = previousHash
         guard let lastSeq, let headHash else {
             fail(.truncated, expectedSeq, "the thread's head record is missing; the chain ends at \(expectedSeq - 1)")
             return result

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The demo's token-signing secret and platform API key, kept in `<database>.demo-secrets` (readable by its
 /// owner only) so that a restart of `serve --demo` keeps everyone signed in and the printed links working.
@@ -14,12 +17,23 @@ struct DemoSecrets: Codable {
         let url = URL(fileURLWithPath: database + ".demo-secrets")
         if let data = try? Data(contentsOf: url) {
             guard let kept = try? JSONDecoder().decode(DemoSecrets.self, from: data), kept.signingSecret.utf8.count >= 32, !kept.apiKey.isEmpty else {
-                throw DemoSecretsError(path: url.path)
+                throw DemoSecretsError(path: url.path, reason: "is not the demo's secrets file (signing_secret of 32+ bytes, api_key)")
+            }
+            // Anyone who can read it can sign in as anyone: refuse a copy others can read.
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions]) as? Int, mode & 0o077 != 0 {
+                throw DemoSecretsError(path: url.path, reason: "can be read by others than its owner: chmod 600 it (or remove it to make new secrets)")
             }
             return kept
         }
         let made = DemoSecrets(signingSecret: random(), apiKey: random())
-        FileManager.default.createFile(atPath: url.path, contents: try JSONEncoder().encode(made), attributes: [.posixPermissions: 0o600])
+        // Created readable by its owner only from the first byte (not written, then narrowed), and never over
+        // a file that appeared meanwhile.
+        let data = try JSONEncoder().encode(made)
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw DemoSecretsError(path: url.path, reason: "cannot be created (\(String(cString: strerror(errno))))") }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == data.count else { throw DemoSecretsError(path: url.path, reason: "could not be written") }
         return made
     }
 
@@ -35,5 +49,6 @@ struct DemoSecrets: Codable {
 
 struct DemoSecretsError: Error, CustomStringConvertible {
     var path: String
-    var description: String { "\(path) is not the demo's secrets file (signing_secret of 32+ bytes, api_key); remove it to make new ones" }
+    var reason: String
+    var description: String { "\(path) \(reason)" }
 }

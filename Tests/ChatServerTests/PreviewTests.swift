@@ -89,3 +89,43 @@ import Testing
         }
     }
 }
+
+/// The attack: under double-blind reviews the buyer previews `/review 5 x` after the freelancer sealed theirs;
+/// the preview's effects would have shown the freelancer's sealed review without anything being committed.
+@Suite struct PreviewSealedReviewTests {
+    @Test func aPreviewOfAReviewShowsNoSealedReview() async throws {
+        let settings = TestServer.settings()
+        var blind = settings.presets["indeelancer"]!
+        blind.reviewBlindSeconds = 14 * 86_400
+        let policy = blind
+        try await TestServer.with(settings: settings) { server in
+            try server.database.createContract(NewContract(id: "r-1", title: "Reviewed", currency: .usd, buyer: "alice", freelancer: "bob",
+                policy: policy, milestones: [MilestoneDraft(amount: 10_000, description: "Work")]), at: server.clock.now)
+            let bob = try await TestClient.connect(server, token: try await server.token("bob"))
+            let alice = try await TestClient.connect(server, token: try await server.token("alice"))
+            for client in [alice, bob] { _ = try await client.join("r-1") }
+            for (client, line) in [(alice, "/fund M1"), (bob, "/submit M1"), (alice, "/release M1"), (alice, "/complete"), (bob, "/review 1 a nightmare client, never again")] {
+                let reply = try await client.say(line, in: "r-1")
+                guard case .ack(let ack) = reply, ack.outcome == "applied" else { Issue.record("\(line): \(reply)"); return }
+            }
+            let preview = try await PreviewTests.preview(server, "/review 5 lovely to work with", as: try await server.token("alice"), in: "r-1")
+            #expect(preview.outcome == "applied" && preview.effects.isEmpty, "\(preview.effects.map(\.text))")
+            let (raw, _) = try await AccessTests.post("\(server.baseURL)/api/contracts/r-1/preview", token: try await server.token("alice"),
+                json: #"{"text":"/review 5 lovely to work with"}"#)
+            #expect(!raw.contains("nightmare") && !raw.contains("review_sealed") && !raw.contains("reviews_revealed"), "\(raw)")
+            for client in [alice, bob] { await client.close() }
+        }
+    }
+
+    @Test func aPreviewChecksTheLineAsASendWould() async throws {
+        try await TestServer.with { server in
+            try server.contract("p-1")
+            let token = try await server.token("alice")
+            let long = String(repeating: "x", count: 4_001)
+            let (tooLong, status) = try await AccessTests.post("\(server.baseURL)/api/contracts/p-1/preview", token: token, json: #"{"text":"\#(long)"}"#)
+            #expect(status == 400 && tooLong.contains("invalid_message"), "\(status) \(tooLong.prefix(200))")
+            let (control, controlStatus) = try await AccessTests.post("\(server.baseURL)/api/contracts/p-1/preview", token: token, json: #"{"text":"/fund M1\u0007"}"#)
+            #expect(controlStatus == 400, "\(control)")
+        }
+    }
+}

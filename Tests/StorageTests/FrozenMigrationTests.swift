@@ -19,6 +19,7 @@ import Testing
         ("v7: every dispute's case kept after it is resolved", "87ff719ffdb0471afa6698a00f1f5e2d226d94e0402dddbad6d61605a583d0a9"),
         ("v8: files attached to threads", "b84b3228bfc28ce34432580ad97ed2bdd37d54de3ff4b2b58aa9e90f60373a21"),
         ("v9: read markers; how far each party was told of unread lines", "a56b746ee0f9ae2a239f76057b22bcf7ba7f375eb63d8f09cc6c97a98d39005b"),
+        ("v10: what was already in a thread when unread counts began", "68c9f4114c2e61a205311ae1eac7401af3cbc6b279dbf0d80e2e6c3ab94e95a5"),
     ]
 
     /// Runs the migrations one at a time on an empty database, recording the SQL each executes.

@@ -50,8 +50,12 @@ import Testing
         #expect(try db.verify(thread: "c-1").headHash == lastHash)
         #expect(try db.catchUp(in: "c-2", after: 0, visibleTo: Fixtures.buyer).lastSeq == 3)
         #expect(try db.contracts(for: Fixtures.buyer.user, role: .buyer).map(\.lastSeq).sorted() == [2, 3])
+        // What was in the threads before the upgrade is not "unread" (an upgrade must not tell the platform
+        // that everyone has thousands of unread lines): counts start after it.
+        #expect(try db.contracts(for: Fixtures.freelancer.user, role: .freelancer).map(\.unread) == [0, 0])
         // The chain goes on from the migrated head.
         let receipt = try Fixtures.say(db, "after the upgrade", by: Fixtures.freelancer)
+        #expect(try db.contracts(for: Fixtures.buyer.user, role: .buyer).map(\.unread).sorted() == [0, 1], "a line after the upgrade counts")
         #expect(receipt.line.seq == 3 && receipt.line.prevHash == lastHash)
         #expect(try db.verify(thread: "c-1").problem == nil)
         // The idempotency log came along: a line sent before the upgrade, sent again, is a duplicate.

@@ -51,6 +51,9 @@ struct LinePreview: ResponseEncodable {
         case .success(.applied(let transition)):
             outcome = "applied"
             movesMoney = !transition.postings.isEmpty
+            // A review's effects say nothing: under double-blind reviews they would show the other party's
+            // sealed review (or that there is one) without anything being committed.
+            guard !transition.keepsLinePrivate, !transition.events.contains(where: \.concernsSealedReviews) else { return }
             effects = transition.events.map { event in
                 Effect(event: event.name, milestone: event.milestone?.description, text: event.text,
                     amounts: Dictionary(event.amounts.map { ($0.name, Amount(minor: $0.money.minorUnits, currency: $0.money.currency.code, text: $0.money.description)) },
@@ -70,11 +73,21 @@ enum PreviewAPI {
         api.post("contracts/:id/preview") { request, context -> LinePreview in
             let (contract, viewer) = try await ContractsAPI.access(context, server: server)
             let body = try await StrictBody.decode(PreviewRequest.self, from: request, shape: .object(["text": .value]),
-                what: "a JSON object with text: the line as typed")
-            guard body.text.utf8.count <= 4 * AppDatabase.maximumLineLength else {
-                throw APIError(.badRequest, "bad_request", "text is longer than a line may be", field: "text")
+                what: "a JSON object with text: the line as typed", maximumBytes: 32 * 1024)
+            // The same checks as a line sent for real (length, control characters), and the history read budget:
+            // each preview runs the core on the whole contract.
+            let text: String
+            do {
+                text = try AppDatabase.checkedText(LineRequest(commandID: CommandID("preview"), thread: contract.id, author: viewer, text: body.text,
+                    parsed: nil, receivedAt: server.clock()))
+            } catch let error as StorageError {
+                throw APIError(.badRequest, "invalid_message", error.description, field: "text")
             }
-            let parsed = ParsedLine(body.text.trimmingCharacters(in: .whitespacesAndNewlines), currency: contract.currency)
+            guard server.readBudget.allows(viewer.user) else {
+                throw APIError(.tooManyRequests, "rate_limited", "too many previews; try again in a moment")
+            }
+            server.readBudget.charge(viewer.user, bytes: 4_096)
+            let parsed = ParsedLine(text, currency: contract.currency)
             return LinePreview(parsed.apply(to: contract, by: viewer, at: server.clock()))
         }
     }

@@ -17,7 +17,7 @@ indirect enum BodyShape: Sendable {
 enum StrictBody {
     static let maximumBytes = 1 << 20
 
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, shape: BodyShape, what: String) async throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, shape: BodyShape, what: String, maximumBytes: Int = maximumBytes) async throws -> T {
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: maximumBytes) } catch {

@@ -205,11 +205,12 @@ public final class ThreadHub: Sendable {
 
     /// Sends `frame` to every connection in `thread` that is past its catch-up, except `user`'s own ones.
     /// For what is not stored (typing) or not part of the message order (read markers).
-    func broadcast(_ frame: ServerMessage, in thread: ContractID, exceptUser user: UserID? = nil) {
+    func broadcast(_ frame: ServerMessage, in thread: ContractID, exceptUser user: UserID? = nil, onlyModerators: Bool = false) {
         var drains = Outbox.Drains()
         let audience = state.withLock { state in
             (state.threads[thread] ?? [:]).values.filter { subscription in
                 guard case .live = subscription.phase else { return false }
+                if onlyModerators, subscription.viewer.role != .moderator { return false }
                 return subscription.viewer.user != user
             }.map(\.outbox)
         }

@@ -33,12 +33,12 @@
     completion: { open: false, items: [], index: -1 },
     attachments: [],        // {key, file, status: uploading|ready|failed, id, progress, xhr, error} for the next line
     files: new Map(),       // file id -> its description (name, size, content_type ...) in `thread`
-    reads: {},              // user -> {seq, at, role}: each party's read marker in `thread`
+    reads: Object.create(null),  // user -> {seq, at, role}: each party's read marker in `thread` (no prototype: ids are keys)
     myReadSent: 0,          // the highest seq this page told the server the user has seen in `thread`
     dividerPlaced: false,   // the "New messages" line was placed after joining `thread`
     newBelow: 0,            // live messages by others that arrived while scrolled up
     loadingOlder: false,    // a "load earlier" page is on its way
-    typing: {},             // user -> when their last `typing` arrived
+    typing: Object.create(null), // user -> when their last `typing` arrived
     lastTypingSent: 0,
     notify: false,          // browser notifications for lines that arrive while the tab is hidden
   };
@@ -303,7 +303,8 @@
       if (!app.thread) openThread((pick || app.threads[0]).thread);
     }
   }
-  setInterval(() => { if (app.online && !document.hidden) loadThreads(); }, 15000);
+  // Parties' lists are short; a moderator's holds every contract, and the dispute queue is theirs to watch.
+  setInterval(() => { if (app.online && !document.hidden && !app.moderator) loadThreads(); }, 15000);
 
   // Rebuilt only when something shown changed: a rebuild on every message would take the keyboard focus
   // away from a thread button (and lose a click landing during it).
@@ -373,11 +374,11 @@
     app.seen = new Set();
     app.state = null;
     app.files = new Map();
-    app.reads = {};
+    app.reads = Object.create(null);
     app.myReadSent = 0;
     app.dividerPlaced = false;
     app.newBelow = 0;
-    app.typing = {};
+    app.typing = Object.create(null);
     $("jump").hidden = true;
     $("typing").textContent = "";
     $("held-now").hidden = true;
@@ -1159,7 +1160,7 @@
         field.focus();
         return;
       }
-      line = line.replace(field.dataset.placeholder, value);
+      line = line.replace(field.dataset.placeholder, () => value);   // a function: "$&" in the text stays as typed
     }
     const command = formCommand;
     $("ask").close();
@@ -1195,16 +1196,19 @@
 
   // Before a line that moves money is sent, the server says what exactly it would do for this text (the
   // amounts, and who gets them): the page does not guess. Offline, it says it could not ask.
-  async function confirmMoney(text, destructive) {
+  async function confirmMoney(text, destructive, thread) {
     if (!text.startsWith("/")) return true;
     let preview = null;
     try {
-      preview = await api("/api/contracts/" + encodeURIComponent(app.thread) + "/preview", {
+      preview = await api("/api/contracts/" + encodeURIComponent(thread) + "/preview", {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }) });
     } catch (_) {}
     const test = app.testMoney ? " (test money)" : "";
     if (preview) {
-      if (!preview.moves_money) return true;   // a question, a refusal or no money: the thread answers
+      if (!preview.moves_money) {
+        // A question, a refusal or no money: the thread answers; what cannot be undone is still asked about.
+        return !destructive || window.confirm(text + "\n\nThis cannot be undone. Send it?");
+      }
       const effects = preview.effects.map((effect) => "• " + effect.text).join("\n");
       return window.confirm("This moves money" + test + ". The server says:\n\n" + effects + "\n\n" +
         (destructive ? "This cannot be undone. " : "") + "Send " + text + "?");
@@ -1216,6 +1220,9 @@
 
   async function submitLine(text, { destructive } = {}) {
     text = text.trim();
+    // The thread the line was written in: the confirmation below waits for the server and the user, and the
+    // user may open another thread meanwhile. The line never goes to that other one.
+    const thread = app.thread;
     const waiting = app.attachments.filter((e) => e.thread === app.thread);
     if (waiting.some((e) => e.status === "uploading")) {
       alert("A file is still uploading; send when it is ready (or remove it).");
@@ -1225,7 +1232,11 @@
     if (!text && ready.length) text = "Attached: " + ready.map((e) => e.file.name).join(", ");
     if (!text || !app.thread) return false;
     if (characters(text) > MAX_CHARACTERS) return false;
-    if (!(await confirmMoney(text, destructive))) return false;
+    if (!(await confirmMoney(text, destructive, thread))) return false;
+    if (app.thread !== thread) {
+      alert("Not sent: you opened another thread while it waited for your answer. Open " + thread + " and send it there.");
+      return false;
+    }
     queueLine(text, ready.map((e) => e.id));
     app.attachments = app.attachments.filter((e) => !waiting.includes(e));
     renderAttachments();
@@ -1283,7 +1294,8 @@
     updateCounter();
     // "Typing", at most every 2 s (the server passes on no more).
     const now = Date.now();
-    if (input.value.trim() && app.joined && now - app.lastTypingSent > 2000) {
+    // Commands are not "typing" (a moderator's private /note must not show up as typing to the parties).
+    if (input.value.trim() && !input.value.startsWith("/") && app.joined && now - app.lastTypingSent > 2000) {
       app.lastTypingSent = now;
       send({ type: "typing", thread: app.thread });
     }

@@ -153,7 +153,9 @@ struct ChatConnection {
         let now = ContinuousClock.now
         if let last = lastTyping[thread], now - last < Self.typingInterval { return }
         lastTyping[thread] = now
-        context.hub.broadcast(.typing(.init(thread: thread.rawValue, user: viewer.user.rawValue, role: viewer.role.rawValue)), in: thread, exceptUser: viewer.user)
+        // A moderator's typing reaches only other moderators: parties must not learn that a private note is being written.
+        context.hub.broadcast(.typing(.init(thread: thread.rawValue, user: viewer.user.rawValue, role: viewer.role.rawValue)), in: thread,
+            exceptUser: viewer.user, onlyModerators: viewer.role == .moderator)
     }
 
     /// Moves a party's read marker and shows it to the thread. A moderator's reading is not recorded: read
