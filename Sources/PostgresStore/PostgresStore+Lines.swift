@@ -21,8 +21,7 @@ extension PostgresStore: TranscriptStore {
                 """, logger: self.logger).collect()
             guard !inserted.isEmpty else { throw StorageError.contractExists(id) }
             var writer = MessageWriter(head: ChainHead(newThread: new.id))
-            let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
-            writer.append(kind: .system, body: "Contract \"\(title)\" between buyer \(new.buyer) and freelancer \(new.freelancer), under \(new.policy.name) rules, in \(new.currency.code).\(live) Type /help to see what you can do.", at: now)
+            writer.append(kind: .system, body: new.welcome(title: title, phase: contract.phase), at: now)
             let creator = Participant(user: new.policy.milestoneCreator == .buyer ? new.buyer : new.freelancer, role: new.policy.milestoneCreator)
             for draft in new.milestones {
                 switch contract.apply(.addMilestone(draft), by: creator, at: now) {
@@ -223,15 +222,7 @@ extension PostgresStore: TranscriptStore {
 
     /// The contract's ledger as its stored entries say, grouped by the message that announced each step.
     private func ledgerState(_ connection: PostgresConnection, _ contract: ContractID) async throws -> Ledger {
-        var steps: [[LedgerPosting]] = []
-        var lastSeq: Int64?
-        for (posting, seq) in try await ledgerEntries(connection, contract) {
-            if seq == lastSeq { steps[steps.count - 1].append(posting) } else { steps.append([posting]) }
-            lastSeq = seq
-        }
-        do { return try Ledger(replaying: steps) } catch {
-            throw StorageError.ledgerViolation("stored entries of \(contract): \(error)")
-        }
+        try Ledger.replaying(stored: try await ledgerEntries(connection, contract).map { ($0.0, $0.1) }, of: contract)
     }
 
     /// Inserts what the writer appended and moves the thread's head.

@@ -67,8 +67,7 @@ extension AppDatabase {
             try ContractRecord(contract, createdAt: now).insert(db)
             try Self.savePaymentParties(db, new.parties, of: new.id)
             var transcript = TranscriptWriter(newThread: new.id)
-            let live = contract.phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
-            try transcript.append(db, kind: .system, body: "Contract \"\(title)\" between buyer \(new.buyer) and freelancer \(new.freelancer), under \(new.policy.name) rules, in \(new.currency.code).\(live) Type /help to see what you can do.", at: now)
+            try transcript.append(db, kind: .system, body: new.welcome(title: title, phase: contract.phase), at: now)
             let creator = Participant(user: new.policy.milestoneCreator == .buyer ? new.buyer : new.freelancer, role: new.policy.milestoneCreator)
             for draft in new.milestones {
                 switch contract.apply(.addMilestone(draft), by: creator, at: now) {
@@ -183,6 +182,12 @@ extension AppDatabase {
 }
 
 extension NewContract {
+    /// The thread's first message, the bot's: who, under which rules, in which currency. Every store writes it.
+    public func welcome(title: String, phase: Contract.Phase) -> String {
+        let live = phase == .live ? "" : " It is a proposal until the buyer makes it live with /golive."
+        return "Contract \"\(title)\" between buyer \(buyer) and freelancer \(freelancer), under \(policy.name) rules, in \(currency.code).\(live) Type /help to see what you can do."
+    }
+
     /// The contract's title, trimmed, once every field the platform sent is checked: ids, text, parties, policy.
     /// The same rules for every store.
     public func checkedTitle() throws -> String {

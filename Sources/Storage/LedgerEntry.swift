@@ -38,7 +38,14 @@ extension AppDatabase {
     /// The contract's ledger replayed from its stored entries; with `milestone`, only that milestone's
     /// entries (enough to check new postings for it: the ledger's rules are per milestone).
     static func ledger(_ db: Database, _ contract: ContractID, milestone: MilestoneNumber? = nil) throws -> Ledger {
-        let entries = try ledgerEntries(db, contract, milestone: milestone)
+        try Ledger.replaying(stored: ledgerEntries(db, contract, milestone: milestone).map { ($0.posting, $0.messageSeq) }, of: contract)
+    }
+}
+
+extension Ledger {
+    /// A contract's ledger replayed from its stored entries (oldest first), each announcing message's
+    /// postings as one step: the same for every store.
+    public static func replaying(stored entries: [(posting: LedgerPosting, messageSeq: Int64)], of contract: ContractID) throws -> Ledger {
         var steps: [[LedgerPosting]] = []
         var lastSeq: Int64?
         for entry in entries {

@@ -47,16 +47,7 @@ public struct TranscriptExport: Hashable, Sendable, Codable {
             guard let milestone = message.milestone, let event = message.event else { continue }
             timelines[milestone, default: []].append(.init(seq: message.seq, at: message.createdAt, event: event, text: message.body))
         }
-        var steps: [[LedgerPosting]] = []
-        var lastSeq: Int64?
-        for entry in ledger {
-            if entry.messageSeq == lastSeq { steps[steps.count - 1].append(entry.posting) } else { steps.append([entry.posting]) }
-            lastSeq = entry.messageSeq
-        }
-        let replayed: Ledger
-        do { replayed = try Ledger(replaying: steps) } catch {
-            throw StorageError.ledgerViolation("stored entries of \(contract.id): \(error)")
-        }
+        let replayed = try Ledger.replaying(stored: ledger.map { ($0.posting, $0.messageSeq) }, of: contract.id)
         var balances: [String: Money] = [:]
         for (account, amount) in replayed.balances { balances[account.description] = contract.money(amount) }
         self.contract = contract
